@@ -1,0 +1,110 @@
+"""Configuration, read once from the environment (prefix ``NCP_``) by pydantic-settings.
+
+Secure defaults: plain HTTP is off unless asked for, and a production environment refuses to
+start on the self-generated development PKI or keys (see :meth:`Settings.check_production`).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every setting of the gateway; each maps to the environment variable ``NCP_<NAME>``."""
+
+    model_config = SettingsConfigDict(env_prefix="NCP_", env_file=None, extra="ignore")
+
+    environment: Literal["development", "production"] = "development"
+    country_code: str = Field("LU", min_length=2, max_length=2)
+    #: Home community id of our gateway (XCA homeCommunityId, without the urn:oid: prefix).
+    home_community_id: str = "1.3.182.2.4.1"
+    #: Assigning authority of the national patient identifier (the Luxembourg matricule).
+    patient_id_root: str = "1.3.182.4.4"
+    #: Identifier domain of our ePrescriptions (International Search Mask of Luxembourg).
+    eprescription_id_root: str = "1.3.182.11.5"
+    #: Root folder for everything generated at run time (database, PKI, keys).
+    var_dir: Path = Path("var")
+    #: SQLAlchemy URL; empty means a SQLite file ``<var_dir>/ncp.sqlite``.
+    database_url: str = ""
+    #: Folder of the development PKI written by ``ncp pki init``.
+    pki_dir: Path | None = None
+    #: Our TLS server certificate and key (PEM); empty means the development PKI's.
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    #: Our signing certificate and key for SAML and WS-Security (PEM).
+    signing_cert: Path | None = None
+    signing_key: Path | None = None
+    #: Trust list: which foreign anchors are trusted, per country and purpose (JSON).
+    trust_list: Path | None = None
+    #: Key ring of master keys that wrap the per-document data keys (JSON, see docs).
+    master_keys: Path | None = None
+    host: str = "127.0.0.1"
+    port: int = 8443
+    #: Serve plain HTTP instead of mutual TLS: for local development only.
+    allow_plain_http: bool = False
+    ui_languages: list[str] = ["fr", "de", "en"]
+    #: Largest SOAP request accepted, in bytes.
+    max_request_bytes: int = 20 * 1024 * 1024
+
+    @property
+    def pki_root(self) -> Path:
+        return self.pki_dir or self.var_dir / "pki"
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.var_dir / 'ncp.sqlite').as_posix()}"
+
+    def own_pki_file(self, name: str) -> Path:
+        """Path of one of our own development PKI files, e.g. ``tls-server.pem``."""
+        return self.pki_root / self.country_code.lower() / name
+
+    @property
+    def tls_cert_path(self) -> Path:
+        return self.tls_cert or self.own_pki_file("tls-server.pem")
+
+    @property
+    def tls_key_path(self) -> Path:
+        return self.tls_key or self.own_pki_file("tls-server.key")
+
+    @property
+    def signing_cert_path(self) -> Path:
+        return self.signing_cert or self.own_pki_file("signing.pem")
+
+    @property
+    def signing_key_path(self) -> Path:
+        return self.signing_key or self.own_pki_file("signing.key")
+
+    @property
+    def trust_list_path(self) -> Path:
+        return self.trust_list or self.pki_root / "trust-list.json"
+
+    @property
+    def master_keys_path(self) -> Path:
+        return self.master_keys or self.var_dir / "keys" / "master-keys.json"
+
+    def check_production(self) -> None:
+        """Refuse development defaults when running as production (fail fast at startup)."""
+        if self.environment != "production":
+            return
+        problems = []
+        if not self.database_url:
+            problems.append("NCP_DATABASE_URL must name the production database")
+        for name in ("tls_cert", "tls_key", "signing_cert", "signing_key", "trust_list",
+                     "master_keys"):
+            if getattr(self, name) is None:
+                problems.append(f"NCP_{name.upper()} must be set explicitly")
+        if self.allow_plain_http:
+            problems.append("NCP_ALLOW_PLAIN_HTTP is not allowed in production")
+        if problems:
+            raise RuntimeError("refusing to start in production: " + "; ".join(problems))
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read from the environment on first use (not at import)."""
+    return Settings()
