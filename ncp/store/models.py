@@ -1,0 +1,276 @@
+"""The schema of the DSP record store (SQLAlchemy 2 declarative, one schema for all databases).
+
+Schema changes go through Alembic only (``ncp/store/migrations``). Enumerated columns store the
+string values of :mod:`ncp.store.vocabulary` and are checked by the repositories, so that the
+same schema works on SQLite and PostgreSQL without native enum types.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, deferred, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UtcDateTime(TypeDecorator[dt.datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite keeps no zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: object) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; use UTC-aware datetimes")
+        return value.astimezone(dt.UTC)
+
+    def process_result_value(
+        self, value: dt.datetime | None, dialect: object
+    ) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Organisation(Base):
+    __tablename__ = "organisations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    identifier: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(40))  # hospital, practice, pharmacy, laboratory...
+    country: Mapped[str] = mapped_column(String(2), default="LU")
+
+
+class Professional(Base):
+    __tablename__ = "professionals"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    registry_id: Mapped[str] = mapped_column(String(32), unique=True)
+    given_name: Mapped[str] = mapped_column(String(100))
+    family_name: Mapped[str] = mapped_column(String(100))
+    profession: Mapped[str] = mapped_column(String(40))
+    specialty: Mapped[str | None] = mapped_column(String(100))
+    isco_code: Mapped[str] = mapped_column(String(8))
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
+    organisation: Mapped[Organisation | None] = relationship(lazy="joined")
+
+    @property
+    def display_name(self) -> str:
+        return f"{self.given_name} {self.family_name}"
+
+
+class Patient(Base):
+    __tablename__ = "patients"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    matricule: Mapped[str] = mapped_column(String(13), unique=True)
+    given_name: Mapped[str] = mapped_column(String(100))
+    family_name: Mapped[str] = mapped_column(String(100))
+    birth_date: Mapped[dt.date] = mapped_column(Date)
+    gender: Mapped[str] = mapped_column(String(2))
+    street: Mapped[str | None] = mapped_column(String(200))
+    postal_code: Mapped[str | None] = mapped_column(String(16))
+    city: Mapped[str | None] = mapped_column(String(100))
+    country: Mapped[str] = mapped_column(String(2), default="LU")
+    preferred_language: Mapped[str] = mapped_column(String(2), default="fr")
+    referring_doctor_id: Mapped[int | None] = mapped_column(ForeignKey("professionals.id"))
+    dsp_state: Mapped[str] = mapped_column(String(10), default="open")
+    dsp_opened_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    dsp_closed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+
+
+class DspStateChange(Base):
+    """Each closing and reopening of a DSP, kept for the record."""
+
+    __tablename__ = "dsp_state_changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    state: Mapped[str] = mapped_column(String(10))
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    reason: Mapped[str | None] = mapped_column(String(400))
+
+
+class Document(Base):
+    """One version of a document. Content is encrypted (see :mod:`ncp.store.crypto`)."""
+
+    __tablename__ = "documents"
+    __table_args__ = (
+        Index("ix_documents_patient_current", "patient_id", "is_current"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    unique_id: Mapped[str] = mapped_column(String(80), unique=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"))
+    doc_type: Mapped[str] = mapped_column(String(40))
+    title: Mapped[str] = mapped_column(String(300))
+    media_type: Mapped[str] = mapped_column(String(80))
+    author_kind: Mapped[str] = mapped_column(String(16))  # professional, patient, foreign
+    author_professional_id: Mapped[int | None] = mapped_column(ForeignKey("professionals.id"))
+    author_name: Mapped[str | None] = mapped_column(String(200))  # foreign authors
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    service_start: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    service_stop: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    confidentiality: Mapped[str] = mapped_column(String(1), default="N")
+    masked: Mapped[bool] = mapped_column(Boolean, default=False)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    #: The first version's id: every version of one document shares it.
+    series_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"))
+    is_current: Mapped[bool] = mapped_column(Boolean, default=True)
+    content_size: Mapped[int] = mapped_column(Integer)
+    key_id: Mapped[str] = mapped_column(String(40))
+    wrapped_key: Mapped[bytes] = mapped_column(LargeBinary(64))
+    nonce: Mapped[bytes] = mapped_column(LargeBinary(12))
+    ciphertext: Mapped[bytes] = deferred(mapped_column(LargeBinary))
+
+
+class TherapeuticRelationship(Base):
+    __tablename__ = "therapeutic_relationships"
+    __table_args__ = (Index("ix_relationship_patient_prof", "patient_id", "professional_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"))
+    professional_id: Mapped[int] = mapped_column(ForeignKey("professionals.id"), index=True)
+    valid_from: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    valid_to: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    source: Mapped[str] = mapped_column(String(20))
+
+
+class AccessRule(Base):
+    """A patient's grant, block or restricted-access naming for one professional."""
+
+    __tablename__ = "access_rules"
+    __table_args__ = (Index("ix_access_rules_patient_prof", "patient_id", "professional_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"))
+    professional_id: Mapped[int] = mapped_column(ForeignKey("professionals.id"))
+    kind: Mapped[str] = mapped_column(String(12))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+
+
+class EmergencyAccess(Base):
+    """A "break the glass" access: allowed for a short window, flagged, shown to the patient."""
+
+    __tablename__ = "emergency_accesses"
+    __table_args__ = (Index("ix_emergency_patient_prof", "patient_id", "professional_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"))
+    professional_id: Mapped[int] = mapped_column(ForeignKey("professionals.id"))
+    reason: Mapped[str] = mapped_column(String(400))
+    started_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+
+class CrossBorderConsent(Base):
+    """Explicit consent to cross-border sharing, per service; withdrawal closes the row."""
+
+    __tablename__ = "cross_border_consents"
+    __table_args__ = (Index("ix_consent_patient_service", "patient_id", "service"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"))
+    service: Mapped[str] = mapped_column(String(20))
+    given_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    withdrawn_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    channel: Mapped[str] = mapped_column(String(40))
+
+
+class AccessLogEntry(Base):
+    """Every search, read and write of the record, written in the same transaction."""
+
+    __tablename__ = "access_log"
+    __table_args__ = (Index("ix_access_log_patient_at", "patient_id", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    patient_id: Mapped[int | None] = mapped_column(ForeignKey("patients.id"))
+    actor_kind: Mapped[str] = mapped_column(String(16))
+    actor_professional_id: Mapped[int | None] = mapped_column(ForeignKey("professionals.id"))
+    actor_patient_id: Mapped[int | None] = mapped_column(ForeignKey("patients.id"))
+    #: Display name of the actor as known at the time (foreign professionals, helpers).
+    actor_name: Mapped[str | None] = mapped_column(String(200))
+    actor_organisation: Mapped[str | None] = mapped_column(String(200))
+    actor_country: Mapped[str | None] = mapped_column(String(2))
+    action: Mapped[str] = mapped_column(String(12))
+    document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"))
+    what: Mapped[str] = mapped_column(String(300))
+    context: Mapped[str] = mapped_column(String(16))
+    outcome: Mapped[str] = mapped_column(String(10))
+    detail: Mapped[str | None] = mapped_column(String(400))
+
+
+class AssertionReplay(Base):
+    """SAML assertion ids already accepted, kept until their NotOnOrAfter (shared replay cache)."""
+
+    __tablename__ = "assertion_replay"
+
+    assertion_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    not_on_or_after: Mapped[dt.datetime] = mapped_column(UtcDateTime, index=True)
+    seen_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+
+class AuditMessage(Base):
+    """ATNA audit records (RFC 3881 / DICOM AuditMessage), durable before forwarding."""
+
+    __tablename__ = "audit_messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime, index=True)
+    transaction: Mapped[str] = mapped_column(String(20))
+    event_code: Mapped[str] = mapped_column(String(20))
+    outcome: Mapped[str] = mapped_column(String(2))
+    patient_ref: Mapped[str | None] = mapped_column(String(100), index=True)
+    message: Mapped[str] = mapped_column(Text)
+    forwarded_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+
+
+__all__ = [
+    "AccessLogEntry",
+    "AccessRule",
+    "AssertionReplay",
+    "AuditMessage",
+    "Base",
+    "CrossBorderConsent",
+    "Document",
+    "DspStateChange",
+    "EmergencyAccess",
+    "Organisation",
+    "Patient",
+    "Professional",
+    "TherapeuticRelationship",
+    "UtcDateTime",
+]

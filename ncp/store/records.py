@@ -1,0 +1,863 @@
+"""The DSP record service: every read and write of a patient's record, through the one policy.
+
+Each public method is one transaction: it gathers the facts, asks :mod:`ncp.store.policy`, does
+the work and writes the access-log row, then commits, so that the log row and the access stand or
+fall together. A refusal still commits its log row (and nothing else) before raising
+:class:`~ncp.store.errors.AccessDenied`. Bad input is checked before anything is written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from sqlalchemy import Select, and_, func, literal, or_, select, union_all, update
+from sqlalchemy.orm import Session, aliased, sessionmaker
+
+from ncp.store import matricule as matricule_rules
+from ncp.store import policy
+from ncp.store.crypto import KeyRing, Sealed, TamperedContent
+from ncp.store.errors import AccessDenied, ContentTampered, InvalidInput, NotFound
+from ncp.store.keys import KeyRingSource
+from ncp.store.models import (
+    AccessLogEntry,
+    AccessRule,
+    CrossBorderConsent,
+    Document,
+    DspStateChange,
+    EmergencyAccess,
+    Organisation,
+    Patient,
+    Professional,
+    TherapeuticRelationship,
+)
+from ncp.store.policy import Actor, Decision, DocumentFacts, Facts
+from ncp.store.vocabulary import (
+    AccessAction,
+    AccessContext,
+    AccessRuleKind,
+    ActorKind,
+    Confidentiality,
+    CrossBorderService,
+    DocumentType,
+    DspState,
+    Gender,
+    Outcome,
+    Profession,
+    RelationshipSource,
+)
+
+#: Media types a document may have in the DSP.
+MEDIA_TYPES = frozenset({"text/xml", "application/pdf", "text/plain", "image/jpeg", "image/png"})
+#: Largest document content accepted, in bytes.
+MAX_CONTENT_BYTES = 20 * 1024 * 1024
+#: How long a "break the glass" access stays open.
+EMERGENCY_WINDOW = dt.timedelta(hours=12)
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class PatientInfo:
+    id: int
+    matricule: str
+    given_name: str
+    family_name: str
+    birth_date: dt.date
+    gender: str
+    street: str | None
+    postal_code: str | None
+    city: str | None
+    country: str
+    preferred_language: str
+    dsp_state: str
+    referring_doctor_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentInfo:
+    """A document's metadata as the caller may see it (never the content)."""
+
+    id: int
+    unique_id: str
+    patient_id: int
+    doc_type: DocumentType
+    title: str
+    media_type: str
+    author_professional_id: int | None
+    author_name: str | None
+    organisation: str | None
+    created_at: dt.datetime
+    service_start: dt.datetime | None
+    confidentiality: Confidentiality
+    masked: bool
+    version: int
+    series_id: int
+    is_current: bool
+    content_size: int
+
+
+@dataclass(frozen=True, slots=True)
+class LogEntry:
+    at: dt.datetime
+    actor_kind: str
+    actor_name: str | None
+    actor_organisation: str | None
+    actor_country: str | None
+    action: str
+    what: str
+    document_unique_id: str | None
+    context: str
+    outcome: str
+    detail: str | None
+
+
+class Records:
+    """The service over the record store. Thread-safe: it holds no per-request state."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        keys: KeyRing | KeyRingSource,
+        *,
+        clock: Callable[[], dt.datetime] = utcnow,
+    ) -> None:
+        self._sessions = sessions
+        self._keys = keys if isinstance(keys, KeyRingSource) else KeyRingSource.fixed(keys)
+        self._clock = clock
+
+    @contextmanager
+    def _tx(self) -> Iterator[Session]:
+        with self._sessions() as session, session.begin():
+            yield session
+
+    # ------------------------------------------------------------------ registry
+
+    def add_organisation(self, *, identifier: str, name: str, kind: str,
+                         country: str = "LU") -> int:
+        with self._tx() as s:
+            org = Organisation(identifier=identifier, name=name, kind=kind, country=country)
+            s.add(org)
+            s.flush()
+            return org.id
+
+    def add_professional(
+        self,
+        *,
+        registry_id: str,
+        given_name: str,
+        family_name: str,
+        profession: str,
+        isco_code: str,
+        specialty: str | None = None,
+        organisation: str | None = None,
+    ) -> int:
+        """Register a health professional; ``organisation`` is an organisation identifier."""
+        try:
+            profession_value = Profession(profession).value
+        except ValueError:
+            raise InvalidInput(f"unknown profession {profession!r}") from None
+        if not registry_id.strip() or not isco_code.isdigit():
+            raise InvalidInput("a professional needs a registry id and a numeric ISCO-08 code")
+        with self._tx() as s:
+            org_id = self._organisation_id(s, organisation) if organisation else None
+            if s.scalar(select(Professional.id).where(Professional.registry_id == registry_id)):
+                raise InvalidInput(f"professional {registry_id} is already registered")
+            prof = Professional(
+                registry_id=registry_id, given_name=given_name, family_name=family_name,
+                profession=profession_value, specialty=specialty, isco_code=isco_code,
+                organisation_id=org_id,
+            )
+            s.add(prof)
+            s.flush()
+            return prof.id
+
+    def add_patient(
+        self,
+        *,
+        matricule: str,
+        given_name: str,
+        family_name: str,
+        gender: str,
+        birth_date: dt.date | None = None,
+        street: str | None = None,
+        postal_code: str | None = None,
+        city: str | None = None,
+        country: str = "LU",
+        preferred_language: str = "fr",
+        referring_doctor: int | None = None,
+    ) -> int:
+        """Open a DSP for a patient. The birth date, if given, must agree with the matricule."""
+        try:
+            matricule_rules.validate(matricule)
+        except matricule_rules.InvalidMatricule as exc:
+            raise InvalidInput(f"invalid matricule: {exc}") from None
+        implied = matricule_rules.birth_date_of(matricule)
+        if birth_date is not None and birth_date != implied:
+            raise InvalidInput("the birth date does not agree with the matricule")
+        try:
+            gender_value = Gender(gender).value
+        except ValueError:
+            raise InvalidInput(f"unknown administrative gender {gender!r}") from None
+        if not given_name.strip() or not family_name.strip():
+            raise InvalidInput("a patient needs a given and a family name")
+        now = self._clock()
+        with self._tx() as s:
+            if referring_doctor is not None:
+                self._professional(s, referring_doctor)
+            if s.scalar(select(Patient.id).where(Patient.matricule == matricule)):
+                raise InvalidInput("a DSP already exists for this matricule")
+            patient = Patient(
+                matricule=matricule, given_name=given_name, family_name=family_name,
+                birth_date=implied, gender=gender_value, street=street, postal_code=postal_code,
+                city=city, country=country, preferred_language=preferred_language,
+                referring_doctor_id=referring_doctor, dsp_state=DspState.OPEN.value,
+                dsp_opened_at=now,
+            )
+            s.add(patient)
+            s.flush()
+            s.add(DspStateChange(patient_id=patient.id, state=DspState.OPEN.value, at=now,
+                                 reason="DSP created"))
+            if referring_doctor is not None:
+                s.add(TherapeuticRelationship(
+                    patient_id=patient.id, professional_id=referring_doctor, valid_from=now,
+                    source=RelationshipSource.REFERRING_DOCTOR.value))
+            return patient.id
+
+    def patient_id(self, matricule: str) -> int:
+        """The internal id of a DSP by matricule (administrative lookup, no patient data)."""
+        with self._sessions() as s:
+            pid = s.scalar(select(Patient.id).where(Patient.matricule == matricule))
+        if pid is None:
+            raise NotFound("no DSP for this matricule")
+        return pid
+
+    def professional_id(self, registry_id: str) -> int:
+        with self._sessions() as s:
+            pid = s.scalar(select(Professional.id).where(Professional.registry_id == registry_id))
+        if pid is None:
+            raise NotFound(f"unknown professional {registry_id}")
+        return pid
+
+    def professional_actor(self, professional_id: int) -> Actor:
+        """The :class:`Actor` for a registered professional (name and organisation filled in)."""
+        with self._sessions() as s:
+            prof = self._professional(s, professional_id)
+            org = prof.organisation.name if prof.organisation else None
+            return Actor.professional(prof.id, prof.profession, prof.display_name, org)
+
+    def add_relationship(
+        self,
+        *,
+        patient_id: int,
+        professional_id: int,
+        source: str,
+        valid_from: dt.datetime | None = None,
+        valid_to: dt.datetime | None = None,
+    ) -> None:
+        """Record a therapeutic relationship (from an admission, a visit or a declaration)."""
+        try:
+            source_value = RelationshipSource(source).value
+        except ValueError:
+            raise InvalidInput(f"unknown relationship source {source!r}") from None
+        start = valid_from or self._clock()
+        if valid_to is not None and valid_to <= start:
+            raise InvalidInput("a relationship must end after it starts")
+        with self._tx() as s:
+            self._patient(s, patient_id)
+            self._professional(s, professional_id)
+            s.add(TherapeuticRelationship(
+                patient_id=patient_id, professional_id=professional_id, valid_from=start,
+                valid_to=valid_to, source=source_value))
+
+    # ------------------------------------------------------------------ reading
+
+    def find_patient(self, actor: Actor, matricule: str) -> PatientInfo:
+        """Identify a patient by matricule, as ``actor`` (logged as a search)."""
+        with self._tx() as s:
+            patient = s.execute(select(Patient).where(Patient.matricule == matricule)
+                                ).scalar_one_or_none()
+            if patient is None:
+                self._log(s, actor, None, AccessAction.SEARCH, f"patient {matricule}",
+                          self._default_context(actor), Outcome.ERROR, detail="no such patient")
+                s.commit()
+                raise NotFound("no DSP for this matricule")
+            facts = self._facts(s, actor, patient)
+            decision = policy.record_access(actor, facts)
+            self._log(s, actor, patient.id, AccessAction.SEARCH, "patient identity",
+                      decision.context, _outcome(decision), detail=decision.reason)
+            self._enforce(s, decision)
+            return _patient_info(patient)
+
+    def get_patient(self, actor: Actor, patient_id: int) -> PatientInfo:
+        with self._tx() as s:
+            patient = self._patient(s, patient_id)
+            decision = policy.record_access(actor, self._facts(s, actor, patient))
+            self._log(s, actor, patient.id, AccessAction.READ, "patient identity",
+                      decision.context, _outcome(decision), detail=decision.reason)
+            self._enforce(s, decision)
+            return _patient_info(patient)
+
+    def list_documents(
+        self,
+        actor: Actor,
+        patient_id: int,
+        *,
+        doc_type: DocumentType | str | None = None,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+    ) -> list[DocumentInfo]:
+        """The current documents of a patient that ``actor`` may see, newest first."""
+        wanted = _doc_type(doc_type) if doc_type is not None else None
+        with self._tx() as s:
+            patient = self._patient(s, patient_id)
+            facts = self._facts(s, actor, patient)
+            decision = policy.record_access(actor, facts)
+            what = f"documents{' of type ' + wanted.value if wanted else ''}"
+            self._log(s, actor, patient_id, AccessAction.SEARCH, what, decision.context,
+                      _outcome(decision), detail=decision.reason)
+            self._enforce(s, decision)
+            query = _document_select().where(
+                Document.patient_id == patient_id, Document.is_current.is_(True))
+            if wanted is not None:
+                query = query.where(Document.doc_type == wanted.value)
+            if since is not None:
+                query = query.where(Document.created_at >= since)
+            if until is not None:
+                query = query.where(Document.created_at < until)
+            query = query.order_by(Document.created_at.desc(), Document.id.desc())
+            docs = [_document_info(row) for row in s.execute(query)]
+            return [d for d in docs if policy.read_document(actor, facts, _doc_facts(d))]
+
+    def read_document(self, actor: Actor, unique_id: str) -> tuple[DocumentInfo, bytes]:
+        """Metadata and decrypted content of one document version, if the policy allows."""
+        with self._tx() as s:
+            row = s.execute(_document_select().where(Document.unique_id == unique_id)).first()
+            if row is None:
+                self._log(s, actor, None, AccessAction.READ, f"document {unique_id}",
+                          self._default_context(actor), Outcome.ERROR,
+                          detail="no such document")
+                s.commit()
+                raise NotFound("unknown document")
+            info = _document_info(row)
+            patient = self._patient(s, info.patient_id)
+            facts = self._facts(s, actor, patient)
+            decision = policy.read_document(actor, facts, _doc_facts(info))
+            self._log(s, actor, info.patient_id, AccessAction.READ, info.title,
+                      decision.context, _outcome(decision), document_id=info.id,
+                      detail=decision.reason)
+            self._enforce(s, decision)
+            sealed = s.execute(select(Document.key_id, Document.wrapped_key, Document.nonce,
+                                      Document.ciphertext).where(Document.id == info.id)).one()
+            try:
+                content = self._keys.get(sealed.key_id).open(
+                    Sealed(*sealed), aad=info.unique_id.encode())
+            except TamperedContent:
+                s.rollback()
+                self._log_tampered(actor, info)
+                raise ContentTampered("the stored document failed its integrity check") from None
+            return info, content
+
+    def document_versions(self, actor: Actor, unique_id: str) -> list[DocumentInfo]:
+        """Every version of the document ``unique_id`` belongs to, oldest first."""
+        with self._tx() as s:
+            head = s.execute(select(Document.series_id, Document.patient_id)
+                             .where(Document.unique_id == unique_id)).first()
+            if head is None:
+                raise NotFound("unknown document")
+            patient = self._patient(s, head.patient_id)
+            facts = self._facts(s, actor, patient)
+            rows = s.execute(_document_select().where(Document.series_id == head.series_id)
+                             .order_by(Document.version)).all()
+            docs = [_document_info(r) for r in rows]
+            decision = policy.read_document(actor, facts, _doc_facts(docs[-1]))
+            self._log(s, actor, head.patient_id, AccessAction.SEARCH, "document versions",
+                      decision.context, _outcome(decision), document_id=docs[-1].id,
+                      detail=decision.reason)
+            self._enforce(s, decision)
+            return docs
+
+    # ------------------------------------------------------------------ writing
+
+    def add_document(
+        self,
+        actor: Actor,
+        patient_id: int,
+        *,
+        doc_type: DocumentType | str,
+        title: str,
+        media_type: str,
+        content: bytes,
+        confidentiality: Confidentiality | str = Confidentiality.NORMAL,
+        supersedes: str | None = None,
+        unique_id: str | None = None,
+        service_start: dt.datetime | None = None,
+        organisation: str | None = None,
+    ) -> DocumentInfo:
+        """Store a document (or a new version of ``supersedes``), encrypted, if the policy allows.
+
+        All input is checked before anything is written; a refusal writes only its log row.
+        """
+        kind = _doc_type(doc_type)
+        conf = _confidentiality(confidentiality)
+        if media_type not in MEDIA_TYPES:
+            raise InvalidInput(f"unsupported media type {media_type!r}")
+        if not content:
+            raise InvalidInput("a document needs content")
+        if len(content) > MAX_CONTENT_BYTES:
+            raise InvalidInput(f"a document may not exceed {MAX_CONTENT_BYTES} bytes")
+        if not title.strip() or len(title) > 300:
+            raise InvalidInput("a document needs a title of at most 300 characters")
+        if media_type == "application/pdf" and not content.startswith(b"%PDF-"):
+            raise InvalidInput("the content is not a PDF")
+        new_uid = unique_id or new_document_uid()
+        now = self._clock()
+        with self._tx() as s:
+            patient = self._patient(s, patient_id)
+            facts = self._facts(s, actor, patient)
+            decision = policy.write_document(actor, facts, kind)
+            previous = None
+            if decision and supersedes is not None:
+                previous = s.execute(select(Document).where(Document.unique_id == supersedes)
+                                     ).scalar_one_or_none()
+                if previous is None or previous.patient_id != patient_id:
+                    raise NotFound("the document to supersede is not in this record")
+                if not previous.is_current:
+                    raise InvalidInput("only the current version of a document can be superseded")
+                if previous.doc_type != kind.value:
+                    raise InvalidInput("a new version must keep the document type")
+                if not _may_supersede(actor, previous):
+                    decision = Decision(False, "only the author may issue a new version",
+                                        decision.context)
+            entry = self._log(s, actor, patient_id, AccessAction.UPDATE if supersedes
+                              else AccessAction.WRITE, title, decision.context,
+                              _outcome(decision), detail=decision.reason)
+            self._enforce(s, decision)
+            if unique_id is not None and s.scalar(
+                    select(Document.id).where(Document.unique_id == unique_id)):
+                raise InvalidInput("a document with this unique id already exists")
+            sealed = self._keys.current().seal(content, aad=new_uid.encode())
+            org_id = self._organisation_id(s, organisation) if organisation else None
+            if org_id is None and actor.professional_id is not None:
+                org_id = s.scalar(select(Professional.organisation_id)
+                                  .where(Professional.id == actor.professional_id))
+            doc = Document(
+                unique_id=new_uid, patient_id=patient_id, doc_type=kind.value, title=title,
+                media_type=media_type, author_kind=_author_kind(actor),
+                author_professional_id=actor.professional_id,
+                author_name=actor.name if actor.kind is ActorKind.FOREIGN else None,
+                organisation_id=org_id, created_at=now, service_start=service_start,
+                confidentiality=conf.value, masked=False,
+                version=previous.version + 1 if previous else 1,
+                series_id=previous.series_id if previous else None,
+                supersedes_id=previous.id if previous else None, is_current=True,
+                content_size=len(content), key_id=sealed.key_id,
+                wrapped_key=sealed.wrapped_key, nonce=sealed.nonce,
+                ciphertext=sealed.ciphertext,
+            )
+            if previous is not None:
+                previous.is_current = False
+                doc.masked = previous.masked
+            s.add(doc)
+            s.flush()
+            if doc.series_id is None:
+                doc.series_id = doc.id
+            entry.document_id = doc.id
+            row = s.execute(_document_select().where(Document.id == doc.id)).one()
+            return _document_info(row)
+
+    def set_masked(self, actor: Actor, unique_id: str, masked: bool) -> None:
+        """The patient masks (or unmasks) every version of a document."""
+        self._change_document(actor, unique_id, "mask" if masked else "unmask",
+                              masked=masked)
+
+    def set_confidentiality(self, actor: Actor, unique_id: str,
+                            confidentiality: Confidentiality | str) -> None:
+        conf = _confidentiality(confidentiality)
+        self._change_document(actor, unique_id, f"confidentiality {conf.value}",
+                              confidentiality=conf.value)
+
+    def _change_document(self, actor: Actor, unique_id: str, what: str, **values: object) -> None:
+        with self._tx() as s:
+            row = s.execute(select(Document.id, Document.patient_id, Document.series_id)
+                            .where(Document.unique_id == unique_id)).first()
+            if row is None:
+                raise NotFound("unknown document")
+            patient = self._patient(s, row.patient_id)
+            decision = policy.manage_record(actor, self._facts(s, actor, patient))
+            self._log(s, actor, row.patient_id, AccessAction.POLICY, what, decision.context,
+                      _outcome(decision), document_id=row.id, detail=decision.reason)
+            self._enforce(s, decision)
+            s.execute(update(Document).where(Document.series_id == row.series_id).values(**values))
+
+    # ------------------------------------------------------------------ the patient's control
+
+    def set_rule(self, actor: Actor, patient_id: int, professional_id: int,
+                 kind: AccessRuleKind | str, active: bool = True) -> None:
+        """Grant, block or name-for-restricted a professional (``active=False`` revokes)."""
+        try:
+            rule = AccessRuleKind(kind)
+        except ValueError:
+            raise InvalidInput(f"unknown rule {kind!r}") from None
+        now = self._clock()
+        with self._tx() as s:
+            patient = self._patient(s, patient_id)
+            prof = self._professional(s, professional_id)
+            decision = policy.manage_record(actor, self._facts(s, actor, patient))
+            verb = rule.value if active else f"revoke {rule.value}"
+            self._log(s, actor, patient_id, AccessAction.POLICY,
+                      f"{verb}: {prof.display_name}", decision.context, _outcome(decision),
+                      detail=decision.reason)
+            self._enforce(s, decision)
+            current = s.scalars(select(AccessRule).where(
+                AccessRule.patient_id == patient_id, AccessRule.professional_id == professional_id,
+                AccessRule.kind == rule.value, AccessRule.revoked_at.is_(None))).all()
+            if active and not current:
+                s.add(AccessRule(patient_id=patient_id, professional_id=professional_id,
+                                 kind=rule.value, created_at=now))
+            if not active:
+                for r in current:
+                    r.revoked_at = now
+
+    def rules(self, actor: Actor, patient_id: int) -> list[tuple[int, str, str]]:
+        """The patient's active rules: (professional id, professional name, kind)."""
+        with self._tx() as s:
+            patient = self._patient(s, patient_id)
+            decision = policy.manage_record(actor, self._facts(s, actor, patient))
+            self._log(s, actor, patient_id, AccessAction.READ, "access rules",
+                      decision.context, _outcome(decision), detail=decision.reason)
+            self._enforce(s, decision)
+            rows = s.execute(select(AccessRule.professional_id, Professional.given_name,
+                                    Professional.family_name, AccessRule.kind)
+                             .join(Professional, Professional.id == AccessRule.professional_id)
+                             .where(AccessRule.patient_id == patient_id,
+                                    AccessRule.revoked_at.is_(None))
+                             .order_by(AccessRule.id)).all()
+            return [(r[0], f"{r[1]} {r[2]}", r[3]) for r in rows]
+
+    def declare_emergency(self, actor: Actor, patient_id: int, reason: str) -> dt.datetime:
+        """Break the glass: a professional opens a record without a relationship, for a while.
+
+        Allowed unless the patient blocked this professional or closed the DSP; flagged in the
+        access log as an emergency. Returns when the emergency access expires.
+        """
+        if actor.kind is not ActorKind.PROFESSIONAL or actor.professional_id is None:
+            raise InvalidInput("only a professional may declare an emergency access")
+        if len(reason.strip()) < 5:
+            raise InvalidInput("an emergency access needs a stated reason")
+        now = self._clock()
+        with self._tx() as s:
+            patient = self._patient(s, patient_id)
+            facts = self._facts(s, actor, patient)
+            probe = Facts(patient_id=facts.patient_id, dsp_open=facts.dsp_open,
+                          blocked=facts.blocked, emergency=True)
+            decision = policy.record_access(actor, probe)
+            context = AccessContext.EMERGENCY
+            self._log(s, actor, patient_id, AccessAction.POLICY,
+                      "emergency access declared", context, _outcome(decision),
+                      detail=f"{reason.strip()[:300]}" if decision else decision.reason)
+            self._enforce(s, decision)
+            expires = now + EMERGENCY_WINDOW
+            s.add(EmergencyAccess(patient_id=patient_id, professional_id=actor.professional_id,
+                                  reason=reason.strip()[:400], started_at=now, expires_at=expires))
+            return expires
+
+    def give_consent(self, actor: Actor, patient_id: int, service: CrossBorderService | str,
+                     channel: str = "portal") -> None:
+        """Explicit consent to cross-border sharing of one service."""
+        svc = _service(service)
+        now = self._clock()
+        with self._tx() as s:
+            patient = self._patient(s, patient_id)
+            decision = policy.manage_record(actor, self._facts(s, actor, patient))
+            self._log(s, actor, patient_id, AccessAction.POLICY, f"consent given: {svc.value}",
+                      decision.context, _outcome(decision), detail=channel)
+            self._enforce(s, decision)
+            if not _active_consent(s, patient_id, svc):
+                s.add(CrossBorderConsent(patient_id=patient_id, service=svc.value,
+                                         given_at=now, channel=channel))
+
+    def withdraw_consent(self, actor: Actor, patient_id: int,
+                         service: CrossBorderService | str) -> None:
+        svc = _service(service)
+        now = self._clock()
+        with self._tx() as s:
+            patient = self._patient(s, patient_id)
+            decision = policy.manage_record(actor, self._facts(s, actor, patient))
+            self._log(s, actor, patient_id, AccessAction.POLICY,
+                      f"consent withdrawn: {svc.value}", decision.context, _outcome(decision),
+                      detail=decision.reason)
+            self._enforce(s, decision)
+            for row in _active_consent(s, patient_id, svc):
+                row.withdrawn_at = now
+
+    def consents(self, patient_id: int) -> frozenset[CrossBorderService]:
+        """The services the patient currently consents to share across borders."""
+        with self._sessions() as s:
+            return _consents(s, patient_id, self._clock())
+
+    def close_dsp(self, actor: Actor, patient_id: int, reason: str = "") -> None:
+        self._set_state(actor, patient_id, DspState.CLOSED, reason)
+
+    def reopen_dsp(self, actor: Actor, patient_id: int, reason: str = "") -> None:
+        self._set_state(actor, patient_id, DspState.OPEN, reason)
+
+    def _set_state(self, actor: Actor, patient_id: int, state: DspState, reason: str) -> None:
+        now = self._clock()
+        with self._tx() as s:
+            patient = self._patient(s, patient_id)
+            decision = policy.manage_record(actor, self._facts(s, actor, patient))
+            self._log(s, actor, patient_id, AccessAction.POLICY, f"DSP {state.value}",
+                      decision.context, _outcome(decision), detail=reason or decision.reason)
+            self._enforce(s, decision)
+            if patient.dsp_state == state.value:
+                raise InvalidInput(f"the DSP is already {state.value}")
+            patient.dsp_state = state.value
+            if state is DspState.CLOSED:
+                patient.dsp_closed_at = now
+            else:
+                patient.dsp_opened_at = now
+                patient.dsp_closed_at = None
+            s.add(DspStateChange(patient_id=patient_id, state=state.value, at=now,
+                                 reason=reason or None))
+
+    def access_log(self, actor: Actor, patient_id: int, *, limit: int = 500) -> list[LogEntry]:
+        """Who saw what, when: the patient (or their helper) sees the whole log."""
+        with self._tx() as s:
+            patient = self._patient(s, patient_id)
+            decision = policy.manage_record(actor, self._facts(s, actor, patient))
+            self._enforce(s, decision)
+            doc = aliased(Document)
+            prof = aliased(Professional)
+            rows = s.execute(
+                select(AccessLogEntry, doc.unique_id, prof.given_name, prof.family_name)
+                .outerjoin(doc, doc.id == AccessLogEntry.document_id)
+                .outerjoin(prof, prof.id == AccessLogEntry.actor_professional_id)
+                .where(AccessLogEntry.patient_id == patient_id)
+                .order_by(AccessLogEntry.at.desc(), AccessLogEntry.id.desc()).limit(limit)
+            ).all()
+            return [
+                LogEntry(at=e.at, actor_kind=e.actor_kind,
+                         actor_name=e.actor_name or (f"{g} {f}" if g else None),
+                         actor_organisation=e.actor_organisation, actor_country=e.actor_country,
+                         action=e.action, what=e.what, document_unique_id=uid,
+                         context=e.context, outcome=e.outcome, detail=e.detail)
+                for e, uid, g, f in rows
+            ]
+
+    # ------------------------------------------------------------------ internals
+
+    def _facts(self, s: Session, actor: Actor, patient: Patient) -> Facts:
+        now = self._clock()
+        open_ = patient.dsp_state == DspState.OPEN.value
+        if actor.kind is ActorKind.FOREIGN:
+            return Facts(patient_id=patient.id, dsp_open=open_,
+                         consents=_consents(s, patient.id, now))
+        if actor.kind is not ActorKind.PROFESSIONAL or actor.professional_id is None:
+            return Facts(patient_id=patient.id, dsp_open=open_)
+        kinds = set(s.scalars(_facts_query(patient.id, actor.professional_id, now)))
+        return Facts(
+            patient_id=patient.id,
+            dsp_open=open_,
+            relationship="relationship" in kinds,
+            granted=AccessRuleKind.GRANT.value in kinds,
+            blocked=AccessRuleKind.BLOCK.value in kinds,
+            named_for_restricted=AccessRuleKind.RESTRICTED.value in kinds,
+            emergency="emergency" in kinds,
+            referring_doctor=patient.referring_doctor_id == actor.professional_id,
+        )
+
+    def _log(
+        self,
+        s: Session,
+        actor: Actor,
+        patient_id: int | None,
+        action: AccessAction,
+        what: str,
+        context: AccessContext,
+        outcome: Outcome,
+        *,
+        document_id: int | None = None,
+        detail: str | None = None,
+    ) -> AccessLogEntry:
+        entry = AccessLogEntry(
+            at=self._clock(), patient_id=patient_id, actor_kind=actor.kind.value,
+            actor_professional_id=actor.professional_id,
+            actor_patient_id=actor.patient_id if actor.kind in (
+                ActorKind.PATIENT, ActorKind.HELPER) else None,
+            actor_name=actor.name if actor.kind in (ActorKind.FOREIGN, ActorKind.HELPER)
+            else None,
+            actor_organisation=actor.organisation if actor.kind is ActorKind.FOREIGN else None,
+            actor_country=actor.country, action=action.value, what=what[:300],
+            document_id=document_id, context=context.value, outcome=outcome.value,
+            detail=(detail or "")[:400] or None,
+        )
+        s.add(entry)
+        return entry
+
+    def _log_tampered(self, actor: Actor, info: DocumentInfo) -> None:
+        with self._tx() as s:
+            self._log(s, actor, info.patient_id, AccessAction.READ, info.title,
+                      self._default_context(actor), Outcome.ERROR, document_id=info.id,
+                      detail="stored content failed its integrity check")
+
+    @staticmethod
+    def _enforce(s: Session, decision: Decision) -> None:
+        """On refusal: keep the log row (commit) and raise; nothing else was written."""
+        if not decision:
+            s.commit()
+            raise AccessDenied(decision.reason)
+
+    @staticmethod
+    def _default_context(actor: Actor) -> AccessContext:
+        if actor.kind is ActorKind.FOREIGN:
+            return AccessContext.CROSS_BORDER
+        if actor.kind in (ActorKind.PATIENT, ActorKind.HELPER):
+            return AccessContext.PATIENT
+        return AccessContext.TREATMENT
+
+    @staticmethod
+    def _patient(s: Session, patient_id: int) -> Patient:
+        patient = s.get(Patient, patient_id)
+        if patient is None:
+            raise NotFound("unknown patient")
+        return patient
+
+    @staticmethod
+    def _professional(s: Session, professional_id: int) -> Professional:
+        prof = s.get(Professional, professional_id)
+        if prof is None:
+            raise NotFound("unknown professional")
+        return prof
+
+    @staticmethod
+    def _organisation_id(s: Session, identifier: str) -> int:
+        org_id = s.scalar(select(Organisation.id).where(Organisation.identifier == identifier))
+        if org_id is None:
+            raise NotFound(f"unknown organisation {identifier}")
+        return org_id
+
+
+def new_document_uid() -> str:
+    """A document unique id as an OID under 2.25 (UUID-derived), as XDS requires."""
+    return f"2.25.{uuid.uuid4().int}"
+
+
+def _facts_query(patient_id: int, professional_id: int, now: dt.datetime) -> Select[tuple[str]]:
+    """One round trip for relationship, rules and emergency accesses of (patient, professional)."""
+    rel = select(literal("relationship").label("kind")).where(
+        TherapeuticRelationship.patient_id == patient_id,
+        TherapeuticRelationship.professional_id == professional_id,
+        TherapeuticRelationship.valid_from <= now,
+        or_(TherapeuticRelationship.valid_to.is_(None), TherapeuticRelationship.valid_to > now))
+    rules = select(AccessRule.kind.label("kind")).where(
+        AccessRule.patient_id == patient_id, AccessRule.professional_id == professional_id,
+        AccessRule.revoked_at.is_(None))
+    emergency = select(literal("emergency").label("kind")).where(
+        EmergencyAccess.patient_id == patient_id,
+        EmergencyAccess.professional_id == professional_id,
+        EmergencyAccess.started_at <= now, EmergencyAccess.expires_at > now)
+    return select(union_all(rel, rules, emergency).subquery().c.kind)
+
+
+def _document_select() -> Select:  # type: ignore[type-arg]
+    author = aliased(Professional)
+    org = aliased(Organisation)
+    return (
+        select(
+            Document.id, Document.unique_id, Document.patient_id, Document.doc_type,
+            Document.title, Document.media_type, Document.author_professional_id,
+            func.coalesce(Document.author_name,
+                          author.given_name + literal(" ") + author.family_name),
+            org.name, Document.created_at, Document.service_start, Document.confidentiality,
+            Document.masked, Document.version, Document.series_id, Document.is_current,
+            Document.content_size,
+        )
+        .outerjoin(author, author.id == Document.author_professional_id)
+        .outerjoin(org, org.id == Document.organisation_id)
+    )
+
+
+def _document_info(row: object) -> DocumentInfo:
+    (id_, uid, pid, doc_type, title, media, author_id, author_name, org, created, start, conf,
+     masked, version, series, current, size) = tuple(row)  # type: ignore[arg-type]
+    return DocumentInfo(
+        id=id_, unique_id=uid, patient_id=pid, doc_type=DocumentType(doc_type), title=title,
+        media_type=media, author_professional_id=author_id, author_name=author_name,
+        organisation=org, created_at=created, service_start=start,
+        confidentiality=Confidentiality(conf), masked=bool(masked), version=version,
+        series_id=series or id_, is_current=bool(current), content_size=size,
+    )
+
+
+def _doc_facts(info: DocumentInfo) -> DocumentFacts:
+    return DocumentFacts(doc_type=info.doc_type, confidentiality=info.confidentiality,
+                         masked=info.masked, author_professional_id=info.author_professional_id,
+                         author_patient=info.author_professional_id is None)
+
+
+def _patient_info(p: Patient) -> PatientInfo:
+    return PatientInfo(
+        id=p.id, matricule=p.matricule, given_name=p.given_name, family_name=p.family_name,
+        birth_date=p.birth_date, gender=p.gender, street=p.street, postal_code=p.postal_code,
+        city=p.city, country=p.country, preferred_language=p.preferred_language,
+        dsp_state=p.dsp_state, referring_doctor_id=p.referring_doctor_id)
+
+
+def _consents(s: Session, patient_id: int, now: dt.datetime) -> frozenset[CrossBorderService]:
+    rows = s.scalars(select(CrossBorderConsent.service).where(
+        CrossBorderConsent.patient_id == patient_id, CrossBorderConsent.given_at <= now,
+        or_(CrossBorderConsent.withdrawn_at.is_(None), CrossBorderConsent.withdrawn_at > now)))
+    return frozenset(CrossBorderService(r) for r in rows)
+
+
+def _active_consent(s: Session, patient_id: int,
+                    svc: CrossBorderService) -> list[CrossBorderConsent]:
+    return list(s.scalars(select(CrossBorderConsent).where(and_(
+        CrossBorderConsent.patient_id == patient_id, CrossBorderConsent.service == svc.value,
+        CrossBorderConsent.withdrawn_at.is_(None)))))
+
+
+def _may_supersede(actor: Actor, previous: Document) -> bool:
+    if actor.kind in (ActorKind.PATIENT, ActorKind.HELPER):
+        return previous.author_kind == "patient"
+    if previous.doc_type == DocumentType.PATIENT_SUMMARY.value:
+        return True  # the referring doctor (checked by the policy) keeps the summary current
+    return actor.professional_id is not None and actor.professional_id == \
+        previous.author_professional_id
+
+
+def _author_kind(actor: Actor) -> str:
+    if actor.kind in (ActorKind.PATIENT, ActorKind.HELPER):
+        return "patient"
+    return "foreign" if actor.kind is ActorKind.FOREIGN else "professional"
+
+
+def _outcome(decision: Decision) -> Outcome:
+    return Outcome.SUCCESS if decision else Outcome.DENIED
+
+
+def _doc_type(value: DocumentType | str) -> DocumentType:
+    try:
+        return DocumentType(value)
+    except ValueError:
+        raise InvalidInput(f"unknown document type {value!r}") from None
+
+
+def _confidentiality(value: Confidentiality | str) -> Confidentiality:
+    try:
+        return Confidentiality(value)
+    except ValueError:
+        raise InvalidInput(f"unknown confidentiality code {value!r} (N, R or V)") from None
+
+
+def _service(value: CrossBorderService | str) -> CrossBorderService:
+    try:
+        return CrossBorderService(value)
+    except ValueError:
+        raise InvalidInput(f"unknown cross-border service {value!r}") from None

@@ -1,0 +1,43 @@
+"""The SAML assertion replay cache, in the database so that every gateway process shares it."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ncp.store.models import AssertionReplay
+
+
+def register_assertion(
+    session: Session, *, assertion_id: str, not_on_or_after: dt.datetime, now: dt.datetime
+) -> bool:
+    """Record ``assertion_id``; True the first time, False if seen and still within its lifetime.
+
+    The primary key makes the check atomic across processes: two gateways receiving the same
+    assertion at once cannot both insert it. Expired ids are purged as they are met. The caller
+    owns the transaction (this function flushes but does not commit).
+    """
+    existing = session.execute(
+        select(AssertionReplay).where(AssertionReplay.assertion_id == assertion_id)
+    ).scalar_one_or_none()
+    if existing is not None:
+        if existing.not_on_or_after > now:
+            return False
+        session.delete(existing)
+        session.flush()
+    try:
+        with session.begin_nested():
+            session.add(AssertionReplay(assertion_id=assertion_id,
+                                        not_on_or_after=not_on_or_after, seen_at=now))
+    except IntegrityError:
+        return False
+    return True
+
+
+def purge_expired(session: Session, *, now: dt.datetime) -> int:
+    """Delete ids whose lifetime is over; returns how many."""
+    result = session.execute(delete(AssertionReplay).where(AssertionReplay.not_on_or_after <= now))
+    return int(result.rowcount or 0)
