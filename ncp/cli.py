@@ -1,5 +1,113 @@
-"""The ``ncp`` command (placeholder, filled in by the foundation work)."""
+"""The ``ncp`` command: run, seed and operate the gateway.
+
+Sub-commands of other packages (``pki``, ``terminology``, ``validate``) are registered in the
+marked section at the end, each from its own package.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
 
 import typer
 
-app = typer.Typer(help="eHDSI National Contact Point for eHealth (Luxembourg) and the DSP.")
+from ncp.settings import get_settings
+
+app = typer.Typer(
+    help="eHDSI National Contact Point for eHealth (Luxembourg) and the DSP record store.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="The record store's database.", no_args_is_help=True)
+keys_app = typer.Typer(help="Master keys of the encryption at rest.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(keys_app, name="keys")
+
+
+@app.command()
+def serve(
+    host: str = typer.Option(None, help="Listen address (default NCP_HOST)."),
+    port: int = typer.Option(None, help="Listen port (default NCP_PORT)."),
+) -> None:
+    """Serve the gateway, portal and API over HTTPS (mutual TLS for the SOAP endpoints)."""
+    from ncp.app import create_app
+    from ncp.server import serve as run_server
+
+    settings = get_settings()
+    if host:
+        settings.host = host
+    if port:
+        settings.port = port
+    if not settings.allow_plain_http and not settings.tls_cert_path.exists():
+        typer.echo(f"no TLS certificate at {settings.tls_cert_path}: run `ncp pki init`", err=True)
+        raise typer.Exit(2)
+    run_server(create_app(settings), settings)
+
+
+@app.command()
+def demo(
+    serve_after: bool = typer.Option(True, "--serve/--no-serve",
+                                     help="Start serving once the demo data is in place."),
+) -> None:
+    """Set up a development gateway with demo data (PKI, database, patients), then serve."""
+    from ncp.app import build_runtime
+    from ncp.demo import PATIENTS, PROFESSIONALS, seed
+    from ncp.security.pki import init_pki
+    from ncp.store.db import upgrade
+
+    settings = get_settings()
+    init_pki(settings.pki_root, sorted({settings.country_code, "BE"}))
+    runtime = build_runtime(settings)
+    upgrade(runtime.engine)
+    added = seed(runtime.records)
+    runtime.engine.dispose()
+    typer.echo("demo data " + ("loaded" if added else "already present"))
+    typer.echo("demo patients (matricule, name):")
+    for rec in PATIENTS:
+        p = rec.patient
+        notes = ", ".join(rec.consents) if rec.consents else "no cross-border consent"
+        if rec.closed:
+            notes += ", DSP closed"
+        typer.echo(f"  {p.matricule}  {p.given_name} {p.family_name}  ({notes})")
+    typer.echo("demo professionals (registry id, name, profession):")
+    for prof in PROFESSIONALS:
+        typer.echo(f"  {prof.registry_id}  {prof.given_name} {prof.family_name}  "
+                   f"({prof.profession})")
+    if serve_after:
+        scheme = "http" if settings.allow_plain_http else "https"
+        typer.echo(f"serving on {scheme}://localhost:{settings.port}  (GET /health)")
+        serve(None, None)  # type: ignore[arg-type]
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = typer.Argument("head")) -> None:
+    """Create or migrate the database schema (Alembic) to REVISION."""
+    from ncp.store.db import make_engine, upgrade
+
+    settings = get_settings()
+    engine = make_engine(settings.sqlalchemy_url)
+    upgrade(engine, revision)
+    engine.dispose()
+    typer.echo(f"database at {revision}: {engine.url.render_as_string(hide_password=True)}")
+
+
+@keys_app.command("rotate")
+def keys_rotate(
+    batch: int = typer.Option(1000, help="Rows re-wrapped per committed batch."),
+) -> None:
+    """Make a new master key active and re-wrap every data key under it (online)."""
+    from ncp.store.db import make_engine, session_factory
+    from ncp.store.keys import rotate
+
+    settings = get_settings()
+    path: Path = settings.master_keys_path
+    if not path.exists():
+        typer.echo(f"no key ring at {path}", err=True)
+        raise typer.Exit(2)
+    engine = make_engine(settings.sqlalchemy_url)
+    report = rotate(session_factory(engine), path, batch=batch)
+    engine.dispose()
+    typer.echo(f"active master key {report.new_key_id}; {report.rewrapped} data keys "
+               f"re-wrapped; retired: {', '.join(report.retired) or 'none'}")
+
+
+# --- sub-commands registered by other packages (one line each) ---------------------------

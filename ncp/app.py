@@ -1,0 +1,66 @@
+"""The ASGI application: one FastAPI app for the gateway, the portal and the API.
+
+Resources (database engine, record service, key ring) are built once at startup from the
+settings, in the lifespan, never at import time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from fastapi import FastAPI, Request
+from sqlalchemy import Engine
+
+from ncp import __version__
+from ncp.settings import Settings, get_settings
+from ncp.store.db import database_status, make_engine, session_factory
+from ncp.store.keys import KeyRingSource
+from ncp.store.records import Records
+
+
+@dataclass
+class Runtime:
+    """What a request needs, built once per process."""
+
+    settings: Settings
+    engine: Engine
+    records: Records
+
+
+def build_runtime(settings: Settings) -> Runtime:
+    engine = make_engine(settings.sqlalchemy_url)
+    keys = KeyRingSource.from_file(settings.master_keys_path,
+                                   create=settings.environment == "development")
+    return Runtime(settings, engine, Records(session_factory(engine), keys))
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    settings.check_production()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime = build_runtime(settings)
+        app.state.runtime = runtime
+        try:
+            yield
+        finally:
+            runtime.engine.dispose()
+
+    app = FastAPI(title="NCPeH Luxembourg", version=__version__, lifespan=lifespan,
+                  docs_url="/api/docs", openapi_url="/api/openapi.json", redoc_url=None)
+
+    @app.get("/health", tags=["operations"])
+    def health(request: Request) -> dict[str, str]:
+        """Liveness and database status, for load balancers and operators."""
+        runtime: Runtime = request.app.state.runtime
+        return {
+            "status": "ok",
+            "version": __version__,
+            "country": settings.country_code,
+            "database": database_status(runtime.engine),
+        }
+
+    return app

@@ -1,0 +1,113 @@
+"""Demo data for ``ncp demo``: a small Luxembourg with professionals, patients and documents.
+
+Idempotent: seeding a database that already holds the demo patients changes nothing. The
+clinical documents are national ("friendly") CDA documents made by :mod:`ncp.cda.demo`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from ncp.cda.demo import DemoPatient, national_documents
+from ncp.store import matricule
+from ncp.store.errors import NotFound
+from ncp.store.policy import Actor
+from ncp.store.records import Records
+
+
+@dataclass(frozen=True)
+class DemoProfessional:
+    registry_id: str
+    given_name: str
+    family_name: str
+    profession: str
+    isco_code: str
+    specialty: str | None
+    organisation: str
+
+
+ORGANISATIONS = [
+    ("LU-HOSP-0001", "Centre Hospitalier de Luxembourg", "hospital"),
+    ("LU-PRAC-0001", "Cabinet médical Limpertsberg", "practice"),
+    ("LU-PHAR-0001", "Pharmacie du Globe", "pharmacy"),
+    ("LU-LABO-0001", "Laboratoires Réunis", "laboratory"),
+]
+
+PROFESSIONALS = [
+    DemoProfessional("LU-HP-100001", "Marie", "Muller", "physician", "2211",
+                     "general practice", "LU-PRAC-0001"),
+    DemoProfessional("LU-HP-100002", "Luc", "Hoffmann", "physician", "2212", "cardiology",
+                     "LU-HOSP-0001"),
+    DemoProfessional("LU-HP-100003", "Sophie", "Weber", "pharmacist", "2262", None,
+                     "LU-PHAR-0001"),
+    DemoProfessional("LU-HP-100004", "Anne", "Schmit", "nurse", "2221", None, "LU-HOSP-0001"),
+    DemoProfessional("LU-HP-100005", "Paul", "Kremer", "laboratory-physician", "2212",
+                     "clinical biology", "LU-LABO-0001"),
+    DemoProfessional("LU-HP-100006", "Claire", "Thill", "radiologist", "2212", "radiology",
+                     "LU-HOSP-0001"),
+]
+
+
+@dataclass(frozen=True)
+class DemoRecord:
+    patient: DemoPatient
+    consents: tuple[str, ...]
+    closed: bool = False
+
+
+def _patient(birth: dt.date, serial: int, given: str, family: str, gender: str,
+             city: str) -> DemoPatient:
+    return DemoPatient(matricule=matricule.make(birth, serial), given_name=given,
+                       family_name=family, birth_date=birth, gender=gender, city=city)
+
+
+BOTH = ("patient-summary", "eprescription")
+
+PATIENTS = [
+    DemoRecord(_patient(dt.date(1956, 3, 12), 123, "Jean", "Schmit", "M", "Luxembourg"), BOTH),
+    DemoRecord(_patient(dt.date(1978, 11, 2), 45, "Maria", "Da Silva", "F", "Esch-sur-Alzette"),
+               BOTH),
+    DemoRecord(_patient(dt.date(1990, 7, 25), 7, "Tom", "Wagner", "M", "Differdange"),
+               ("patient-summary",)),
+    DemoRecord(_patient(dt.date(1985, 1, 30), 311, "Léa", "Becker", "F", "Ettelbruck"), ()),
+    DemoRecord(_patient(dt.date(1949, 9, 9), 88, "Nicolas", "Reuter", "M", "Diekirch"), BOTH,
+               closed=True),
+    DemoRecord(_patient(dt.date(2001, 4, 18), 502, "Emma", "Hansen", "F", "Luxembourg"), BOTH),
+]
+
+
+def seed(records: Records) -> bool:
+    """Load the demo data unless it is there already; True if anything was added."""
+    try:
+        records.patient_id(PATIENTS[0].patient.matricule)
+        return False
+    except NotFound:
+        pass
+    for identifier, name, kind in ORGANISATIONS:
+        records.add_organisation(identifier=identifier, name=name, kind=kind)
+    ids = {}
+    for p in PROFESSIONALS:
+        ids[p.registry_id] = records.add_professional(
+            registry_id=p.registry_id, given_name=p.given_name, family_name=p.family_name,
+            profession=p.profession, isco_code=p.isco_code, specialty=p.specialty,
+            organisation=p.organisation)
+    gp = records.professional_actor(ids["LU-HP-100001"])
+    cardiologist = ids["LU-HP-100002"]
+    pharmacist = ids["LU-HP-100003"]
+    for rec in PATIENTS:
+        p = rec.patient
+        pid = records.add_patient(matricule=p.matricule, given_name=p.given_name,
+                                  family_name=p.family_name, gender=p.gender, city=p.city,
+                                  country=p.country, referring_doctor=gp.professional_id)
+        for prof in (cardiologist, pharmacist):
+            records.add_relationship(patient_id=pid, professional_id=prof, source="visit")
+        for doc in national_documents(p):
+            records.add_document(gp, pid, doc_type=doc.doc_type, title=doc.title,
+                                 media_type=doc.media_type, content=doc.content)
+        me = Actor.patient(pid, f"{p.given_name} {p.family_name}")
+        for service in rec.consents:
+            records.give_consent(me, pid, service, channel="demo")
+        if rec.closed:
+            records.close_dsp(me, pid, "demo: a closed DSP")
+    return True

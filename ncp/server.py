@@ -1,0 +1,91 @@
+"""Serving the ASGI app over TLS with uvicorn, with the client certificate handed to the app.
+
+Uvicorn verifies a client certificate against the CA bundle but does not pass it to the
+application; the gateway needs it (the TLS client's country must equal the assertion signer's
+country). :class:`PeerCertH11Protocol` adds it to each request scope under the ASGI TLS
+extension: ``scope["extensions"]["tls"]["client_cert_chain"]`` (PEM strings).
+"""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import Awaitable, Callable, MutableMapping
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+from cryptography.hazmat.primitives.serialization import Encoding
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from ncp.security.truststore import Purpose, load_trust_list
+from ncp.settings import Settings
+
+Scope = MutableMapping[str, Any]
+ASGIApp = Callable[[Scope, Callable[..., Awaitable[Any]], Callable[..., Awaitable[Any]]],
+                   Awaitable[None]]
+
+
+class _WithPeerCert:
+    def __init__(self, app: ASGIApp, pem: str | None) -> None:
+        self.app = app
+        self.pem = pem
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            extensions = dict(scope.get("extensions") or {})
+            extensions["tls"] = {"client_cert_chain": [self.pem] if self.pem else [],
+                                 "client_cert_name": None, "client_cert_error": None}
+            scope["extensions"] = extensions
+        await self.app(scope, receive, send)
+
+
+class PeerCertH11Protocol(H11Protocol):
+    """uvicorn's h11 protocol, plus the verified client certificate in every request scope."""
+
+    def connection_made(self, transport: Any) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        ssl_object = transport.get_extra_info("ssl_object")
+        der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
+        pem = ssl.DER_cert_to_PEM_cert(der) if der else None
+        self.app = _WithPeerCert(self.app, pem)
+
+
+def client_cert_pem(scope: Scope) -> str | None:
+    """The TLS client certificate of the request (verified by the TLS layer), if any."""
+    chain = (scope.get("extensions") or {}).get("tls", {}).get("client_cert_chain") or []
+    return chain[0] if chain else None
+
+
+def tls_client_anchor_bundle(settings: Settings) -> Path:
+    """Write the CA bundle of every anchor trusted for TLS clients, for the TLS layer."""
+    trust = load_trust_list(settings.trust_list_path)
+    pems = []
+    for country in trust.countries.values():
+        for anchor in country.anchors:
+            if Purpose.TLS_CLIENT in anchor.purposes:
+                pems.append(anchor.certificate.public_bytes(Encoding.PEM).decode())
+    bundle = settings.var_dir / "run" / "tls-client-anchors.pem"
+    bundle.parent.mkdir(parents=True, exist_ok=True)
+    bundle.write_text("".join(pems))
+    return bundle
+
+
+def serve(app: ASGIApp, settings: Settings) -> None:
+    """Run ``app`` on the configured address: HTTPS (client certificates verified when
+    presented; the SOAP routes require one), or plain HTTP only if explicitly allowed."""
+    common: dict[str, Any] = {"host": settings.host, "port": settings.port,
+                              "log_level": "info", "proxy_headers": False,
+                              "server_header": False}
+    if settings.allow_plain_http:
+        config = uvicorn.Config(app, http="h11", **common)
+    else:
+        config = uvicorn.Config(
+            app,
+            http=PeerCertH11Protocol,
+            ssl_certfile=str(settings.tls_cert_path),
+            ssl_keyfile=str(settings.tls_key_path),
+            ssl_ca_certs=str(tls_client_anchor_bundle(settings)),
+            ssl_cert_reqs=ssl.CERT_OPTIONAL,
+            **common,
+        )
+    uvicorn.Server(config).run()

@@ -1,0 +1,126 @@
+"""The real server: HTTPS on loopback with the development PKI, /health, the client certificate
+reaching the application, and the CLI that sets it all up."""
+
+from __future__ import annotations
+
+import socket
+import ssl
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+from fastapi import Request
+from typer.testing import CliRunner
+
+from ncp.app import create_app
+from ncp.security.pki import init_pki
+from ncp.server import PeerCertH11Protocol, client_cert_pem, tls_client_anchor_bundle
+from ncp.settings import Settings
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("pki")
+    init_pki(root, ("LU", "BE"))
+    return root
+
+
+@pytest.fixture
+def server(pki: Path, tmp_path: Path) -> Iterator[tuple[str, Settings]]:
+    settings = Settings(var_dir=tmp_path, pki_dir=pki, port=_free_port())
+    from ncp.store.db import make_engine, upgrade
+
+    engine = make_engine(settings.sqlalchemy_url)
+    upgrade(engine)
+    engine.dispose()
+    app = create_app(settings)
+
+    @app.get("/_test/peer")
+    def peer(request: Request) -> dict[str, str | None]:
+        return {"pem": client_cert_pem(request.scope)}
+
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=settings.port, http=PeerCertH11Protocol,
+        ssl_certfile=str(settings.tls_cert_path), ssl_keyfile=str(settings.tls_key_path),
+        ssl_ca_certs=str(tls_client_anchor_bundle(settings)), ssl_cert_reqs=ssl.CERT_OPTIONAL,
+        log_level="warning")
+    srv = uvicorn.Server(config)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not srv.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            pytest.fail("the server did not start")
+        time.sleep(0.05)
+    yield f"https://localhost:{settings.port}", settings
+    srv.should_exit = True
+    thread.join(10)
+
+
+def test_health_over_real_tls(server: tuple[str, Settings], pki: Path) -> None:
+    url, _ = server
+    ctx = ssl.create_default_context(cafile=str(pki / "lu" / "ca.pem"))
+    r = httpx.get(f"{url}/health", verify=ctx)
+    assert r.status_code == 200
+    body = r.json()
+    assert body["status"] == "ok" and body["database"] == "ok" and body["country"] == "LU"
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"{url}/health", verify=ssl.create_default_context())  # untrusted by default
+
+
+def test_client_certificate_reaches_the_app(server: tuple[str, Settings], pki: Path) -> None:
+    url, _ = server
+    ctx = ssl.create_default_context(cafile=str(pki / "lu" / "ca.pem"))
+    assert httpx.get(f"{url}/_test/peer", verify=ctx).json()["pem"] is None
+    ctx.load_cert_chain(str(pki / "be" / "tls-client.pem"), str(pki / "be" / "tls-client.key"))
+    pem = httpx.get(f"{url}/_test/peer", verify=ctx).json()["pem"]
+    expected = (pki / "be" / "tls-client.pem").read_text()
+    from cryptography import x509
+
+    assert x509.load_pem_x509_certificate(pem.encode()) == \
+        x509.load_pem_x509_certificate(expected.encode())
+
+
+def test_untrusted_client_certificate_is_refused_by_tls(server: tuple[str, Settings],
+                                                        tmp_path: Path) -> None:
+    url, _ = server
+    rogue = tmp_path / "rogue"
+    init_pki(rogue, ("FR",))
+    ctx = ssl.create_default_context(cafile=str(server[1].pki_root / "lu" / "ca.pem"))
+    ctx.load_cert_chain(str(rogue / "fr" / "tls-client.pem"), str(rogue / "fr" / "tls-client.key"))
+    with pytest.raises((httpx.ConnectError, httpx.ReadError, httpx.RemoteProtocolError)):
+        httpx.get(f"{url}/health", verify=ctx)
+
+
+def test_cli_db_upgrade_and_demo_seed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ncp.cli import app
+    from ncp.settings import get_settings
+
+    monkeypatch.setenv("NCP_VAR_DIR", str(tmp_path))
+    get_settings.cache_clear()
+    try:
+        runner = CliRunner()
+        result = runner.invoke(app, ["db", "upgrade"])
+        assert result.exit_code == 0, result.output
+        result = runner.invoke(app, ["demo", "--no-serve"])
+        assert result.exit_code == 0, result.output
+        assert "demo data loaded" in result.output
+        assert (tmp_path / "pki" / "lu" / "tls-server.pem").exists()
+        assert (tmp_path / "pki" / "be" / "signing.pem").exists()
+        again = runner.invoke(app, ["demo", "--no-serve"])
+        assert "already present" in again.output
+        rotated = runner.invoke(app, ["keys", "rotate"])
+        assert rotated.exit_code == 0 and "re-wrapped" in rotated.output
+        assert runner.invoke(app, ["--help"]).exit_code == 0
+    finally:
+        get_settings.cache_clear()
