@@ -29,7 +29,9 @@ def make_engine(url: str, **kwargs: object) -> Engine:
         return engine
     if parsed.drivername == "postgresql":
         url = str(parsed.set(drivername="postgresql+psycopg"))
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    # No pre-ping: it would add a round trip to every request; stale connections are
+    # recycled instead, and a failed connection is discarded by the pool on error.
+    return create_engine(url, pool_recycle=1800, **kwargs)
 
 
 def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:

@@ -13,8 +13,21 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import NamedTuple
 
-from sqlalchemy import Select, and_, func, literal, or_, select, union_all, update
+from sqlalchemy import (
+    Select,
+    and_,
+    bindparam,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from ncp.store import matricule as matricule_rules
@@ -33,6 +46,7 @@ from ncp.store.models import (
     Patient,
     Professional,
     TherapeuticRelationship,
+    UtcDateTime,
 )
 from ncp.store.policy import Actor, Decision, DocumentFacts, Facts
 from ncp.store.vocabulary import (
@@ -100,6 +114,27 @@ class DocumentInfo:
     series_id: int
     is_current: bool
     content_size: int
+
+
+@dataclass(frozen=True, slots=True)
+class PatientImport:
+    matricule: str
+    given_name: str
+    family_name: str
+    gender: str
+    city: str | None = None
+    referring_doctor: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentImport:
+    patient_id: int
+    author: int
+    doc_type: str
+    title: str
+    media_type: str
+    content: bytes
+    created_at: dt.datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -315,29 +350,28 @@ class Records:
         """The current documents of a patient that ``actor`` may see, newest first."""
         wanted = _doc_type(doc_type) if doc_type is not None else None
         with self._tx() as s:
-            patient = self._patient(s, patient_id)
+            patient = self._patient_row(s, patient_id)
             facts = self._facts(s, actor, patient)
             decision = policy.record_access(actor, facts)
             what = f"documents{' of type ' + wanted.value if wanted else ''}"
             self._log(s, actor, patient_id, AccessAction.SEARCH, what, decision.context,
                       _outcome(decision), detail=decision.reason)
             self._enforce(s, decision)
-            query = _document_select().where(
-                Document.patient_id == patient_id, Document.is_current.is_(True))
+            params: dict[str, object] = {"patient_id": patient_id}
             if wanted is not None:
-                query = query.where(Document.doc_type == wanted.value)
+                params["doc_type"] = wanted.value
             if since is not None:
-                query = query.where(Document.created_at >= since)
+                params["since"] = since
             if until is not None:
-                query = query.where(Document.created_at < until)
-            query = query.order_by(Document.created_at.desc(), Document.id.desc())
-            docs = [_document_info(row) for row in s.execute(query)]
+                params["until"] = until
+            statement = _list_statement(wanted is not None, since is not None, until is not None)
+            docs = [_document_info(row) for row in s.execute(statement, params)]
             return [d for d in docs if policy.read_document(actor, facts, _doc_facts(d))]
 
     def read_document(self, actor: Actor, unique_id: str) -> tuple[DocumentInfo, bytes]:
         """Metadata and decrypted content of one document version, if the policy allows."""
         with self._tx() as s:
-            row = s.execute(_document_select().where(Document.unique_id == unique_id)).first()
+            row = s.execute(_BY_UNIQUE_ID, {"unique_id": unique_id}).first()
             if row is None:
                 self._log(s, actor, None, AccessAction.READ, f"document {unique_id}",
                           self._default_context(actor), Outcome.ERROR,
@@ -345,15 +379,14 @@ class Records:
                 s.commit()
                 raise NotFound("unknown document")
             info = _document_info(row)
-            patient = self._patient(s, info.patient_id)
+            patient = self._patient_row(s, info.patient_id)
             facts = self._facts(s, actor, patient)
             decision = policy.read_document(actor, facts, _doc_facts(info))
             self._log(s, actor, info.patient_id, AccessAction.READ, info.title,
                       decision.context, _outcome(decision), document_id=info.id,
                       detail=decision.reason)
             self._enforce(s, decision)
-            sealed = s.execute(select(Document.key_id, Document.wrapped_key, Document.nonce,
-                                      Document.ciphertext).where(Document.id == info.id)).one()
+            sealed = s.execute(_SEALED, {"id": info.id}).one()
             try:
                 content = self._keys.get(sealed.key_id).open(
                     Sealed(*sealed), aad=info.unique_id.encode())
@@ -372,7 +405,7 @@ class Records:
                 raise NotFound("unknown document")
             patient = self._patient(s, head.patient_id)
             facts = self._facts(s, actor, patient)
-            rows = s.execute(_document_select().where(Document.series_id == head.series_id)
+            rows = s.execute(_DOCUMENTS.where(Document.series_id == head.series_id)
                              .order_by(Document.version)).all()
             docs = [_document_info(r) for r in rows]
             decision = policy.read_document(actor, facts, _doc_facts(docs[-1]))
@@ -434,10 +467,11 @@ class Records:
                 if not _may_supersede(actor, previous):
                     decision = Decision(False, "only the author may issue a new version",
                                         decision.context)
-            entry = self._log(s, actor, patient_id, AccessAction.UPDATE if supersedes
-                              else AccessAction.WRITE, title, decision.context,
-                              _outcome(decision), detail=decision.reason)
-            self._enforce(s, decision)
+            action = AccessAction.UPDATE if supersedes else AccessAction.WRITE
+            if not decision:
+                self._log(s, actor, patient_id, action, title, decision.context,
+                          _outcome(decision), detail=decision.reason)
+                self._enforce(s, decision)
             if unique_id is not None and s.scalar(
                     select(Document.id).where(Document.unique_id == unique_id)):
                 raise InvalidInput("a document with this unique id already exists")
@@ -467,8 +501,9 @@ class Records:
             s.flush()
             if doc.series_id is None:
                 doc.series_id = doc.id
-            entry.document_id = doc.id
-            row = s.execute(_document_select().where(Document.id == doc.id)).one()
+            self._log(s, actor, patient_id, action, title, decision.context,
+                      _outcome(decision), document_id=doc.id, detail=decision.reason)
+            row = s.execute(_DOCUMENTS.where(Document.id == doc.id)).one()
             return _document_info(row)
 
     def set_masked(self, actor: Actor, unique_id: str, masked: bool) -> None:
@@ -494,6 +529,87 @@ class Records:
                       _outcome(decision), document_id=row.id, detail=decision.reason)
             self._enforce(s, decision)
             s.execute(update(Document).where(Document.series_id == row.series_id).values(**values))
+
+    # ------------------------------------------------------------------ bulk import
+
+    def import_patients(self, items: list[PatientImport]) -> list[int]:
+        """Open DSPs in bulk (initial load from the national systems), in one transaction.
+
+        Every item is validated first, as :meth:`add_patient` does; one bad item refuses the
+        whole batch and nothing is written. Each patient gets a relationship with their
+        referring doctor, if named.
+        """
+        now = self._clock()
+        rows = []
+        for item in items:
+            try:
+                matricule_rules.validate(item.matricule)
+                gender = Gender(item.gender).value
+            except (matricule_rules.InvalidMatricule, ValueError) as exc:
+                raise InvalidInput(f"patient {item.matricule}: {exc}") from None
+            rows.append({
+                "matricule": item.matricule, "given_name": item.given_name,
+                "family_name": item.family_name,
+                "birth_date": matricule_rules.birth_date_of(item.matricule), "gender": gender,
+                "city": item.city, "country": "LU", "preferred_language": "fr",
+                "referring_doctor_id": item.referring_doctor, "dsp_state": DspState.OPEN.value,
+                "dsp_opened_at": now,
+            })
+        with self._tx() as s:
+            returned = s.scalars(insert(Patient).returning(
+                Patient.id, sort_by_parameter_order=True), rows).all()
+            ids = {r["matricule"]: pid for r, pid in zip(rows, returned, strict=True)}
+            rels = [{"patient_id": ids[r["matricule"]],
+                     "professional_id": r["referring_doctor_id"], "valid_from": now,
+                     "source": RelationshipSource.REFERRING_DOCTOR.value}
+                    for r in rows if r["referring_doctor_id"] is not None]
+            if rels:
+                s.execute(insert(TherapeuticRelationship), rels)
+            s.execute(insert(DspStateChange), [
+                {"patient_id": ids[r["matricule"]], "state": DspState.OPEN.value, "at": now,
+                 "reason": "imported"} for r in rows])
+            return [ids[r["matricule"]] for r in rows]
+
+    def import_documents(self, items: list[DocumentImport]) -> int:
+        """Store documents in bulk (initial load), encrypted, each with its access-log row.
+
+        An administrative import by the national systems: the access log records it as a
+        write by the system, in the same transaction. Input is validated before anything is
+        written; one bad item refuses the batch.
+        """
+        now = self._clock()
+        ring = self._keys.current()
+        docs, logs = [], []
+        for item in items:
+            kind = _doc_type(item.doc_type)
+            if item.media_type not in MEDIA_TYPES or not item.content:
+                raise InvalidInput(f"document {item.title!r}: bad media type or empty content")
+            uid = new_document_uid()
+            sealed = ring.seal(item.content, aad=uid.encode())
+            docs.append({
+                "unique_id": uid, "patient_id": item.patient_id, "doc_type": kind.value,
+                "title": item.title, "media_type": item.media_type,
+                "author_kind": "professional", "author_professional_id": item.author,
+                "created_at": item.created_at or now, "confidentiality": "N", "masked": False,
+                "version": 1, "is_current": True, "content_size": len(item.content),
+                "key_id": sealed.key_id, "wrapped_key": sealed.wrapped_key,
+                "nonce": sealed.nonce, "ciphertext": sealed.ciphertext,
+            })
+            logs.append({
+                "at": now, "patient_id": item.patient_id, "actor_kind": ActorKind.SYSTEM.value,
+                "action": AccessAction.WRITE.value, "what": item.title[:300],
+                "context": AccessContext.ADMINISTRATION.value,
+                "outcome": Outcome.SUCCESS.value, "detail": "bulk import",
+            })
+        with self._tx() as s:
+            doc_ids = s.scalars(insert(Document).returning(
+                Document.id, sort_by_parameter_order=True), docs).all()
+            s.execute(update(Document).where(Document.id.in_(doc_ids))
+                      .values(series_id=Document.id))
+            for doc_id, log in zip(doc_ids, logs, strict=True):
+                log["document_id"] = doc_id
+            s.execute(insert(AccessLogEntry), logs)
+        return len(docs)
 
     # ------------------------------------------------------------------ the patient's control
 
@@ -652,7 +768,7 @@ class Records:
 
     # ------------------------------------------------------------------ internals
 
-    def _facts(self, s: Session, actor: Actor, patient: Patient) -> Facts:
+    def _facts(self, s: Session, actor: Actor, patient: Patient | _PatientRow) -> Facts:
         now = self._clock()
         open_ = patient.dsp_state == DspState.OPEN.value
         if actor.kind is ActorKind.FOREIGN:
@@ -660,7 +776,8 @@ class Records:
                          consents=_consents(s, patient.id, now))
         if actor.kind is not ActorKind.PROFESSIONAL or actor.professional_id is None:
             return Facts(patient_id=patient.id, dsp_open=open_)
-        kinds = set(s.scalars(_facts_query(patient.id, actor.professional_id, now)))
+        kinds = set(s.scalars(_FACTS, {"patient_id": patient.id,
+                                       "professional_id": actor.professional_id, "now": now}))
         return Facts(
             patient_id=patient.id,
             dsp_open=open_,
@@ -684,21 +801,20 @@ class Records:
         *,
         document_id: int | None = None,
         detail: str | None = None,
-    ) -> AccessLogEntry:
-        entry = AccessLogEntry(
-            at=self._clock(), patient_id=patient_id, actor_kind=actor.kind.value,
-            actor_professional_id=actor.professional_id,
-            actor_patient_id=actor.patient_id if actor.kind in (
+    ) -> None:
+        s.execute(_LOG_INSERT, {
+            "at": self._clock(), "patient_id": patient_id, "actor_kind": actor.kind.value,
+            "actor_professional_id": actor.professional_id,
+            "actor_patient_id": actor.patient_id if actor.kind in (
                 ActorKind.PATIENT, ActorKind.HELPER) else None,
-            actor_name=actor.name if actor.kind in (ActorKind.FOREIGN, ActorKind.HELPER)
+            "actor_name": actor.name if actor.kind in (ActorKind.FOREIGN, ActorKind.HELPER)
             else None,
-            actor_organisation=actor.organisation if actor.kind is ActorKind.FOREIGN else None,
-            actor_country=actor.country, action=action.value, what=what[:300],
-            document_id=document_id, context=context.value, outcome=outcome.value,
-            detail=(detail or "")[:400] or None,
-        )
-        s.add(entry)
-        return entry
+            "actor_organisation": actor.organisation if actor.kind is ActorKind.FOREIGN
+            else None,
+            "actor_country": actor.country, "action": action.value, "what": what[:300],
+            "document_id": document_id, "context": context.value, "outcome": outcome.value,
+            "detail": (detail or "")[:400] or None,
+        })
 
     def _log_tampered(self, actor: Actor, info: DocumentInfo) -> None:
         with self._tx() as s:
@@ -729,6 +845,13 @@ class Records:
         return patient
 
     @staticmethod
+    def _patient_row(s: Session, patient_id: int) -> _PatientRow:
+        row = s.execute(_PATIENT_ROW, {"id": patient_id}).first()
+        if row is None:
+            raise NotFound("unknown patient")
+        return _PatientRow(*row)
+
+    @staticmethod
     def _professional(s: Session, professional_id: int) -> Professional:
         prof = s.get(Professional, professional_id)
         if prof is None:
@@ -748,8 +871,19 @@ def new_document_uid() -> str:
     return f"2.25.{uuid.uuid4().int}"
 
 
-def _facts_query(patient_id: int, professional_id: int, now: dt.datetime) -> Select[tuple[str]]:
-    """One round trip for relationship, rules and emergency accesses of (patient, professional)."""
+class _PatientRow(NamedTuple):
+    id: int
+    dsp_state: str
+    referring_doctor_id: int | None
+
+
+def _build_facts_statement() -> Select[tuple[str]]:
+    """One round trip for relationship, rules and emergency accesses of (patient, professional).
+
+    Built once: composing SQLAlchemy expressions costs more than running this query.
+    """
+    patient_id, professional_id = bindparam("patient_id"), bindparam("professional_id")
+    now = bindparam("now", type_=UtcDateTime())
     rel = select(literal("relationship").label("kind")).where(
         TherapeuticRelationship.patient_id == patient_id,
         TherapeuticRelationship.professional_id == professional_id,
@@ -765,9 +899,9 @@ def _facts_query(patient_id: int, professional_id: int, now: dt.datetime) -> Sel
     return select(union_all(rel, rules, emergency).subquery().c.kind)
 
 
-def _document_select() -> Select:  # type: ignore[type-arg]
-    author = aliased(Professional)
-    org = aliased(Organisation)
+def _build_document_select() -> Select:  # type: ignore[type-arg]
+    author = aliased(Professional, name="author")
+    org = aliased(Organisation, name="org")
     return (
         select(
             Document.id, Document.unique_id, Document.patient_id, Document.doc_type,
@@ -781,6 +915,31 @@ def _document_select() -> Select:  # type: ignore[type-arg]
         .outerjoin(author, author.id == Document.author_professional_id)
         .outerjoin(org, org.id == Document.organisation_id)
     )
+
+
+_FACTS = _build_facts_statement()
+_DOCUMENTS = _build_document_select()
+_BY_UNIQUE_ID = _DOCUMENTS.where(Document.unique_id == bindparam("unique_id"))
+_SEALED = select(Document.key_id, Document.wrapped_key, Document.nonce,
+                 Document.ciphertext).where(Document.id == bindparam("id"))
+_PATIENT_ROW = select(Patient.id, Patient.dsp_state, Patient.referring_doctor_id).where(
+    Patient.id == bindparam("id"))
+_LOG_INSERT = insert(AccessLogEntry)
+
+
+@lru_cache(maxsize=8)
+def _list_statement(by_type: bool, since: bool, until: bool) -> Select:  # type: ignore[type-arg]
+    statement = _DOCUMENTS.where(Document.patient_id == bindparam("patient_id"),
+                                 Document.is_current.is_(True))
+    if by_type:
+        statement = statement.where(Document.doc_type == bindparam("doc_type"))
+    if since:
+        statement = statement.where(Document.created_at >= bindparam("since",
+                                                                     type_=UtcDateTime()))
+    if until:
+        statement = statement.where(Document.created_at < bindparam("until",
+                                                                    type_=UtcDateTime()))
+    return statement.order_by(Document.created_at.desc(), Document.id.desc())
 
 
 def _document_info(row: object) -> DocumentInfo:

@@ -295,3 +295,32 @@ def test_document_filters(records: Records) -> None:
     assert [d.title for d in records.list_documents(me, pid, doc_type="prescription")] == ["P"]
     future = dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
     assert records.list_documents(me, pid, since=future) == []
+
+
+def test_bulk_import_is_encrypted_logged_and_all_or_nothing(records: Records) -> None:
+    from ncp.store.records import DocumentImport, PatientImport
+
+    doctor = professional(records)
+    items = [PatientImport(matricule=new_matricule(), given_name=f"P{i}", family_name="Bulk",
+                           gender="F", referring_doctor=doctor.professional_id)
+             for i in range(5)]
+    ids = records.import_patients(items)
+    assert len(ids) == 5
+    n = records.import_documents([
+        DocumentImport(patient_id=pid, author=doctor.professional_id, doc_type="visit-report",
+                       title=f"Visit {pid}", media_type="text/plain", content=f"c{pid}".encode())
+        for pid in ids])
+    assert n == 5
+    listed = records.list_documents(doctor, ids[2])
+    assert [d.title for d in listed] == [f"Visit {ids[2]}"]
+    assert records.read_document(doctor, listed[0].unique_id)[1] == f"c{ids[2]}".encode()
+    log = records.access_log(Actor.patient(ids[2]), ids[2])
+    assert any(e.actor_kind == "system" and e.detail == "bulk import" for e in log)
+    before = count(records, Patient)
+    bad = [*items[:0], PatientImport(matricule=new_matricule(), given_name="A",
+                                      family_name="B", gender="F"),
+           PatientImport(matricule="1893120105733", given_name="A", family_name="B",
+                         gender="F")]
+    with pytest.raises(InvalidInput):
+        records.import_patients(bad)
+    assert count(records, Patient) == before

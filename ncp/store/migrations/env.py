@@ -6,6 +6,7 @@ from alembic import context
 from sqlalchemy import create_engine
 
 import ncp.store.models as models
+import ncp.store.terminology  # noqa: F401
 
 target_metadata = models.Base.metadata
 

@@ -1,0 +1,1 @@
+"""Helpers for tests and benchmarks (never used by the running gateway)."""
