@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Response
 from sqlalchemy import Engine
 
 from ncp import __version__
@@ -53,14 +53,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                   docs_url="/api/docs", openapi_url="/api/openapi.json", redoc_url=None)
 
     @app.get("/health", tags=["operations"])
-    def health(request: Request) -> dict[str, str]:
-        """Liveness and database status, for load balancers and operators."""
+    def health(request: Request, response: Response) -> dict[str, str]:
+        """Liveness and database status, for load balancers and operators (503 when the
+        database does not answer)."""
         runtime: Runtime = request.app.state.runtime
+        database = database_status(runtime.engine)
+        if database != "ok":
+            response.status_code = 503
         return {
-            "status": "ok",
+            "status": "ok" if database == "ok" else "degraded",
             "version": __version__,
             "country": settings.country_code,
-            "database": database_status(runtime.engine),
+            "database": database,
         }
 
     return app

@@ -124,3 +124,20 @@ def test_cli_db_upgrade_and_demo_seed(tmp_path: Path, monkeypatch: pytest.Monkey
         assert runner.invoke(app, ["--help"]).exit_code == 0
     finally:
         get_settings.cache_clear()
+
+
+def test_health_reports_an_unavailable_database(tmp_path: Path) -> None:
+    import asyncio
+
+    settings = Settings(var_dir=tmp_path, database_url="postgresql://nobody@127.0.0.1:1/none")
+    app = create_app(settings)
+
+    async def call() -> httpx.Response:
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+                return await client.get("/health")
+
+    r = asyncio.run(call())
+    assert r.status_code == 503
+    assert r.json()["database"].startswith("unavailable")
