@@ -111,3 +111,6 @@ def keys_rotate(
 
 
 # --- sub-commands registered by other packages (one line each) ---------------------------
+from ncp.security.cli import pki_app  # noqa: E402
+
+app.add_typer(pki_app, name="pki")
