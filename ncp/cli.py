@@ -114,3 +114,6 @@ def keys_rotate(
 from ncp.security.cli import pki_app  # noqa: E402
 
 app.add_typer(pki_app, name="pki")
+from ncp.soap.cli import soap_app  # noqa: E402
+
+app.add_typer(soap_app, name="soap")

@@ -75,6 +75,40 @@ class ErrorCode(enum.Enum):
                                         Severity.ERROR,
                                         "A required code of the eDispensation has no mapping")
     GENERIC = _Code("4200", "ERROR_GENERIC", Severity.ERROR, "The request could not be processed")
+    INVALID_DISPENSATION = _Code("4106", "ERROR_ED_GENERIC", Severity.ERROR,
+                                 "Invalid dispensation")
+    NOT_DISPENSABLE = _Code("5007", "ERROR_ED_NOT_DISPENSABLE_EPRESCRIPTION", Severity.ERROR,
+                            "The selected ePrescription is not dispensable")
+    SUBSTITUTION_NOT_ALLOWED = _Code("5008", "ERROR_ED_SUBSTITUTION_INFORMATION_NOT_ALLOWED",
+                                     Severity.ERROR,
+                                     "A substitution was made where it is not allowed")
+    EPRESCRIPTION_NOT_IDENTIFIABLE = _Code("5009", "ERROR_ED_EPRESCRIPTION_NOT_IDENTIFIABLE",
+                                           Severity.ERROR,
+                                           "The ePrescription or its product cannot be identified")
+    DISCARD_FAILED = _Code("5017", "ERROR_ED_DISCARD_FAILED", Severity.ERROR,
+                           "The dispensation discard could not be performed")
+    # Protocol errors (ncp.ihe, ncp.soap). IHE ITI TF-3 Table 4.2.4.1-2 (XDS error codes) where
+    # the standard has a code; otherwise the generic eHDSI code with a specific text.
+    MALFORMED_REQUEST = _Code("4200", "ERROR_GENERIC", Severity.ERROR,
+                              "The request message is malformed or incomplete")
+    REQUEST_TOO_LARGE = _Code("4200", "ERROR_GENERIC", Severity.ERROR,
+                              "The request message is too large")
+    PATIENT_ID_INVALID = _Code("ERROR_PI_GENERIC", "ERROR_PI_GENERIC", Severity.ERROR,
+                               "The patient identifier is malformed")
+    STORED_QUERY_UNKNOWN = _Code("XDSUnknownStoredQuery", "XDSUnknownStoredQuery",
+                                 Severity.ERROR, "The stored query id is not supported")
+    STORED_QUERY_PARAM_MISSING = _Code("XDSStoredQueryMissingParam", "XDSStoredQueryMissingParam",
+                                       Severity.ERROR,
+                                       "A required stored query parameter is missing")
+    STORED_QUERY_PARAM_NUMBER = _Code("XDSStoredQueryParamNumber", "XDSStoredQueryParamNumber",
+                                      Severity.ERROR,
+                                      "A stored query parameter is repeated or not allowed")
+    REGISTRY_METADATA_ERROR = _Code("XDSRegistryMetadataError", "XDSRegistryMetadataError",
+                                    Severity.ERROR, "The submitted metadata is invalid")
+    MISSING_DOCUMENT = _Code("XDSMissingDocument", "XDSMissingDocument", Severity.ERROR,
+                             "A document entry has no document")
+    MISSING_DOCUMENT_METADATA = _Code("XDSMissingDocumentMetadata", "XDSMissingDocumentMetadata",
+                                      Severity.ERROR, "A document has no document entry")
 
     @property
     def code(self) -> str:

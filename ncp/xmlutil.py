@@ -7,6 +7,9 @@ access, and limits on size and depth. XML is built with lxml only, never by stri
 
 from __future__ import annotations
 
+import re
+import threading
+
 from lxml import etree
 
 NS: dict[str, str] = {
@@ -40,7 +43,21 @@ class XmlInputError(ValueError):
     """The input is not acceptable XML (malformed, DOCTYPE, too large or too deep)."""
 
 
+_local = threading.local()
+_DECLARATION = re.compile(rb"<!\s*(?:DOCTYPE|ENTITY)", re.IGNORECASE)
+#: libxml2 itself refuses deeper documents unless huge_tree is set (which we never set).
+_LIBXML2_MAX_DEPTH = 256
+
+
 def _parser() -> etree.XMLParser:
+    """One parser per thread (lxml parsers must not be shared across threads)."""
+    parser: etree.XMLParser | None = getattr(_local, "parser", None)
+    if parser is None:
+        parser = _local.parser = _new_parser()
+    return parser
+
+
+def _new_parser() -> etree.XMLParser:
     return etree.XMLParser(
         resolve_entities=False,
         no_network=True,
@@ -68,16 +85,23 @@ def parse_xml(
         raise XmlInputError("XML input must be bytes")
     if len(data) > max_bytes:
         raise XmlInputError(f"XML input exceeds {max_bytes} bytes")
-    if b"<!DOCTYPE" in data or b"<!doctype" in data or b"<!ENTITY" in data:
+    head = bytes(data[:4])
+    if head.startswith((b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")) or b"\x00" in head:
+        # UTF-16/32 would hide a DOCTYPE from the byte scan below; eHDSI messages are UTF-8.
+        raise XmlInputError("only UTF-8 (ASCII-compatible) XML is accepted")
+    if _DECLARATION.search(data):
         raise XmlInputError("a DOCTYPE or entity declaration is not allowed")
     try:
         root = etree.fromstring(bytes(data), parser=_parser())
     except etree.XMLSyntaxError as exc:
+        if "depth" in str(exc.msg).lower():
+            raise XmlInputError(f"XML nesting deeper than {_LIBXML2_MAX_DEPTH}") from None
         raise XmlInputError(f"malformed XML: {exc.msg}") from None
     tree = root.getroottree()
     if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
         raise XmlInputError("a DOCTYPE is not allowed")
-    _check_depth(root, max_depth)
+    if max_depth < _LIBXML2_MAX_DEPTH:
+        _check_depth(root, max_depth)
     return root
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -44,9 +45,9 @@ def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("sqlite-template") / "template.sqlite"
     engine = make_engine(f"sqlite:///{path}")
     upgrade(engine)
-    with engine.connect() as conn:
-        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     engine.dispose()
+    with sqlite3.connect(path) as raw:  # fold the WAL into the file so a plain copy is whole
+        raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     return path
 
 

@@ -26,6 +26,7 @@ def make_engine(url: str, **kwargs: object) -> Engine:
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin_immediate)
         return engine
     if parsed.drivername == "postgresql":
         url = str(parsed.set(drivername="postgresql+psycopg"))
@@ -35,11 +36,24 @@ def make_engine(url: str, **kwargs: object) -> Engine:
 
 
 def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
+    # Let SQLAlchemy's "begin" event issue BEGIN itself (see _sqlite_begin_immediate).
+    dbapi_connection.isolation_level = None  # type: ignore[attr-defined]
     cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def _sqlite_begin_immediate(conn: object) -> None:
+    """Take SQLite's write lock at BEGIN.
+
+    Why: every transaction of the store writes (at least its access-log row). A deferred
+    transaction that reads first and writes later cannot wait for another writer in WAL mode
+    (it fails with SQLITE_BUSY at once); an immediate one queues on the busy timeout instead,
+    which is what makes the conditional updates (dispensing) safe under concurrency.
+    """
+    conn.exec_driver_sql("BEGIN IMMEDIATE")  # type: ignore[attr-defined]
 
 
 def alembic_config(engine: Engine) -> Config:

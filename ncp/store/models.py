@@ -233,6 +233,54 @@ class AccessLogEntry(Base):
     detail: Mapped[str | None] = mapped_column(String(400))
 
 
+class Prescription(Base):
+    """The dispensing state of one ePrescription (one prescribed product) of the DSP.
+
+    The prescription document itself is a row of ``documents``; this row carries what the
+    gateway needs without decrypting it (XCA metadata) and what dispensing changes.
+    """
+
+    __tablename__ = "prescriptions"
+    __table_args__ = (Index("ix_prescriptions_patient_status", "patient_id", "status"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: Identifier in the ePrescription id domain (1.3.182.11.5), the eP document's setId.
+    prescription_id: Mapped[str] = mapped_column(String(64), unique=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"), unique=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"))
+    product_name: Mapped[str] = mapped_column(String(200))
+    atc_code: Mapped[str | None] = mapped_column(String(16))
+    atc_display: Mapped[str | None] = mapped_column(String(200))
+    dose_form_code: Mapped[str | None] = mapped_column(String(32))
+    dose_form_display: Mapped[str | None] = mapped_column(String(200))
+    strength: Mapped[str | None] = mapped_column(String(100))
+    substitution_allowed: Mapped[bool] = mapped_column(Boolean, default=True)
+    packages_prescribed: Mapped[int] = mapped_column(Integer)
+    packages_dispensed: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(24))
+    prescribed_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    valid_until: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+
+
+class Dispensation(Base):
+    """An eDispensation received for one of our prescriptions (from a pharmacy abroad)."""
+
+    __tablename__ = "dispensations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: The eD document's unique id: a re-submission of the same id is answered idempotently.
+    unique_id: Mapped[str] = mapped_column(String(128), unique=True)
+    prescription_row_id: Mapped[int] = mapped_column(ForeignKey("prescriptions.id"), index=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"))
+    packages: Mapped[int] = mapped_column(Integer)
+    organisation: Mapped[str] = mapped_column(String(200))
+    country: Mapped[str] = mapped_column(String(2))
+    pharmacist: Mapped[str] = mapped_column(String(200))
+    dispensed_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    discarded_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    discard_unique_id: Mapped[str | None] = mapped_column(String(128), unique=True)
+
+
 class AssertionReplay(Base):
     """SAML assertion ids already accepted, kept until their NotOnOrAfter (shared replay cache)."""
 
@@ -265,11 +313,13 @@ __all__ = [
     "AuditMessage",
     "Base",
     "CrossBorderConsent",
+    "Dispensation",
     "Document",
     "DspStateChange",
     "EmergencyAccess",
     "Organisation",
     "Patient",
+    "Prescription",
     "Professional",
     "TherapeuticRelationship",
     "UtcDateTime",

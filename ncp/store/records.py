@@ -152,6 +152,18 @@ class LogEntry:
     detail: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class RelationshipInfo:
+    professional_id: int
+    registry_id: str
+    name: str
+    profession: str
+    organisation: str | None
+    source: str
+    valid_from: dt.datetime
+    valid_to: dt.datetime | None
+
+
 class Records:
     """The service over the record store. Thread-safe: it holds no per-request state."""
 
@@ -448,63 +460,85 @@ class Records:
             raise InvalidInput("a document needs a title of at most 300 characters")
         if media_type == "application/pdf" and not content.startswith(b"%PDF-"):
             raise InvalidInput("the content is not a PDF")
+        with self._tx() as s:
+            return self._write_document(
+                s, actor, patient_id, kind=kind, conf=conf, title=title, media_type=media_type,
+                content=content, supersedes=supersedes, unique_id=unique_id,
+                service_start=service_start, organisation=organisation)
+
+    def _write_document(
+        self,
+        s: Session,
+        actor: Actor,
+        patient_id: int,
+        *,
+        kind: DocumentType,
+        conf: Confidentiality,
+        title: str,
+        media_type: str,
+        content: bytes,
+        supersedes: str | None = None,
+        unique_id: str | None = None,
+        service_start: dt.datetime | None = None,
+        organisation: str | None = None,
+    ) -> DocumentInfo:
+        """The write itself, inside the caller's transaction (input already validated)."""
         new_uid = unique_id or new_document_uid()
         now = self._clock()
-        with self._tx() as s:
-            patient = self._patient(s, patient_id)
-            facts = self._facts(s, actor, patient)
-            decision = policy.write_document(actor, facts, kind)
-            previous = None
-            if decision and supersedes is not None:
-                previous = s.execute(select(Document).where(Document.unique_id == supersedes)
-                                     ).scalar_one_or_none()
-                if previous is None or previous.patient_id != patient_id:
-                    raise NotFound("the document to supersede is not in this record")
-                if not previous.is_current:
-                    raise InvalidInput("only the current version of a document can be superseded")
-                if previous.doc_type != kind.value:
-                    raise InvalidInput("a new version must keep the document type")
-                if not _may_supersede(actor, previous):
-                    decision = Decision(False, "only the author may issue a new version",
-                                        decision.context)
-            action = AccessAction.UPDATE if supersedes else AccessAction.WRITE
-            if not decision:
-                self._log(s, actor, patient_id, action, title, decision.context,
-                          _outcome(decision), detail=decision.reason)
-                self._enforce(s, decision)
-            if unique_id is not None and s.scalar(
-                    select(Document.id).where(Document.unique_id == unique_id)):
-                raise InvalidInput("a document with this unique id already exists")
-            sealed = self._keys.current().seal(content, aad=new_uid.encode())
-            org_id = self._organisation_id(s, organisation) if organisation else None
-            if org_id is None and actor.professional_id is not None:
-                org_id = s.scalar(select(Professional.organisation_id)
-                                  .where(Professional.id == actor.professional_id))
-            doc = Document(
-                unique_id=new_uid, patient_id=patient_id, doc_type=kind.value, title=title,
-                media_type=media_type, author_kind=_author_kind(actor),
-                author_professional_id=actor.professional_id,
-                author_name=actor.name if actor.kind is ActorKind.FOREIGN else None,
-                organisation_id=org_id, created_at=now, service_start=service_start,
-                confidentiality=conf.value, masked=False,
-                version=previous.version + 1 if previous else 1,
-                series_id=previous.series_id if previous else None,
-                supersedes_id=previous.id if previous else None, is_current=True,
-                content_size=len(content), key_id=sealed.key_id,
-                wrapped_key=sealed.wrapped_key, nonce=sealed.nonce,
-                ciphertext=sealed.ciphertext,
-            )
-            if previous is not None:
-                previous.is_current = False
-                doc.masked = previous.masked
-            s.add(doc)
-            s.flush()
-            if doc.series_id is None:
-                doc.series_id = doc.id
+        patient = self._patient(s, patient_id)
+        facts = self._facts(s, actor, patient)
+        decision = policy.write_document(actor, facts, kind)
+        previous = None
+        if decision and supersedes is not None:
+            previous = s.execute(select(Document).where(Document.unique_id == supersedes)
+                                 ).scalar_one_or_none()
+            if previous is None or previous.patient_id != patient_id:
+                raise NotFound("the document to supersede is not in this record")
+            if not previous.is_current:
+                raise InvalidInput("only the current version of a document can be superseded")
+            if previous.doc_type != kind.value:
+                raise InvalidInput("a new version must keep the document type")
+            if not _may_supersede(actor, previous):
+                decision = Decision(False, "only the author may issue a new version",
+                                    decision.context)
+        action = AccessAction.UPDATE if supersedes else AccessAction.WRITE
+        if not decision:
             self._log(s, actor, patient_id, action, title, decision.context,
-                      _outcome(decision), document_id=doc.id, detail=decision.reason)
-            row = s.execute(_DOCUMENTS.where(Document.id == doc.id)).one()
-            return _document_info(row)
+                      _outcome(decision), detail=decision.reason)
+            self._enforce(s, decision)
+        if unique_id is not None and s.scalar(
+                select(Document.id).where(Document.unique_id == unique_id)):
+            raise InvalidInput("a document with this unique id already exists")
+        sealed = self._keys.current().seal(content, aad=new_uid.encode())
+        org_id = self._organisation_id(s, organisation) if organisation else None
+        if org_id is None and actor.professional_id is not None:
+            org_id = s.scalar(select(Professional.organisation_id)
+                              .where(Professional.id == actor.professional_id))
+        doc = Document(
+            unique_id=new_uid, patient_id=patient_id, doc_type=kind.value, title=title,
+            media_type=media_type, author_kind=_author_kind(actor),
+            author_professional_id=actor.professional_id,
+            author_name=actor.name if actor.kind is ActorKind.FOREIGN else None,
+            organisation_id=org_id, created_at=now, service_start=service_start,
+            confidentiality=conf.value, masked=False,
+            version=previous.version + 1 if previous else 1,
+            series_id=previous.series_id if previous else None,
+            supersedes_id=previous.id if previous else None, is_current=True,
+            content_size=len(content), key_id=sealed.key_id,
+            wrapped_key=sealed.wrapped_key, nonce=sealed.nonce,
+            ciphertext=sealed.ciphertext,
+        )
+        if previous is not None:
+            previous.is_current = False
+            doc.masked = previous.masked
+        s.add(doc)
+        s.flush()
+        if doc.series_id is None:
+            doc.series_id = doc.id
+        self._log(s, actor, patient_id, action, title, decision.context,
+                  _outcome(decision), document_id=doc.id, detail=decision.reason)
+        row = s.execute(_DOCUMENTS.where(Document.id == doc.id)).one()
+        return _document_info(row)
 
     def set_masked(self, actor: Actor, unique_id: str, masked: bool) -> None:
         """The patient masks (or unmasks) every version of a document."""
@@ -765,6 +799,97 @@ class Records:
                          context=e.context, outcome=e.outcome, detail=e.detail)
                 for e, uid, g, f in rows
             ]
+
+    # ------------------------------------------------------------------ portal views
+
+    def patients_of(self, actor: Actor) -> list[PatientInfo]:
+        """"My patients": open DSPs where the professional has a current therapeutic
+        relationship or the patient's grant, and no block (one search row in the log)."""
+        if actor.kind is not ActorKind.PROFESSIONAL or actor.professional_id is None:
+            raise InvalidInput("only a professional has patients")
+        now = self._clock()
+        with self._tx() as s:
+            related = select(TherapeuticRelationship.patient_id).where(
+                TherapeuticRelationship.professional_id == actor.professional_id,
+                TherapeuticRelationship.valid_from <= now,
+                or_(TherapeuticRelationship.valid_to.is_(None),
+                    TherapeuticRelationship.valid_to > now))
+            ruled = select(AccessRule.patient_id).where(
+                AccessRule.professional_id == actor.professional_id,
+                AccessRule.revoked_at.is_(None))
+            candidates = s.scalars(select(Patient).where(
+                or_(Patient.id.in_(related), Patient.id.in_(
+                    ruled.where(AccessRule.kind == AccessRuleKind.GRANT.value))))
+                .order_by(Patient.family_name, Patient.given_name)).all()
+            decisions = [(p, policy.record_access(actor, self._facts(s, actor, p)))
+                         for p in candidates]
+            allowed = [p for p, d in decisions if d and d.context is AccessContext.TREATMENT]
+            self._log(s, actor, None, AccessAction.SEARCH, "my patients",
+                      AccessContext.TREATMENT, Outcome.SUCCESS,
+                      detail=f"{len(allowed)} patients listed")
+            return [_patient_info(p) for p in allowed]
+
+    def relationships(self, actor: Actor, patient_id: int) -> list[RelationshipInfo]:
+        """The patient's current therapeutic relationships (for the patient or their helper)."""
+        now = self._clock()
+        with self._tx() as s:
+            patient = self._patient(s, patient_id)
+            decision = policy.manage_record(actor, self._facts(s, actor, patient))
+            self._log(s, actor, patient_id, AccessAction.READ, "therapeutic relationships",
+                      decision.context, _outcome(decision), detail=decision.reason)
+            self._enforce(s, decision)
+            org = aliased(Organisation)
+            rows = s.execute(
+                select(Professional.id, Professional.registry_id, Professional.given_name,
+                       Professional.family_name, Professional.profession, org.name,
+                       TherapeuticRelationship.source, TherapeuticRelationship.valid_from,
+                       TherapeuticRelationship.valid_to)
+                .join(TherapeuticRelationship,
+                      TherapeuticRelationship.professional_id == Professional.id)
+                .outerjoin(org, org.id == Professional.organisation_id)
+                .where(TherapeuticRelationship.patient_id == patient_id,
+                       TherapeuticRelationship.valid_from <= now,
+                       or_(TherapeuticRelationship.valid_to.is_(None),
+                           TherapeuticRelationship.valid_to > now))
+                .order_by(Professional.family_name)).all()
+            return [RelationshipInfo(professional_id=r[0], registry_id=r[1],
+                                     name=f"{r[2]} {r[3]}", profession=r[4], organisation=r[5],
+                                     source=r[6], valid_from=r[7], valid_to=r[8])
+                    for r in rows]
+
+    def remove_personal_document(self, actor: Actor, unique_id: str) -> None:
+        """The patient removes a note or document of their personal space.
+
+        Every version leaves the record's lists (``is_current`` false); the rows stay, because
+        the access log refers to them.
+        """
+        with self._tx() as s:
+            doc = s.execute(select(Document).where(Document.unique_id == unique_id)
+                            ).scalar_one_or_none()
+            if doc is None:
+                raise NotFound("unknown document")
+            patient = self._patient(s, doc.patient_id)
+            decision = policy.write_document(actor, self._facts(s, actor, patient),
+                                             DocumentType(doc.doc_type))
+            if decision and doc.author_kind != "patient":
+                decision = Decision(False, "only the patient's own documents can be removed",
+                                    decision.context)
+            self._log(s, actor, doc.patient_id, AccessAction.UPDATE, f"removed: {doc.title}",
+                      decision.context, _outcome(decision), document_id=doc.id,
+                      detail=decision.reason)
+            self._enforce(s, decision)
+            s.execute(update(Document).where(Document.series_id == doc.series_id)
+                      .values(is_current=False))
+
+    def note_policy_change(self, actor: Actor, patient_id: int, what: str) -> None:
+        """Log a change the patient made outside the record tables (e.g. naming an assistant);
+        refused, and logged as refused, for anyone but the patient."""
+        with self._tx() as s:
+            patient = self._patient(s, patient_id)
+            decision = policy.manage_record(actor, self._facts(s, actor, patient))
+            self._log(s, actor, patient_id, AccessAction.POLICY, what, decision.context,
+                      _outcome(decision), detail=decision.reason)
+            self._enforce(s, decision)
 
     # ------------------------------------------------------------------ internals
 

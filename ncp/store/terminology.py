@@ -190,7 +190,7 @@ def designations_of(session: Session, system: str, code: str) -> dict[str, str]:
     """Every designation of a concept: lang -> text."""
     stmt = select(TermDesignation.lang, TermDesignation.text).where(
         TermDesignation.code_system == system, TermDesignation.code == code)
-    return dict(session.execute(stmt).tuples().all())
+    return {lang: text for lang, text in session.execute(stmt)}
 
 
 def all_mappings(session: Session) -> list[MappingRow]:

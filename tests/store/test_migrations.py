@@ -6,6 +6,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine, inspect
 
+import ncp.store.accounts
+import ncp.store.terminology  # noqa: F401
 from ncp.store.db import upgrade
 from ncp.store.models import Base
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
+import ncp.store.accounts
 import ncp.store.models as models
 import ncp.store.terminology  # noqa: F401
 

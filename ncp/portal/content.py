@@ -1,0 +1,213 @@
+"""Documents coming in and going out of the portal and the API: upload checks and CDA display.
+
+Uploads are checked before the record service sees them, so that a bad file gets a precise
+message: the size, the real type of the bytes (never the file name or the declared type alone),
+a PDF must look like a PDF, a CDA must be safe XML and valid against the CDA schema.
+
+A CDA document is shown as HTML built from its header and the narrative blocks of its sections.
+Only a fixed set of narrative elements is carried over, without any attribute except table
+spans, and all text is escaped by the serialiser: nothing a document contains can run in the
+browser.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lxml import etree
+from lxml import html as lxml_html
+
+from ncp.validation.validator import xsd_errors
+from ncp.xmlutil import XmlInputError, parse_xml
+
+#: Largest upload accepted by the portal and the API, in bytes (the store allows more, for
+#: documents that arrive through the gateway).
+MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+
+HL7 = "urn:hl7-org:v3"
+_H = f"{{{HL7}}}"
+
+
+class UploadRejected(ValueError):
+    """An upload that cannot be stored; ``reason`` is a stable key, ``detail`` says why."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
+
+
+@dataclass(frozen=True, slots=True)
+class CheckedUpload:
+    media_type: str
+    content: bytes
+    #: The title the CDA document carries, if any.
+    title: str | None = None
+
+
+def sniff(content: bytes) -> str | None:
+    """The media type the bytes really have (by their first bytes), or None."""
+    if content.startswith(b"%PDF-"):
+        return "application/pdf"
+    if content.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if content.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if content.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):
+        return "text/xml"
+    return None
+
+
+PROFESSIONAL_TYPES = frozenset({"application/pdf", "text/xml"})
+PERSONAL_TYPES = frozenset({"application/pdf", "image/png", "image/jpeg", "text/plain"})
+
+
+def check_upload(content: bytes, declared: str | None = None, *,
+                 allow: frozenset[str] = PROFESSIONAL_TYPES) -> CheckedUpload:
+    """Check an uploaded file and return what to store; raises :class:`UploadRejected`."""
+    if not content:
+        raise UploadRejected("empty", "the file is empty")
+    if len(content) > MAX_UPLOAD_BYTES:
+        raise UploadRejected("too-large",
+                             f"the file exceeds {MAX_UPLOAD_BYTES // (1024 * 1024)} MiB")
+    declared = (declared or "").split(";")[0].strip().lower()
+    if declared in ("application/xml",):
+        declared = "text/xml"
+    actual = sniff(content)
+    if declared == "application/pdf" and actual != "application/pdf":
+        raise UploadRejected("not-pdf", "the file is declared as PDF but is not a PDF")
+    if actual is None or actual not in allow:
+        raise UploadRejected("unsupported", "only " + ", ".join(sorted(allow)) +
+                             " files are accepted")
+    if actual == "application/pdf":
+        if b"%%EOF" not in content[-2048:]:
+            raise UploadRejected("not-pdf", "the PDF is truncated (no end-of-file marker)")
+        return CheckedUpload("application/pdf", content)
+    if actual == "text/xml":
+        return _check_cda(content)
+    return CheckedUpload(actual, content)
+
+
+def _check_cda(content: bytes) -> CheckedUpload:
+    try:
+        root = parse_xml(content)
+    except XmlInputError as exc:
+        raise UploadRejected("invalid-cda", f"the XML cannot be read: {exc}") from None
+    if root.tag != f"{_H}ClinicalDocument":
+        raise UploadRejected("invalid-cda", "the XML is not an HL7 CDA ClinicalDocument")
+    errors = xsd_errors(root)
+    if errors:
+        first = errors[0]
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        raise UploadRejected("invalid-cda", f"the CDA does not validate against the CDA "
+                             f"schema: line {first.line}: {first.message}{more}")
+    title = root.findtext(f"{_H}title")
+    return CheckedUpload("text/xml", content, title.strip() if title else None)
+
+
+# --------------------------------------------------------------------------- CDA as HTML
+
+_NARRATIVE = {
+    "paragraph": "p", "list": "ul", "item": "li", "table": "table", "thead": "thead",
+    "tbody": "tbody", "tfoot": "tfoot", "tr": "tr", "th": "th", "td": "td", "caption": "caption",
+    "content": "span", "br": "br", "sub": "sub", "sup": "sup", "footnote": "small",
+    "linkHtml": "span", "col": None, "colgroup": None, "renderMultiMedia": None,
+}
+
+
+def _narrative(source: etree._Element, target: etree._Element) -> None:
+    """Copy ``source``'s text and whitelisted children into ``target`` (no attributes)."""
+    target.text = (target.text or "") + (source.text or "")
+    for child in source:
+        if not isinstance(child.tag, str):  # comments, processing instructions
+            _append_tail(target, child.tail)
+            continue
+        local = etree.QName(child).localname
+        tag = _NARRATIVE.get(local, "span")
+        if tag is None:
+            _append_tail(target, child.tail)
+            continue
+        if local == "list" and child.get("listType") == "ordered":
+            tag = "ol"
+        out = etree.SubElement(target, tag)
+        for span in ("colspan", "rowspan"):
+            value = child.get(span)
+            if value and value.isdigit():
+                out.set(span, value)
+        _narrative(child, out)
+        out.tail = child.tail
+
+
+def _append_tail(target: etree._Element, text: str | None) -> None:
+    if not text:
+        return
+    if len(target):
+        target[-1].tail = (target[-1].tail or "") + text
+    else:
+        target.text = (target.text or "") + text
+
+
+def _name(element: etree._Element | None) -> str:
+    if element is None:
+        return ""
+    parts = [p.text.strip() for tag in ("prefix", "given", "family")
+             for p in element.iter(f"{_H}{tag}") if p.text and p.text.strip()]
+    return " ".join(parts) or "".join(element.itertext()).strip()
+
+
+def _hl7_time(value: str | None) -> str:
+    if not value or len(value) < 8 or not value[:8].isdigit():
+        return value or ""
+    text = f"{value[6:8]}.{value[4:6]}.{value[0:4]}"
+    if len(value) >= 12 and value[8:12].isdigit():
+        text += f" {value[8:10]}:{value[10:12]}"
+    return text
+
+
+def _section(section: etree._Element, parent: etree._Element, level: int) -> None:
+    box = etree.SubElement(parent, "section")
+    title = section.findtext(f"{_H}title")
+    if title:
+        etree.SubElement(box, f"h{min(level, 6)}").text = title.strip()
+    text = section.find(f"{_H}text")
+    if text is not None:
+        body = etree.SubElement(box, "div", {"class": "narrative"})
+        _narrative(text, body)
+    for sub in section.findall(f"{_H}component/{_H}section"):
+        _section(sub, box, level + 1)
+
+
+DEFAULT_LABELS = {"patient": "Patient", "birth": "Born", "author": "Author", "date": "Date"}
+
+
+def cda_to_html(content: bytes, labels: dict[str, str] | None = None) -> str:
+    """An HTML fragment showing a CDA document's header and narrative (safe to embed)."""
+    words = {**DEFAULT_LABELS, **(labels or {})}
+    root = parse_xml(content)
+    out = etree.Element("article", {"class": "cda"})
+    header = etree.SubElement(out, "header")
+    etree.SubElement(header, "h2").text = (root.findtext(f"{_H}title") or "").strip()
+    facts = etree.SubElement(header, "dl")
+
+    def fact(label: str, value: str) -> None:
+        if value:
+            etree.SubElement(facts, "dt").text = label
+            etree.SubElement(facts, "dd").text = value
+
+    person = f"{_H}recordTarget/{_H}patientRole/{_H}patient"
+    fact(words["patient"], _name(root.find(f"{person}/{_H}name")))
+    birth = root.find(f"{_H}recordTarget/{_H}patientRole/{_H}patient/{_H}birthTime")
+    fact(words["birth"], _hl7_time(birth.get("value")) if birth is not None else "")
+    author = root.find(f"{_H}author/{_H}assignedAuthor")
+    if author is not None:
+        org = author.findtext(f"{_H}representedOrganization/{_H}name") or ""
+        who = _name(author.find(f"{_H}assignedPerson/{_H}name"))
+        fact(words["author"], ", ".join(p for p in (who, org.strip()) if p))
+    effective = root.find(f"{_H}effectiveTime")
+    fact(words["date"], _hl7_time(effective.get("value")) if effective is not None else "")
+    for section in root.findall(f"{_H}component/{_H}structuredBody/{_H}component/{_H}section"):
+        _section(section, out, 3)
+    nb = root.find(f"{_H}component/{_H}nonXMLBody")
+    if nb is not None:
+        etree.SubElement(out, "p").text = "(non-XML body)"
+    return lxml_html.tostring(out, encoding="unicode", method="html")

@@ -1,0 +1,274 @@
+"""The patient's pages (and their assistant's, acting for them): documents, personal space, who
+may see the record, the access log, cross-border consent, closing and reopening the DSP.
+
+Every action is one call of the record service with the session's actor (the patient, or the
+helper under their own name); the service applies the policy and writes the access log.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+from starlette.datastructures import UploadFile
+
+from ncp.auth.service import AuthError, Principal
+from ncp.portal.content import MAX_UPLOAD_BYTES, PERSONAL_TYPES, check_upload
+from ncp.portal.web import (
+    BadForm,
+    Forbidden,
+    PortalRoute,
+    authenticator,
+    current,
+    page,
+    redirect,
+    require_csrf,
+)
+from ncp.store.errors import NotFound
+from ncp.store.records import Records
+from ncp.store.vocabulary import (
+    AccessRuleKind,
+    Confidentiality,
+    CrossBorderService,
+    DocumentType,
+)
+
+router = APIRouter(route_class=PortalRoute, include_in_schema=False)
+
+
+def patient_side(request: Request, principal: Principal = Depends(current)) -> Principal:
+    """A patient, or a helper who has chosen whom they act for."""
+    if principal.kind == "professional" or principal.patient_id is None:
+        raise Forbidden()
+    return principal
+
+
+def records(request: Request) -> Records:
+    return request.app.state.runtime.records
+
+
+def _date(value: str | None, field: str) -> dt.datetime | None:
+    if not value:
+        return None
+    try:
+        day = dt.date.fromisoformat(value)
+    except ValueError:
+        raise BadForm(f"{field}: not a date (YYYY-MM-DD)") from None
+    return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
+
+
+# --------------------------------------------------------------------------- documents
+
+
+@router.get("/me")
+def my_documents(request: Request, type: str = "", since: str = "", until: str = "",
+                 me: Principal = Depends(patient_side)) -> Response:
+    assert me.patient_id is not None
+    if type and type not in {t.value for t in DocumentType}:
+        raise BadForm("unknown document type")
+    start, end = _date(since, "since"), _date(until, "until")
+    if end is not None:
+        end += dt.timedelta(days=1)
+    docs = records(request).list_documents(me.actor, me.patient_id, doc_type=type or None,
+                                           since=start, until=end)
+    return page(request, "patient/documents.html", me, docs=docs, types=list(DocumentType),
+                filters={"type": type, "since": since, "until": until})
+
+
+@router.post("/me/documents/{uid}/mask")
+async def mask(request: Request, uid: str, me: Principal = Depends(patient_side)) -> Response:
+    form = await require_csrf(request, me)
+    records(request).set_masked(me.actor, uid, form.get("masked") == "1")
+    return redirect(f"/documents/{uid}", done="saved")
+
+
+@router.post("/me/documents/{uid}/confidentiality")
+async def confidentiality(request: Request, uid: str,
+                          me: Principal = Depends(patient_side)) -> Response:
+    form = await require_csrf(request, me)
+    value = str(form.get("confidentiality", ""))
+    if value not in {c.value for c in Confidentiality}:
+        raise BadForm("confidentiality must be N, R or V")
+    records(request).set_confidentiality(me.actor, uid, value)
+    return redirect(f"/documents/{uid}", done="saved")
+
+
+# --------------------------------------------------------------------------- personal space
+
+
+@router.get("/me/space")
+def space(request: Request, me: Principal = Depends(patient_side)) -> Response:
+    assert me.patient_id is not None
+    notes = records(request).list_documents(me.actor, me.patient_id,
+                                            doc_type=DocumentType.PERSONAL_NOTE)
+    return page(request, "patient/space.html", me, notes=notes,
+                max_mib=MAX_UPLOAD_BYTES // (1024 * 1024))
+
+
+@router.post("/me/space")
+async def add_note(request: Request, me: Principal = Depends(patient_side)) -> Response:
+    assert me.patient_id is not None
+    _refuse_oversized(request)
+    form = await require_csrf(request, me)
+    title = str(form.get("title", "")).strip()
+    upload = form.get("file")
+    if isinstance(upload, UploadFile) and upload.filename:
+        data = await upload.read(MAX_UPLOAD_BYTES + 1)
+        checked = check_upload(data, upload.content_type, allow=PERSONAL_TYPES)
+        media, content = checked.media_type, checked.content
+        title = title or upload.filename[:300]
+    else:
+        text = str(form.get("text", "")).strip()
+        if not text:
+            raise BadForm("write a note or choose a file")
+        media, content = "text/plain", text.encode()
+    records(request).add_document(me.actor, me.patient_id, doc_type=DocumentType.PERSONAL_NOTE,
+                                  title=title or "Note", media_type=media, content=content)
+    return redirect("/me/space", done="saved")
+
+
+@router.post("/me/space/{uid}/remove")
+async def remove_note(request: Request, uid: str,
+                      me: Principal = Depends(patient_side)) -> Response:
+    await require_csrf(request, me)
+    records(request).remove_personal_document(me.actor, uid)
+    return redirect("/me/space", done="removed")
+
+
+def _refuse_oversized(request: Request) -> None:
+    """Refuse before reading a body that announces more than an upload may hold."""
+    from ncp.portal.content import UploadRejected
+
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > MAX_UPLOAD_BYTES + 64 * 1024:
+        raise UploadRejected("too-large",
+                             f"the file exceeds {MAX_UPLOAD_BYTES // (1024 * 1024)} MiB")
+
+
+# --------------------------------------------------------------------------- who may see
+
+
+@router.get("/me/access")
+def access(request: Request, me: Principal = Depends(patient_side)) -> Response:
+    assert me.patient_id is not None
+    svc = records(request)
+    relations = svc.relationships(me.actor, me.patient_id)
+    rules = svc.rules(me.actor, me.patient_id)
+    by_prof: dict[int, set[str]] = {}
+    for prof_id, _name, kind in rules:
+        by_prof.setdefault(prof_id, set()).add(kind)
+    others = sorted({(pid, name) for pid, name, _ in rules
+                     if pid not in {r.professional_id for r in relations}}, key=lambda x: x[1])
+    helpers = authenticator(request).store.helpers_of(me.patient_id)
+    return page(request, "patient/access.html", me, relations=relations, rules=by_prof,
+                others=others, helpers=helpers, kinds=list(AccessRuleKind))
+
+
+@router.post("/me/access")
+async def set_rule(request: Request, me: Principal = Depends(patient_side)) -> Response:
+    assert me.patient_id is not None
+    form = await require_csrf(request, me)
+    svc = records(request)
+    kind = str(form.get("kind", ""))
+    if kind not in {k.value for k in AccessRuleKind}:
+        raise BadForm("unknown rule")
+    prof = str(form.get("professional", "")).strip()
+    registry = str(form.get("registry_id", "")).strip()
+    if prof.isdigit():
+        professional_id = int(prof)
+    elif registry:
+        try:
+            professional_id = svc.professional_id(registry)
+        except NotFound:
+            raise BadForm("no professional with this registry number") from None
+    else:
+        raise BadForm("choose a professional")
+    svc.set_rule(me.actor, me.patient_id, professional_id, kind,
+                 active=form.get("active", "1") == "1")
+    return redirect("/me/access", done="saved")
+
+
+@router.post("/me/helpers")
+async def helpers(request: Request, me: Principal = Depends(patient_side)) -> Response:
+    form = await require_csrf(request, me)
+    auth = authenticator(request)
+    try:
+        if form.get("remove"):
+            auth.revoke_helper(me, int(str(form["remove"])))
+        else:
+            auth.name_helper(me, str(form.get("login", "")))
+    except (AuthError, ValueError):
+        raise BadForm("this person cannot be named as your assistant") from None
+    return redirect("/me/access", done="saved")
+
+
+# --------------------------------------------------------------------------- log, consent, DSP
+
+
+@router.get("/me/log")
+def log(request: Request, me: Principal = Depends(patient_side)) -> Response:
+    assert me.patient_id is not None
+    entries = records(request).access_log(me.actor, me.patient_id)
+    return page(request, "patient/log.html", me, entries=entries)
+
+
+@router.get("/me/sharing")
+def sharing(request: Request, me: Principal = Depends(patient_side)) -> Response:
+    assert me.patient_id is not None
+    svc = records(request)
+    patient = svc.get_patient(me.actor, me.patient_id)
+    return page(request, "patient/sharing.html", me, consents=svc.consents(me.patient_id),
+                services=list(CrossBorderService), patient=patient)
+
+
+@router.post("/me/sharing")
+async def set_consent(request: Request, me: Principal = Depends(patient_side)) -> Response:
+    assert me.patient_id is not None
+    form = await require_csrf(request, me)
+    service = str(form.get("service", ""))
+    if service not in {s.value for s in CrossBorderService}:
+        raise BadForm("unknown service")
+    if form.get("consent") == "1":
+        records(request).give_consent(me.actor, me.patient_id, service, channel="portal")
+    else:
+        records(request).withdraw_consent(me.actor, me.patient_id, service)
+    return redirect("/me/sharing", done="saved")
+
+
+@router.post("/me/dsp")
+async def dsp_state(request: Request, me: Principal = Depends(patient_side)) -> Response:
+    assert me.patient_id is not None
+    form = await require_csrf(request, me)
+    reason = str(form.get("reason", ""))[:300]
+    if form.get("state") == "closed":
+        records(request).close_dsp(me.actor, me.patient_id, reason)
+    elif form.get("state") == "open":
+        records(request).reopen_dsp(me.actor, me.patient_id, reason)
+    else:
+        raise BadForm("unknown state")
+    return redirect("/me/sharing", done="saved")
+
+
+# --------------------------------------------------------------------------- assistants
+
+
+@router.get("/assist")
+def assist(request: Request, principal: Principal = Depends(current)) -> Response:
+    if principal.kind == "professional":
+        raise Forbidden()
+    helped = authenticator(request).store.helped_patients(principal.account.id)
+    return page(request, "patient/assist.html", principal, helped=helped)
+
+
+@router.post("/assist")
+async def act_for(request: Request, principal: Principal = Depends(current)) -> Response:
+    if principal.kind == "professional":
+        raise Forbidden()
+    form = await require_csrf(request, principal)
+    value = str(form.get("patient", ""))
+    target = int(value) if value.isdigit() else None
+    authenticator(request).act_for(principal, target)
+    if target is None and principal.account.patient_id is None:
+        return redirect("/assist")
+    return redirect("/me")

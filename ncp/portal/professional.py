@@ -1,0 +1,180 @@
+"""The professional's pages: my patients, a patient's record as the policy allows, uploads, the
+patient summary, break-the-glass, API tokens; and the document view shared with patients."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+from starlette.datastructures import UploadFile
+
+from ncp.auth.service import Principal
+from ncp.portal.content import MAX_UPLOAD_BYTES, check_upload, cda_to_html
+from ncp.portal.patient import _date, _refuse_oversized, records
+from ncp.portal.web import (
+    BadForm,
+    Forbidden,
+    PortalRoute,
+    authenticator,
+    current,
+    language,
+    page,
+    redirect,
+    require_csrf,
+    translator,
+)
+from ncp.store.errors import AccessDenied
+from ncp.store.policy import rights_matrix
+from ncp.store.vocabulary import Confidentiality, DocumentType, Profession
+from ncp.xmlutil import XmlInputError
+
+router = APIRouter(route_class=PortalRoute, include_in_schema=False)
+
+
+def professional(principal: Principal = Depends(current)) -> Principal:
+    if principal.kind != "professional":
+        raise Forbidden()
+    return principal
+
+
+def writable_types(principal: Principal) -> list[DocumentType]:
+    """Document types this profession may write (from the reviewed rights matrix, for the form;
+    the record service decides again on every write)."""
+    profession = principal.actor.profession
+    matrix = rights_matrix()
+    return [t for t in DocumentType
+            if profession is not None and matrix.get((Profession(profession), t),
+                                                     (False, False))[1]]
+
+
+@router.get("/pro")
+def my_patients(request: Request, me: Principal = Depends(professional)) -> Response:
+    patients = records(request).patients_of(me.actor)
+    return page(request, "pro/patients.html", me, patients=patients)
+
+
+@router.get("/pro/find")
+def find(request: Request, matricule: str = "", me: Principal = Depends(professional)
+         ) -> Response:
+    matricule = matricule.strip().replace(" ", "")
+    if not (matricule.isdigit() and len(matricule) == 13):
+        raise BadForm("a matricule has 13 digits")
+    return redirect(f"/pro/patients/{matricule}")
+
+
+@router.get("/pro/patients/{matricule}")
+def record(request: Request, matricule: str, type: str = "", since: str = "",
+           until: str = "", me: Principal = Depends(professional)) -> Response:
+    svc = records(request)
+    if type and type not in {t.value for t in DocumentType}:
+        raise BadForm("unknown document type")
+    try:
+        patient = svc.find_patient(me.actor, matricule)
+    except AccessDenied:
+        # The reason stays in the log; the page offers break-the-glass, which the record
+        # service refuses in turn when the patient blocked this professional or closed the DSP.
+        return page(request, "pro/denied.html", me, status_code=403, matricule=matricule)
+    end = _date(until, "until")
+    docs = svc.list_documents(me.actor, patient.id, doc_type=type or None,
+                              since=_date(since, "since"),
+                              until=end + dt.timedelta(days=1) if end else None)
+    summary = next((d for d in docs if d.doc_type is DocumentType.PATIENT_SUMMARY), None)
+    return page(request, "pro/record.html", me, patient=patient, docs=docs,
+                writable=writable_types(me), summary=summary, types=list(DocumentType),
+                referring=patient.referring_doctor_id == me.actor.professional_id,
+                filters={"type": type, "since": since, "until": until},
+                max_mib=MAX_UPLOAD_BYTES // (1024 * 1024))
+
+
+@router.post("/pro/patients/{matricule}/emergency")
+async def emergency(request: Request, matricule: str,
+                    me: Principal = Depends(professional)) -> Response:
+    form = await require_csrf(request, me)
+    svc = records(request)
+    patient_id = svc.patient_id(matricule)
+    svc.declare_emergency(me.actor, patient_id, str(form.get("reason", ""))[:400])
+    return redirect(f"/pro/patients/{matricule}", done="emergency")
+
+
+@router.post("/pro/patients/{matricule}/documents")
+async def upload(request: Request, matricule: str,
+                 me: Principal = Depends(professional)) -> Response:
+    _refuse_oversized(request)
+    form = await require_csrf(request, me)
+    svc = records(request)
+    patient_id = svc.patient_id(matricule)
+    doc_type = str(form.get("doc_type", ""))
+    if doc_type not in {t.value for t in DocumentType}:
+        raise BadForm("unknown document type")
+    conf = str(form.get("confidentiality", "N"))
+    if conf not in {c.value for c in Confidentiality}:
+        raise BadForm("confidentiality must be N, R or V")
+    file = form.get("file")
+    if not isinstance(file, UploadFile) or not file.filename:
+        raise BadForm("choose a CDA or PDF file")
+    checked = check_upload(await file.read(MAX_UPLOAD_BYTES + 1), file.content_type)
+    title = str(form.get("title", "")).strip() or checked.title or file.filename[:300]
+    supersedes = str(form.get("supersedes", "")).strip() or None
+    svc.add_document(me.actor, patient_id, doc_type=doc_type, title=title,
+                     media_type=checked.media_type, content=checked.content,
+                     confidentiality=conf, supersedes=supersedes)
+    return redirect(f"/pro/patients/{matricule}", done="uploaded")
+
+
+@router.get("/pro/tokens")
+def tokens(request: Request, me: Principal = Depends(professional)) -> Response:
+    live = authenticator(request).store.tokens_of(me.account.id)
+    return page(request, "pro/tokens.html", me, tokens=live, new_token=None)
+
+
+@router.post("/pro/tokens")
+async def new_token(request: Request, me: Principal = Depends(professional)) -> Response:
+    form = await require_csrf(request, me)
+    auth = authenticator(request)
+    if form.get("revoke"):
+        revoke = str(form["revoke"])
+        if revoke.isdigit():
+            auth.store.revoke_token(me.account.id, int(revoke), dt.datetime.now(dt.UTC))
+        return redirect("/pro/tokens", done="removed")
+    token = auth.issue_token(me.account.id, str(form.get("label", "api"))[:100])
+    return page(request, "pro/tokens.html", me, tokens=auth.store.tokens_of(me.account.id),
+                new_token=token)
+
+
+# --------------------------------------------------------------------------- documents
+
+
+@router.get("/documents/{uid}")
+def document(request: Request, uid: str, principal: Principal = Depends(current)) -> Response:
+    if len(uid) > 80:
+        raise BadForm("not a document id")
+    info, content = records(request).read_document(principal.actor, uid)
+    rendered = None
+    if info.media_type == "text/xml":
+        t = translator(language(request, principal))
+        try:
+            rendered = cda_to_html(content, {k: t(f"cda.{k}") for k in
+                                             ("patient", "birth", "author", "date")})
+        except XmlInputError:
+            rendered = None
+    text = content.decode("utf-8", "replace") if info.media_type == "text/plain" else None
+    own = principal.kind != "professional" and principal.patient_id == info.patient_id
+    return page(request, "document.html", principal, doc=info, rendered=rendered, text=text,
+                own=own, confidentialities=list(Confidentiality))
+
+
+@router.get("/documents/{uid}/content")
+def content(request: Request, uid: str, principal: Principal = Depends(current)) -> Response:
+    """The stored bytes, shown inline (PDF, images) or as a download; read and logged again."""
+    if len(uid) > 80:
+        raise BadForm("not a document id")
+    info, data = records(request).read_document(principal.actor, uid)
+    inline = info.media_type in ("application/pdf", "image/png", "image/jpeg", "text/plain")
+    extension = {"application/pdf": "pdf", "text/xml": "xml", "image/png": "png",
+                 "image/jpeg": "jpg", "text/plain": "txt"}[info.media_type]
+    headers = {"Content-Disposition":
+               f'{"inline" if inline else "attachment"}; filename="document.{extension}"'}
+    if info.media_type != "application/pdf":  # the PDF viewer needs scripts; others never
+        headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
+    return Response(data, media_type=info.media_type, headers=headers)

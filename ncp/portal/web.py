@@ -1,0 +1,193 @@
+"""What every portal page shares: templates and languages, the logged-in person, CSRF, errors.
+
+The portal is a face: it turns a form into a call of the record service (which applies the one
+access policy and writes the access log) and the answer into a page. It holds no access rule.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Coroutine
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from fastapi import Request, Response
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.routing import APIRoute
+from fastapi.templating import Jinja2Templates
+
+from ncp.auth.service import Authenticator, AuthError, Principal
+from ncp.portal.content import UploadRejected
+from ncp.store.db import session_factory
+from ncp.store.errors import AccessDenied, InvalidInput, NotFound, StoreError
+
+LANGUAGES = ("fr", "de", "en")
+SESSION_COOKIE = "ncp_session"
+LANG_COOKIE = "ncp_lang"
+PREFIX = "/portal"
+
+_HERE = Path(__file__).parent
+templates = Jinja2Templates(directory=str(_HERE / "templates"))
+
+
+@lru_cache(maxsize=len(LANGUAGES))
+def catalogue(lang: str) -> dict[str, str]:
+    """The messages of one language (``messages/<lang>.json``), English filling any gap."""
+    def load(code: str) -> dict[str, str]:
+        text = resources.files("ncp.portal").joinpath(f"messages/{code}.json").read_text("utf-8")
+        return dict(json.loads(text))
+    base = load("en")
+    return base if lang == "en" else {**base, **load(lang)}
+
+
+def translator(lang: str) -> Callable[..., str]:
+    messages = catalogue(lang if lang in LANGUAGES else "fr")
+
+    def t(key: str, **values: object) -> str:
+        text = messages.get(key, key)
+        return text.format(**values) if values else text
+    return t
+
+
+def language(request: Request, principal: Principal | None = None) -> str:
+    """``?lang=``, then the language cookie, then the account's, then the browser's; else fr."""
+    for candidate in (request.query_params.get("lang"), request.cookies.get(LANG_COOKIE)):
+        if candidate in LANGUAGES:
+            return candidate
+    if principal is not None and principal.account.language in LANGUAGES:
+        return principal.account.language
+    for part in request.headers.get("accept-language", "").split(","):
+        code = part.split(";")[0].strip()[:2].lower()
+        if code in LANGUAGES:
+            return code
+    return "fr"
+
+
+def authenticator(request: Request) -> Authenticator:
+    """One :class:`Authenticator` per process, built on the app's runtime at first use."""
+    app = request.app
+    auth = getattr(app.state, "ncp_auth", None)
+    if auth is None:
+        runtime = app.state.runtime
+        auth = Authenticator(session_factory(runtime.engine), runtime.records,
+                             policy=getattr(app.state, "auth_policy", None))
+        app.state.ncp_auth = auth
+    return auth
+
+
+def client_address(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+class LoginRequired(Exception):
+    """No (or no longer a) valid session: the route answers with the login page."""
+
+
+class Forbidden(Exception):
+    """A page this kind of account has no business on (e.g. a patient on a professional page)."""
+
+
+class BadForm(Exception):
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+def current(request: Request) -> Principal:
+    """The logged-in person (dependency); a full session is required."""
+    principal = authenticator(request).principal(request.cookies.get(SESSION_COOKIE))
+    if principal is None:
+        raise LoginRequired()
+    request.state.principal = principal
+    return principal
+
+
+def check_form_origin(request: Request) -> None:
+    """Refuse a form posted from another site (in addition to SameSite=Strict cookies)."""
+    origin = request.headers.get("origin")
+    if origin and origin != "null":
+        host = request.headers.get("host", "")
+        if urlsplit(origin).netloc != host:
+            raise Forbidden()
+
+
+async def require_csrf(request: Request, principal: Principal) -> dict[str, Any]:
+    """The posted form, if its CSRF token is the session's; raises :class:`Forbidden`."""
+    check_form_origin(request)
+    form = await request.form()
+    token = form.get("csrf")
+    if not isinstance(token, str) or not Authenticator.csrf_ok(principal, token):
+        raise Forbidden()
+    return dict(form)
+
+
+def page(request: Request, name: str, principal: Principal | None = None,
+         status_code: int = 200, **context: Any) -> HTMLResponse:
+    lang = language(request, principal)
+    t = translator(lang)
+    response = templates.TemplateResponse(request, name, {
+        "t": t, "lang": lang, "languages": LANGUAGES, "me": principal, "prefix": PREFIX,
+        "done": request.query_params.get("done", ""), **context}, status_code=status_code)
+    if request.query_params.get("lang") in LANGUAGES:
+        response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, httponly=True,
+                            samesite="strict", secure=request.url.scheme == "https",
+                            path=PREFIX)
+    return response
+
+
+def redirect(path: str, done: str | None = None) -> RedirectResponse:
+    url = PREFIX + path + (("&" if "?" in path else "?") + f"done={done}" if done else "")
+    return RedirectResponse(url, status_code=303)
+
+
+def harden(response: Response) -> Response:
+    """Security headers for every portal answer."""
+    response.headers.setdefault(
+        "Content-Security-Policy",
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        "object-src 'self'; frame-src 'self'; frame-ancestors 'self'; form-action 'self'; "
+        "base-uri 'none'")
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+class PortalRoute(APIRoute):
+    """Turns the typed errors of the services into pages, and hardens every answer."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def run(request: Request) -> Response:
+            try:
+                response = await handler(request)
+            except LoginRequired:
+                response = RedirectResponse(f"{PREFIX}/login", status_code=303)
+                response.delete_cookie(SESSION_COOKIE, path=PREFIX)
+            except Forbidden:
+                response = _error(request, 403, "error.forbidden", "")
+            except AccessDenied as exc:  # the reason stays in the access log
+                response = _error(request, 403, "error.denied", f"#{exc.error_id[:12]}")
+            except NotFound:
+                response = _error(request, 404, "error.not_found", "")
+            except (InvalidInput, BadForm) as exc:
+                response = _error(request, 400, "error.invalid", exc.detail)
+            except UploadRejected as exc:
+                response = _error(request, 400 if exc.reason != "too-large" else 413,
+                                  "error.upload." + exc.reason, exc.detail)
+            except AuthError as exc:
+                response = _error(request, 403, "error.auth." + exc.reason, "")
+            except StoreError as exc:
+                response = _error(request, 400, "error.invalid", exc.detail)
+            return harden(response)
+        return run
+
+
+def _error(request: Request, status: int, key: str, detail: str) -> HTMLResponse:
+    principal = getattr(request.state, "principal", None)
+    return page(request, "error.html", principal, status_code=status, message=key,
+                detail=detail)

@@ -1,0 +1,110 @@
+"""One object the gateway holds for message security: trust, validation, signing.
+
+The responding side calls, per request::
+
+    country = security.peer_country(tls_peer_der, now=now)           # TLS client -> country
+    message = security.verify_request(envelope, peer_country=country, now=now)
+    ... parse the body (ncp.ihe) to learn the transaction and the patient ...
+    identity = security.identify(message, transaction=..., patient_id=..., peer_country=country,
+                                 now=now)
+    ... build the response envelope ...
+    security.sign_response(response_envelope, now=now)
+
+and the initiating side uses :meth:`sign_request` with the assertions it issued.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from lxml import etree
+from sqlalchemy.orm import Session
+
+from ncp.security.keys import SigningCredentials, load_credentials
+from ncp.security.permissions import Transaction
+from ncp.security.replay import DatabaseReplayCache, InMemoryReplayCache, ReplayCache
+from ncp.security.truststore import Purpose, TrustStore
+from ncp.security.validation import (
+    AssertionPolicy,
+    AssertionValidator,
+    PatientId,
+    VerifiedIdentity,
+)
+from ncp.security.wssecurity import (
+    VerifiedMessage,
+    WsSecurityPolicy,
+    build_security_header,
+    sign_envelope,
+    verify_envelope,
+)
+from ncp.settings import Settings
+
+__all__ = ["MessageSecurity"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class MessageSecurity:
+    """Trust store, assertion validator, WS-Security policy and our signing credentials."""
+
+    trust: TrustStore
+    validator: AssertionValidator
+    wss_policy: WsSecurityPolicy
+    credentials: Callable[[], SigningCredentials]
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        session_factory: Callable[[], Session] | None = None,
+        *,
+        wss_policy: WsSecurityPolicy | None = None,
+        assertion_policy: AssertionPolicy | None = None,
+        replay: ReplayCache | None = None,
+    ) -> MessageSecurity:
+        """Build from settings; the replay cache is the database's when a session factory is
+        given (always, for a gateway: several processes must share it)."""
+        trust = TrustStore(settings.trust_list_path)
+        if replay is None:
+            replay = (DatabaseReplayCache(session_factory) if session_factory is not None
+                      else InMemoryReplayCache())
+        key_path, cert_path = settings.signing_key_path, settings.signing_cert_path
+        return cls(
+            trust=trust,
+            validator=AssertionValidator(trust, replay, assertion_policy),
+            wss_policy=wss_policy or WsSecurityPolicy(),
+            credentials=lambda: load_credentials(key_path, cert_path),
+        )
+
+    def peer_country(self, tls_peer_der: bytes, *, now: dt.datetime) -> str:
+        """The country of the TLS client, after validating its certificate for ``tls-client``."""
+        return self.trust.tls_peer_country(tls_peer_der, now=now, purpose=Purpose.TLS_CLIENT)
+
+    def verify_request(self, envelope: etree._Element, *, peer_country: str,
+                       now: dt.datetime) -> VerifiedMessage:
+        return verify_envelope(envelope, trust=self.trust, peer_country=peer_country, now=now,
+                               policy=self.wss_policy)
+
+    def identify(
+        self,
+        message: VerifiedMessage,
+        *,
+        transaction: Transaction,
+        patient_id: PatientId | str | None,
+        peer_country: str,
+        now: dt.datetime,
+    ) -> VerifiedIdentity:
+        return self.validator.validate(message.assertions, transaction=transaction,
+                                       patient_id=patient_id, peer_country=peer_country,
+                                       now=now, message_id=message.message_id)
+
+    def sign_request(self, envelope: etree._Element, *, assertions: Sequence[etree._Element],
+                     now: dt.datetime) -> None:
+        """Add ``wsse:Security`` with the assertions and a timestamp, then sign the message."""
+        build_security_header(envelope, assertions=assertions, now=now)
+        sign_envelope(envelope, self.credentials())
+
+    def sign_response(self, envelope: etree._Element, *, now: dt.datetime) -> None:
+        """Add ``wsse:Security`` with a timestamp, then sign Body, Timestamp and addressing."""
+        self.sign_request(envelope, assertions=(), now=now)

@@ -1,0 +1,157 @@
+"""Which coded element binds which value set, per document kind: the eHDSI coded element list.
+
+Read from ``tm/coded_element_list_ehdsi.xml`` of the specification (XPath, usage R / RNFA / O /
+NA per document type, value-set OID). Its XPaths name CDA elements without namespaces; they are
+compiled to namespace-agnostic XPath (``*[local-name()='x']``) because the pivot mixes the HL7 and
+``urn:hl7-org:pharm`` namespaces along one path.
+
+Where the eHDSI v8.0.0 schematron accepts more than the single value set of the list (e.g. a
+reaction manifestation from eHDSIReactionAllergy as well as eHDSIIllnessandDisorder), the
+accepted alternatives are listed in :data:`ALTERNATIVES`, taken from the schematron's own
+"SHALL be one of" assertions. The conformance judge is the schematron; the list is the map.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from lxml import etree
+
+from ncp.cda.kinds import DocumentKind
+from ncp.validation.specs import specs_dir
+
+VS = "1.3.6.1.4.1.12559.11.10.1.3.1.42"
+
+#: Usage column of the list per document kind.
+USAGE_COLUMN = {
+    DocumentKind.PATIENT_SUMMARY: "patientSummaryCDAl3",
+    DocumentKind.EPRESCRIPTION: "ePrescriptionCDAl3",
+    DocumentKind.EDISPENSATION: "eDispensationCDAl3",
+}
+
+#: Value sets the list does not name but the schematron accepts, by the list's value set
+#: (applies wherever that value set is bound) or by the exact element path.
+ALTERNATIVES: dict[str, tuple[str, ...]] = {
+    # eHDSIConfidentiality (42.31) is in neither the MVC 8.1 files nor the release; the v8.0.0
+    # schematron binds confidentialityCode to HL7 v3 ConfidentialityClassification.
+    f"{VS}.31": ("2.16.840.1.113883.1.11.10228",),
+    # Problems: illness and disorder, or "no known problems", or a rare disease.
+    f"{VS}.5": (f"{VS}.50", f"{VS}.63", f"{VS}.11"),
+    # Allergy agent: a non-drug allergen, an active ingredient, or a substance.
+    f"{VS}.24": (f"{VS}.19", f"{VS}.61"),
+    # "No known ..." codes of the IPS absent/unknown code system.
+    f"{VS}.8": (f"{VS}.48",),
+    f"{VS}.10": (f"{VS}.51",),
+}
+
+#: Coded elements the v8.0.0 schematron binds but the list omits: (path, usage per kind, set).
+EXTRA_BINDINGS: tuple[tuple[str, dict[str, str], str], ...] = (
+    # The package of a medication in the Patient Summary (eHDSIPSManufacturedMaterial).
+    ("//entry/substanceAdministration[templateId/@root='1.3.6.1.4.1.12559.11.10.1.3.1.3.4']"
+     "/consumable/manufacturedProduct/manufacturedMaterial/asContent/containerPackagedProduct"
+     "/formCode", {"patientSummaryCDAl3": "RNFA"}, f"{VS}.3"),
+)
+
+
+@dataclass(frozen=True)
+class Binding:
+    """One coded element of one document kind."""
+
+    path: str  # as written in the list
+    usage: str  # R, RNFA, O
+    value_sets: tuple[str, ...]  # the list's value set first
+    xpath: etree.XPath
+    attribute: str | None  # "unit" for .../@unit bindings
+
+    @property
+    def required(self) -> bool:
+        return self.usage in ("R", "RNFA")
+
+    @property
+    def null_allowed(self) -> bool:
+        return self.usage != "R"
+
+
+_NAME = re.compile(r"[A-Za-z_][\w.-]*")
+_OPERATORS = {"and", "or", "div", "mod"}
+
+
+def namespace_agnostic(path: str) -> str:
+    """Element names to ``*[local-name()='x']``: ``/a[b/@c='x']`` ->
+    ``/*[local-name()='a'][*[local-name()='b']/@c='x']``."""
+    out = []
+    i = 0
+    while i < len(path):
+        ch = path[i]
+        if ch in "'\"":
+            end = path.index(ch, i + 1)
+            out.append(path[i:end + 1])
+            i = end + 1
+            continue
+        match = _NAME.match(path, i)
+        if match and (i == 0 or (path[i - 1] not in "@$:" and not path[i - 1].isalnum())):
+            word = match.group()
+            after = path[match.end():].lstrip()
+            operator = word in _OPERATORS and bool(out) and out[-1].endswith(" ")
+            if operator or after.startswith(("(", "::")):
+                out.append(word)
+            else:
+                out.append(f"*[local-name()='{word}']")
+            i = match.end()
+            continue
+        out.append(ch)
+        i += 1
+    return "".join(out)
+
+
+def _value_sets(path: str, value_set: str) -> tuple[str, ...]:
+    # A product's substance must be an active ingredient, never an allergen: no alternatives.
+    if "ingredientSubstance" in path or "generalizedMaterialKind" in path:
+        return (value_set,)
+    return (value_set, *ALTERNATIVES.get(value_set, ()))
+
+
+@functools.lru_cache(maxsize=4)
+def _load(path: str) -> tuple[tuple[str, dict[str, str], str], ...]:
+    root = etree.parse(path, etree.XMLParser(no_network=True, resolve_entities=False))
+    rows = []
+    for element in root.getroot().iter("codedElement"):
+        usage = element.find("usage")
+        rows.append((element.findtext("elementPath", "").strip(),
+                     {child.tag: (child.text or "").strip() for child in usage},
+                     element.findtext("valueSet", "").strip()))
+    return tuple(rows)
+
+
+@functools.lru_cache(maxsize=8)
+def bindings_for(kind: DocumentKind, list_path: str | None = None) -> tuple[Binding, ...]:
+    """The bindings that apply to ``kind`` (usage other than NA), most specific path first.
+
+    Most specific first because the list's paths overlap (a generic ``//observation/.../value``
+    and the exact path of an allergy's criticality): an element takes the first binding that
+    selects it.
+    """
+    source = list_path or str(specs_dir() / "tm" / "coded_element_list_ehdsi.xml")
+    found: dict[str, Binding] = {}
+    for path, usage, value_set in (*_load(source), *EXTRA_BINDINGS):
+        use = usage.get(USAGE_COLUMN[kind], "NA")
+        if use in ("", "NA") or not path or not value_set:
+            continue
+        attribute = None
+        element_path = path
+        if "/@" in path.rsplit("/", 1)[-1] or path.rsplit("/", 1)[-1].startswith("@"):
+            element_path, attribute = path.rsplit("/@", 1)
+        # The list repeats a few paths; keep the strongest usage.
+        previous = found.get(path)
+        if previous and previous.required:
+            continue
+        found[path] = Binding(path, use, _value_sets(path, value_set),
+                              etree.XPath(namespace_agnostic(element_path)), attribute)
+    return tuple(sorted(found.values(), key=lambda b: len(b.path), reverse=True))
+
+
+def list_file(specs: Path | None = None) -> Path:
+    return (specs or specs_dir()) / "tm" / "coded_element_list_ehdsi.xml"

@@ -1,0 +1,66 @@
+"""The replay cache lives in the database: shared by processes, atomic per request."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import func, select
+
+from ncp.security.errors import ReplayDetected
+from ncp.security.permissions import Transaction
+from ncp.security.replay import DatabaseReplayCache
+from ncp.security.validation import AssertionValidator
+from ncp.store.db import make_engine, session_factory
+from ncp.store.models import AssertionReplay
+from tests.security.conftest import NOW, PATIENT, wrap_in_security
+
+
+def _validate(validator, hcp, trc, now=NOW):
+    return validator.validate(wrap_in_security(hcp, trc), transaction=Transaction.XCA_QUERY_PS,
+                              patient_id=PATIENT, peer_country="BE", now=now)
+
+
+def test_replay_is_refused_across_processes(db_engine, trust, make_pair):
+    # two engines on the same database stand for two gateway processes
+    other = make_engine(db_engine.url.render_as_string(hide_password=False))
+    try:
+        first = AssertionValidator(trust, DatabaseReplayCache(session_factory(db_engine)))
+        second = AssertionValidator(trust, DatabaseReplayCache(session_factory(other)))
+        hcp, trc = make_pair()
+        _validate(first, hcp, trc)
+        with pytest.raises(ReplayDetected) as info:
+            _validate(second, hcp, trc)
+        assert info.value.reason == "replay"
+        with session_factory(db_engine)() as s:
+            assert s.scalar(select(func.count()).select_from(AssertionReplay)) == 2
+    finally:
+        other.dispose()
+
+
+def test_replay_of_one_id_records_nothing(db_engine, trust, make_pair, be_creds):
+    validator = AssertionValidator(trust, DatabaseReplayCache(session_factory(db_engine)))
+    hcp, trc = make_pair()
+    _validate(validator, hcp, trc)
+    fresh_hcp, _ = make_pair()
+    # a fresh HCP with the already used TRC: refused, and the fresh HCP id is not consumed
+    trc2 = make_pair(hcp_ref=fresh_hcp.get("ID"))[1]
+    trc2.set("ID", trc.get("ID"))  # same TRC id: replay of the TRC (signature re-made below)
+    from ncp.security.xmldsig import sign_enveloped
+
+    trc2.remove(trc2.find("{http://www.w3.org/2000/09/xmldsig#}Signature"))
+    sign_enveloped(trc2, be_creds)
+    with pytest.raises(ReplayDetected):
+        _validate(validator, fresh_hcp, trc2)
+    with session_factory(db_engine)() as s:
+        ids = set(s.scalars(select(AssertionReplay.assertion_id)))
+    assert fresh_hcp.get("ID") not in ids
+
+
+def test_expired_id_may_be_seen_again(db_engine, trust, make_pair):
+    validator = AssertionValidator(trust, DatabaseReplayCache(session_factory(db_engine)))
+    hcp, trc = make_pair()
+    _validate(validator, hcp, trc)
+    cache = DatabaseReplayCache(session_factory(db_engine))
+    later = NOW + dt.timedelta(hours=3)
+    assert cache.register_all([(hcp.get("ID"), later + dt.timedelta(hours=1))], now=later) is None
