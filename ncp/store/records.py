@@ -590,9 +590,11 @@ class Records:
                 "dsp_opened_at": now,
             })
         with self._tx() as s:
-            returned = s.scalars(insert(Patient).returning(
-                Patient.id, sort_by_parameter_order=True), rows).all()
-            ids = {r["matricule"]: pid for r, pid in zip(rows, returned, strict=True)}
+            # Plain executemany, no RETURNING: psycopg pipelines it, while a multi-row
+            # INSERT ... RETURNING costs more to build than to run at this size.
+            s.execute(insert(Patient), rows)
+            ids = dict(s.execute(select(Patient.matricule, Patient.id).where(
+                Patient.matricule.in_([r["matricule"] for r in rows]))).all())
             rels = [{"patient_id": ids[r["matricule"]],
                      "professional_id": r["referring_doctor_id"], "valid_from": now,
                      "source": RelationshipSource.REFERRING_DOCTOR.value}
@@ -613,7 +615,7 @@ class Records:
         """
         now = self._clock()
         ring = self._keys.current()
-        docs, logs = [], []
+        docs = []
         for item in items:
             kind = _doc_type(item.doc_type)
             if item.media_type not in MEDIA_TYPES or not item.content:
@@ -629,20 +631,19 @@ class Records:
                 "key_id": sealed.key_id, "wrapped_key": sealed.wrapped_key,
                 "nonce": sealed.nonce, "ciphertext": sealed.ciphertext,
             })
-            logs.append({
-                "at": now, "patient_id": item.patient_id, "actor_kind": ActorKind.SYSTEM.value,
-                "action": AccessAction.WRITE.value, "what": item.title[:300],
-                "context": AccessContext.ADMINISTRATION.value,
-                "outcome": Outcome.SUCCESS.value, "detail": "bulk import",
-            })
         with self._tx() as s:
-            doc_ids = s.scalars(insert(Document).returning(
-                Document.id, sort_by_parameter_order=True), docs).all()
-            s.execute(update(Document).where(Document.id.in_(doc_ids))
+            s.execute(insert(Document), docs)
+            uids = [d["unique_id"] for d in docs]
+            s.execute(update(Document).where(Document.unique_id.in_(uids))
                       .values(series_id=Document.id))
-            for doc_id, log in zip(doc_ids, logs, strict=True):
-                log["document_id"] = doc_id
-            s.execute(insert(AccessLogEntry), logs)
+            s.execute(insert(AccessLogEntry).from_select(
+                ["at", "patient_id", "actor_kind", "action", "what", "context", "outcome",
+                 "detail", "document_id"],
+                select(bindparam("at", now, type_=UtcDateTime()), Document.patient_id,
+                       literal(ActorKind.SYSTEM.value), literal(AccessAction.WRITE.value),
+                       Document.title, literal(AccessContext.ADMINISTRATION.value),
+                       literal(Outcome.SUCCESS.value), literal("bulk import"), Document.id)
+                .where(Document.unique_id.in_(uids))))
         return len(docs)
 
     # ------------------------------------------------------------------ the patient's control
