@@ -164,18 +164,17 @@ def main() -> None:
         verify_samples = [timed(lambda: verify_message(wire, trust=trust, peer_country="BE",
                                                        now=now)) for _ in range(n)]
 
-    print(f"security benchmark, {n} iterations each, medians")
-    print(f"  floor (parse + exc-c14n + RSA-2048 sign + verify, {len(sample)} B): "
-          f"{floor_us:8.1f} us")
-    print(f"  validate HCP+TRC pair, replay in memory:                 {pair_mem_us:8.1f} us"
-          f"  ({pair_mem_us / floor_us:.2f}x floor; target <= 2x)")
-    print(f"  validate HCP+TRC pair, replay in SQLite:                 {pair_db_us:8.1f} us"
-          f"  ({pair_db_us / floor_us:.2f}x floor)")
-    print(f"  sign 50 KB WS-Security message ({len(wire)} B):          "
-          f"{median_us(sign_samples):8.1f} us")
-    print(f"  verify 50 KB WS-Security message (parse + verify):       "
-          f"{median_us(verify_samples):8.1f} us")
+    def line(label: str, us: float, note: str = "") -> None:
+        print(f"  {label:<58} {us:9.1f} us  {note}".rstrip())
 
+    print(f"security benchmark, {n} iterations each, medians")
+    line(f"floor: parse + exc-c14n + RSA-2048 sign + verify ({len(sample)} B)", floor_us)
+    line("validate HCP+TRC pair, replay cache in memory", pair_mem_us,
+         f"({pair_mem_us / floor_us:.2f}x floor; target <= 2x)")
+    line("validate HCP+TRC pair, replay cache in SQLite", pair_db_us,
+         f"({pair_db_us / floor_us:.2f}x floor)")
+    line(f"sign a 50 KB WS-Security message ({len(wire)} B)", median_us(sign_samples))
+    line("verify a 50 KB WS-Security message (parse + verify)", median_us(verify_samples))
 
 if __name__ == "__main__":
     main()

@@ -67,4 +67,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "database": database,
         }
 
+    from ncp import api, portal  # the faces of the DSP (issue 7)
+
+    portal.install(app)
+    api.install(app)
     return app

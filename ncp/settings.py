@@ -50,6 +50,14 @@ class Settings(BaseSettings):
     ui_languages: list[str] = ["fr", "de", "en"]
     #: Largest SOAP request accepted, in bytes.
     max_request_bytes: int = 20 * 1024 * 1024
+    #: ``assertion``: any second use of a SAML assertion id within its lifetime is refused (our
+    #: initiating side issues fresh assertions per request). ``assertion+message``: only a reuse
+    #: within the same wsa:MessageID is refused, for peers that reuse one HCP assertion for a
+    #: whole XCPD -> XCA session, as several national gateways do.
+    replay_scope: Literal["assertion", "assertion+message"] = "assertion"
+    #: Refuse incoming messages whose Body, Timestamp and addressing headers are not signed.
+    #: ``false`` accepts peers that sign only their assertions (the common eHDSI layout).
+    require_message_signature: bool = True
 
     @property
     def pki_root(self) -> Path:

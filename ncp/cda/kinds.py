@@ -73,7 +73,8 @@ class DocumentKind(enum.Enum):
 
 
 def detect_kind(root: etree._Element) -> DocumentKind | None:
-    """The kind of a pivot CDA document by its template id (then by its LOINC code and body).
+    """The kind of a pivot CDA document by its template id (by its LOINC code and body only
+    when it has no template id at all).
 
     Returns None for a document that is not an eHDSI CDA document at all.
     """
@@ -83,6 +84,8 @@ def detect_kind(root: etree._Element) -> DocumentKind | None:
     for kind in DocumentKind:
         if kind.template_id in template_ids:
             return kind
+    if template_ids:
+        return None  # another profile (e.g. our national one): not an eHDSI document
     code = root.xpath("string(hl7:code/@code)", namespaces=NS)
     non_xml = bool(root.xpath("hl7:component/hl7:nonXMLBody", namespaces=NS))
     for kind in DocumentKind:

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from ncp.auth.service import AuthError, Principal
 from ncp.portal.web import (
     PREFIX,
     SESSION_COOKIE,
+    Current,
     PortalRoute,
     authenticator,
     check_form_origin,
     client_address,
-    current,
     page,
     redirect,
     require_csrf,
@@ -37,7 +37,7 @@ def home_of(principal: Principal) -> str:
 
 
 @router.get("/")
-def home(principal: Principal = Depends(current)) -> RedirectResponse:
+def home(principal: Current) -> RedirectResponse:
     return redirect(home_of(principal))
 
 
@@ -98,7 +98,7 @@ def login_card(request: Request) -> Response:
 
 
 @router.post("/logout")
-async def logout(request: Request, principal: Principal = Depends(current)) -> Response:
+async def logout(request: Request, principal: Current) -> Response:
     await require_csrf(request, principal)
     authenticator(request).logout(request.cookies.get(SESSION_COOKIE))
     response = redirect("/login", done="logged_out")

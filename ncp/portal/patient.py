@@ -8,6 +8,7 @@ helper under their own name); the service applies the policy and writes the acce
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
@@ -17,10 +18,10 @@ from ncp.auth.service import AuthError, Principal
 from ncp.portal.content import MAX_UPLOAD_BYTES, PERSONAL_TYPES, check_upload
 from ncp.portal.web import (
     BadForm,
+    Current,
     Forbidden,
     PortalRoute,
     authenticator,
-    current,
     page,
     redirect,
     require_csrf,
@@ -37,11 +38,14 @@ from ncp.store.vocabulary import (
 router = APIRouter(route_class=PortalRoute, include_in_schema=False)
 
 
-def patient_side(request: Request, principal: Principal = Depends(current)) -> Principal:
+def patient_side(request: Request, principal: Current) -> Principal:
     """A patient, or a helper who has chosen whom they act for."""
     if principal.kind == "professional" or principal.patient_id is None:
         raise Forbidden()
     return principal
+
+
+PatientSide = Annotated[Principal, Depends(patient_side)]
 
 
 def records(request: Request) -> Records:
@@ -62,8 +66,8 @@ def _date(value: str | None, field: str) -> dt.datetime | None:
 
 
 @router.get("/me")
-def my_documents(request: Request, type: str = "", since: str = "", until: str = "",
-                 me: Principal = Depends(patient_side)) -> Response:
+def my_documents(request: Request, me: PatientSide, type: str = "", since: str = "",
+                 until: str = "") -> Response:
     assert me.patient_id is not None
     if type and type not in {t.value for t in DocumentType}:
         raise BadForm("unknown document type")
@@ -77,7 +81,7 @@ def my_documents(request: Request, type: str = "", since: str = "", until: str =
 
 
 @router.post("/me/documents/{uid}/mask")
-async def mask(request: Request, uid: str, me: Principal = Depends(patient_side)) -> Response:
+async def mask(request: Request, uid: str, me: PatientSide) -> Response:
     form = await require_csrf(request, me)
     records(request).set_masked(me.actor, uid, form.get("masked") == "1")
     return redirect(f"/documents/{uid}", done="saved")
@@ -85,7 +89,7 @@ async def mask(request: Request, uid: str, me: Principal = Depends(patient_side)
 
 @router.post("/me/documents/{uid}/confidentiality")
 async def confidentiality(request: Request, uid: str,
-                          me: Principal = Depends(patient_side)) -> Response:
+                          me: PatientSide) -> Response:
     form = await require_csrf(request, me)
     value = str(form.get("confidentiality", ""))
     if value not in {c.value for c in Confidentiality}:
@@ -98,7 +102,7 @@ async def confidentiality(request: Request, uid: str,
 
 
 @router.get("/me/space")
-def space(request: Request, me: Principal = Depends(patient_side)) -> Response:
+def space(request: Request, me: PatientSide) -> Response:
     assert me.patient_id is not None
     notes = records(request).list_documents(me.actor, me.patient_id,
                                             doc_type=DocumentType.PERSONAL_NOTE)
@@ -107,7 +111,7 @@ def space(request: Request, me: Principal = Depends(patient_side)) -> Response:
 
 
 @router.post("/me/space")
-async def add_note(request: Request, me: Principal = Depends(patient_side)) -> Response:
+async def add_note(request: Request, me: PatientSide) -> Response:
     assert me.patient_id is not None
     _refuse_oversized(request)
     form = await require_csrf(request, me)
@@ -130,7 +134,7 @@ async def add_note(request: Request, me: Principal = Depends(patient_side)) -> R
 
 @router.post("/me/space/{uid}/remove")
 async def remove_note(request: Request, uid: str,
-                      me: Principal = Depends(patient_side)) -> Response:
+                      me: PatientSide) -> Response:
     await require_csrf(request, me)
     records(request).remove_personal_document(me.actor, uid)
     return redirect("/me/space", done="removed")
@@ -150,7 +154,7 @@ def _refuse_oversized(request: Request) -> None:
 
 
 @router.get("/me/access")
-def access(request: Request, me: Principal = Depends(patient_side)) -> Response:
+def access(request: Request, me: PatientSide) -> Response:
     assert me.patient_id is not None
     svc = records(request)
     relations = svc.relationships(me.actor, me.patient_id)
@@ -166,7 +170,7 @@ def access(request: Request, me: Principal = Depends(patient_side)) -> Response:
 
 
 @router.post("/me/access")
-async def set_rule(request: Request, me: Principal = Depends(patient_side)) -> Response:
+async def set_rule(request: Request, me: PatientSide) -> Response:
     assert me.patient_id is not None
     form = await require_csrf(request, me)
     svc = records(request)
@@ -190,7 +194,7 @@ async def set_rule(request: Request, me: Principal = Depends(patient_side)) -> R
 
 
 @router.post("/me/helpers")
-async def helpers(request: Request, me: Principal = Depends(patient_side)) -> Response:
+async def helpers(request: Request, me: PatientSide) -> Response:
     form = await require_csrf(request, me)
     auth = authenticator(request)
     try:
@@ -207,14 +211,14 @@ async def helpers(request: Request, me: Principal = Depends(patient_side)) -> Re
 
 
 @router.get("/me/log")
-def log(request: Request, me: Principal = Depends(patient_side)) -> Response:
+def log(request: Request, me: PatientSide) -> Response:
     assert me.patient_id is not None
     entries = records(request).access_log(me.actor, me.patient_id)
     return page(request, "patient/log.html", me, entries=entries)
 
 
 @router.get("/me/sharing")
-def sharing(request: Request, me: Principal = Depends(patient_side)) -> Response:
+def sharing(request: Request, me: PatientSide) -> Response:
     assert me.patient_id is not None
     svc = records(request)
     patient = svc.get_patient(me.actor, me.patient_id)
@@ -223,7 +227,7 @@ def sharing(request: Request, me: Principal = Depends(patient_side)) -> Response
 
 
 @router.post("/me/sharing")
-async def set_consent(request: Request, me: Principal = Depends(patient_side)) -> Response:
+async def set_consent(request: Request, me: PatientSide) -> Response:
     assert me.patient_id is not None
     form = await require_csrf(request, me)
     service = str(form.get("service", ""))
@@ -237,7 +241,7 @@ async def set_consent(request: Request, me: Principal = Depends(patient_side)) -
 
 
 @router.post("/me/dsp")
-async def dsp_state(request: Request, me: Principal = Depends(patient_side)) -> Response:
+async def dsp_state(request: Request, me: PatientSide) -> Response:
     assert me.patient_id is not None
     form = await require_csrf(request, me)
     reason = str(form.get("reason", ""))[:300]
@@ -254,7 +258,7 @@ async def dsp_state(request: Request, me: Principal = Depends(patient_side)) -> 
 
 
 @router.get("/assist")
-def assist(request: Request, principal: Principal = Depends(current)) -> Response:
+def assist(request: Request, principal: Current) -> Response:
     if principal.kind == "professional":
         raise Forbidden()
     helped = authenticator(request).store.helped_patients(principal.account.id)
@@ -262,7 +266,7 @@ def assist(request: Request, principal: Principal = Depends(current)) -> Respons
 
 
 @router.post("/assist")
-async def act_for(request: Request, principal: Principal = Depends(current)) -> Response:
+async def act_for(request: Request, principal: Current) -> Response:
     if principal.kind == "professional":
         raise Forbidden()
     form = await require_csrf(request, principal)

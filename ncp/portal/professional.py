@@ -4,20 +4,21 @@ patient summary, break-the-glass, API tokens; and the document view shared with 
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from starlette.datastructures import UploadFile
 
 from ncp.auth.service import Principal
-from ncp.portal.content import MAX_UPLOAD_BYTES, check_upload, cda_to_html
+from ncp.portal.content import MAX_UPLOAD_BYTES, cda_to_html, check_upload
 from ncp.portal.patient import _date, _refuse_oversized, records
 from ncp.portal.web import (
     BadForm,
+    Current,
     Forbidden,
     PortalRoute,
     authenticator,
-    current,
     language,
     page,
     redirect,
@@ -32,10 +33,13 @@ from ncp.xmlutil import XmlInputError
 router = APIRouter(route_class=PortalRoute, include_in_schema=False)
 
 
-def professional(principal: Principal = Depends(current)) -> Principal:
+def professional(principal: Current) -> Principal:
     if principal.kind != "professional":
         raise Forbidden()
     return principal
+
+
+Pro = Annotated[Principal, Depends(professional)]
 
 
 def writable_types(principal: Principal) -> list[DocumentType]:
@@ -49,14 +53,13 @@ def writable_types(principal: Principal) -> list[DocumentType]:
 
 
 @router.get("/pro")
-def my_patients(request: Request, me: Principal = Depends(professional)) -> Response:
+def my_patients(request: Request, me: Pro) -> Response:
     patients = records(request).patients_of(me.actor)
     return page(request, "pro/patients.html", me, patients=patients)
 
 
 @router.get("/pro/find")
-def find(request: Request, matricule: str = "", me: Principal = Depends(professional)
-         ) -> Response:
+def find(request: Request, me: Pro, matricule: str = "") -> Response:
     matricule = matricule.strip().replace(" ", "")
     if not (matricule.isdigit() and len(matricule) == 13):
         raise BadForm("a matricule has 13 digits")
@@ -64,8 +67,8 @@ def find(request: Request, matricule: str = "", me: Principal = Depends(professi
 
 
 @router.get("/pro/patients/{matricule}")
-def record(request: Request, matricule: str, type: str = "", since: str = "",
-           until: str = "", me: Principal = Depends(professional)) -> Response:
+def record(request: Request, matricule: str, me: Pro, type: str = "", since: str = "",
+           until: str = "") -> Response:
     svc = records(request)
     if type and type not in {t.value for t in DocumentType}:
         raise BadForm("unknown document type")
@@ -89,7 +92,7 @@ def record(request: Request, matricule: str, type: str = "", since: str = "",
 
 @router.post("/pro/patients/{matricule}/emergency")
 async def emergency(request: Request, matricule: str,
-                    me: Principal = Depends(professional)) -> Response:
+                    me: Pro) -> Response:
     form = await require_csrf(request, me)
     svc = records(request)
     patient_id = svc.patient_id(matricule)
@@ -99,7 +102,7 @@ async def emergency(request: Request, matricule: str,
 
 @router.post("/pro/patients/{matricule}/documents")
 async def upload(request: Request, matricule: str,
-                 me: Principal = Depends(professional)) -> Response:
+                 me: Pro) -> Response:
     _refuse_oversized(request)
     form = await require_csrf(request, me)
     svc = records(request)
@@ -123,13 +126,13 @@ async def upload(request: Request, matricule: str,
 
 
 @router.get("/pro/tokens")
-def tokens(request: Request, me: Principal = Depends(professional)) -> Response:
+def tokens(request: Request, me: Pro) -> Response:
     live = authenticator(request).store.tokens_of(me.account.id)
     return page(request, "pro/tokens.html", me, tokens=live, new_token=None)
 
 
 @router.post("/pro/tokens")
-async def new_token(request: Request, me: Principal = Depends(professional)) -> Response:
+async def new_token(request: Request, me: Pro) -> Response:
     form = await require_csrf(request, me)
     auth = authenticator(request)
     if form.get("revoke"):
@@ -146,7 +149,7 @@ async def new_token(request: Request, me: Principal = Depends(professional)) -> 
 
 
 @router.get("/documents/{uid}")
-def document(request: Request, uid: str, principal: Principal = Depends(current)) -> Response:
+def document(request: Request, uid: str, principal: Current) -> Response:
     if len(uid) > 80:
         raise BadForm("not a document id")
     info, content = records(request).read_document(principal.actor, uid)
@@ -165,7 +168,7 @@ def document(request: Request, uid: str, principal: Principal = Depends(current)
 
 
 @router.get("/documents/{uid}/content")
-def content(request: Request, uid: str, principal: Principal = Depends(current)) -> Response:
+def content(request: Request, uid: str, principal: Current) -> Response:
     """The stored bytes, shown inline (PDF, images) or as a download; read and logged again."""
     if len(uid) > 80:
         raise BadForm("not a document id")

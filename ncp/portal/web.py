@@ -11,10 +11,10 @@ from collections.abc import Callable, Coroutine
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from fastapi import Request, Response
+from fastapi import Depends, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
@@ -105,6 +105,9 @@ def current(request: Request) -> Principal:
     return principal
 
 
+Current = Annotated[Principal, Depends(current)]
+
+
 def check_form_origin(request: Request) -> None:
     """Refuse a form posted from another site (in addition to SameSite=Strict cookies)."""
     origin = request.headers.get("origin")
@@ -117,7 +120,8 @@ def check_form_origin(request: Request) -> None:
 async def require_csrf(request: Request, principal: Principal) -> dict[str, Any]:
     """The posted form, if its CSRF token is the session's; raises :class:`Forbidden`."""
     check_form_origin(request)
-    form = await request.form()
+    form = await request.form(max_part_size=1024 * 1024)
+    request.state.form = form  # closed (temporary files removed) by PortalRoute
     token = form.get("csrf")
     if not isinstance(token, str) or not Authenticator.csrf_ok(principal, token):
         raise Forbidden()
@@ -128,8 +132,13 @@ def page(request: Request, name: str, principal: Principal | None = None,
          status_code: int = 200, **context: Any) -> HTMLResponse:
     lang = language(request, principal)
     t = translator(lang)
+    acting_name = ""
+    if principal is not None and principal.acting_as_helper:
+        helped = dict(authenticator(request).store.helped_patients(principal.account.id))
+        acting_name = helped.get(principal.patient_id or 0, "")
     response = templates.TemplateResponse(request, name, {
         "t": t, "lang": lang, "languages": LANGUAGES, "me": principal, "prefix": PREFIX,
+        "acting_name": acting_name,
         "done": request.query_params.get("done", ""), **context}, status_code=status_code)
     if request.query_params.get("lang") in LANGUAGES:
         response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, httponly=True,
@@ -167,7 +176,6 @@ class PortalRoute(APIRoute):
                 response = await handler(request)
             except LoginRequired:
                 response = RedirectResponse(f"{PREFIX}/login", status_code=303)
-                response.delete_cookie(SESSION_COOKIE, path=PREFIX)
             except Forbidden:
                 response = _error(request, 403, "error.forbidden", "")
             except AccessDenied as exc:  # the reason stays in the access log
@@ -183,6 +191,10 @@ class PortalRoute(APIRoute):
                 response = _error(request, 403, "error.auth." + exc.reason, "")
             except StoreError as exc:
                 response = _error(request, 400, "error.invalid", exc.detail)
+            finally:
+                form = getattr(request.state, "form", None)
+                if form is not None:
+                    await form.close()
             return harden(response)
         return run
 

@@ -72,8 +72,11 @@ class MessageSecurity:
         key_path, cert_path = settings.signing_key_path, settings.signing_cert_path
         return cls(
             trust=trust,
-            validator=AssertionValidator(trust, replay, assertion_policy),
-            wss_policy=wss_policy or WsSecurityPolicy(),
+            validator=AssertionValidator(
+                trust, replay,
+                assertion_policy or AssertionPolicy(replay_scope=settings.replay_scope)),
+            wss_policy=wss_policy or WsSecurityPolicy(
+                require_message_signature=settings.require_message_signature),
             credentials=lambda: load_credentials(key_path, cert_path),
         )
 

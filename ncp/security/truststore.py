@@ -31,7 +31,6 @@ from pathlib import Path
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from ncp.security.errors import CertificateError
@@ -142,7 +141,6 @@ def _stamp(paths: Iterable[Path]) -> tuple[tuple[str, int, int], ...]:
     return tuple(out)
 
 
-_SHA256 = hashes.SHA256()
 _EKU = {Purpose.TLS_CLIENT: ExtendedKeyUsageOID.CLIENT_AUTH,
         Purpose.TLS_SERVER: ExtendedKeyUsageOID.SERVER_AUTH}
 
@@ -226,7 +224,7 @@ class TrustStore:
         self._lock = threading.Lock()
         self._list: TrustList | None = None
         self._stamp: tuple[tuple[str, int, int], ...] = ()
-        self._cache: dict[tuple[bytes, str, Purpose], _Verdict] = {}
+        self._cache: dict[tuple[x509.Certificate, str, Purpose], _Verdict] = {}
 
     @property
     def trust_list(self) -> TrustList:
@@ -261,7 +259,7 @@ class TrustStore:
         """Return the chain (leaf first, anchor last) or raise :class:`CertificateError`."""
         self._refresh()
         country = country.upper()
-        key = (cert.fingerprint(_SHA256), country, purpose)
+        key = (cert, country, purpose)  # certificates hash and compare by their DER content
         verdict = self._cache.get(key)
         if verdict is None:
             verdict = self._validate_uncached(cert, country, purpose, now, intermediates)

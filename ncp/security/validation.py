@@ -216,20 +216,30 @@ class AssertionValidator:
         trc_el = by_kind.get(AssertionKind.TRC)
         if trc_el is None and requires_trc(transaction):
             raise _refuse(AssertionKind.TRC, "assertion-missing", f"{transaction} needs a TRC")
-        # The ID index is built once over the whole document: duplicate IDs anywhere refuse all.
-        try:
-            ids = index_ids(hcp_el.getroottree().getroot())
-        except XmlSignatureError as exc:
-            raise _refuse(AssertionKind.HCP, exc.reason, exc.detail) from None
+        # The ID index covers each whole document (normally the one envelope): a duplicate ID
+        # anywhere in it refuses the request.
+        indexes: dict[int, dict[str, etree._Element]] = {}
+        roots: list[etree._Element] = []  # keeps the roots alive while their id() is a key
 
-        hcp = self._hcp(hcp_el, ids, transaction, peer_country, now)
+        def ids_of(kind: AssertionKind, el: etree._Element) -> dict[str, etree._Element]:
+            root = el.getroottree().getroot()
+            if id(root) not in indexes:
+                try:
+                    indexes[id(root)] = index_ids(root)
+                except XmlSignatureError as exc:
+                    raise _refuse(kind, exc.reason, exc.detail) from None
+                roots.append(root)
+            return indexes[id(root)]
+
+        hcp = self._hcp(hcp_el, ids_of(AssertionKind.HCP, hcp_el), transaction, peer_country, now)
         trc = None
         if trc_el is not None:
-            trc = self._trc(trc_el, ids, hcp, patient_id, peer_country, now)
+            trc = self._trc(trc_el, ids_of(AssertionKind.TRC, trc_el), hcp, patient_id,
+                            peer_country, now)
         nok = None
         nok_el = by_kind.get(AssertionKind.NOK)
         if nok_el is not None:
-            nok = self._nok(nok_el, ids, hcp, peer_country, now)
+            nok = self._nok(nok_el, ids_of(AssertionKind.NOK, nok_el), hcp, peer_country, now)
 
         entries = [(hcp.assertion_id, hcp.not_on_or_after, AssertionKind.HCP)]
         if trc is not None:

@@ -345,7 +345,7 @@ def verify_signature(shape: SignatureShape, *, ids: Mapping[str, etree._Element]
         prefixes = _prefixes(transforms[-1])
         if algs[0] == ENVELOPED:
             if sig.getparent() is not target:
-                raise _fail("reference-not-parent", "enveloped transform on a foreign element")
+                raise _fail("enveloped-not-parent", "enveloped transform on a foreign element")
             data = _without(target, sig, prefixes)
         else:
             if any(a is sig for a in target.iterancestors()) or target is sig:

@@ -7,9 +7,11 @@ Tests that alter trust (revocation, trust-list edits) work on their own copy of 
 from __future__ import annotations
 
 import datetime as dt
+import http.server
 import shutil
+import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -139,3 +141,28 @@ def soap_envelope(body_text: str = "query", *, action: str = "urn:ihe:iti:2007:C
     q = etree.SubElement(body, "{urn:oasis:names:tc:ebxml-regrep:xsd:query:3.0}AdhocQueryRequest")
     q.text = body_text
     return env
+
+
+@pytest.fixture
+def loopback_http() -> Iterator[tuple[str, list[str]]]:
+    """A tiny HTTP server on 127.0.0.1 recording every request path: (url, hits)."""
+    hits: list[str] = []
+
+    class Recorder(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            hits.append(self.path)
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b"<x/>")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Recorder)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/ref", hits
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -460,3 +460,10 @@ def test_nameid_is_required(validator, make_pair, be_creds):
     hcp.find(f"{S}Subject/{S}NameID").text = ""
     _resign(hcp, be_creds)
     assert refused(validator, [hcp, trc]).reason == "malformed-assertion"
+
+
+def test_assertions_from_separate_documents(validator, make_pair):
+    hcp, trc = make_pair()
+    ident = validator.validate([reparse(hcp), reparse(trc)], transaction=XCA_PS,
+                               patient_id=PATIENT, peer_country="BE", now=NOW)
+    assert ident.trc is not None

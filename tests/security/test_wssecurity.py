@@ -323,3 +323,27 @@ def test_duplicate_addressing_header(make_pair, be_creds, trust):
     build_security_header(env, assertions=make_pair(), now=NOW)
     sign_envelope(env, be_creds)
     assert refused(etree.tostring(env), trust).reason == "addressing"
+
+
+def test_old_message_with_a_far_expiry_is_refused(make_pair, be_creds, trust):
+    env = soap_envelope()
+    build_security_header(env, assertions=make_pair(), now=NOW, ttl=dt.timedelta(days=1))
+    sign_envelope(env, be_creds)
+    data = etree.tostring(env)
+    verify(data, trust, now=NOW + dt.timedelta(minutes=5))
+    err = refused(data, trust, now=NOW + dt.timedelta(minutes=7))
+    assert err.reason == "timestamp-expired"
+
+
+def test_http_references_in_a_message_make_no_request(message, trust, loopback_http):
+    url, hits = loopback_http
+
+    def edit_reference(env):
+        _sec(env).find(f"{{{DS}}}Signature/{{{DS}}}SignedInfo/{{{DS}}}Reference").set("URI", url)
+
+    def edit_token(env):
+        env.find(f".//{{{WSSE}}}SecurityTokenReference/{{{WSSE}}}Reference").set("URI", url)
+
+    assert refused(_edit(message, edit_reference), trust).reason == "external-reference"
+    assert refused(_edit(message, edit_token), trust).reason == "external-reference"
+    assert hits == []

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import http.server
-import threading
 import time
-from collections.abc import Iterator
-from typing import ClassVar
 
 import pytest
 from lxml import etree
@@ -126,45 +122,21 @@ def test_only_same_document_id_references(signed, uri):
     assert time.monotonic() - started < 1  # /dev/zero was never read
 
 
-class _Recorder(http.server.BaseHTTPRequestHandler):
-    hits: ClassVar[list[str]] = []
-
-    def do_GET(self) -> None:
-        _Recorder.hits.append(self.path)
-        self.send_response(200)
-        self.end_headers()
-        self.wfile.write(b"<x/>")
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-@pytest.fixture
-def http_server() -> Iterator[str]:
-    _Recorder.hits = []
-    server = http.server.HTTPServer(("127.0.0.1", 0), _Recorder)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/ref"
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-def test_http_reference_is_refused_without_any_request(signed, http_server):
-    _set_ref(signed, http_server)
+def test_http_reference_is_refused_without_any_request(signed, loopback_http):
+    url, hits = loopback_http
+    _set_ref(signed, url)
     assert _reason(verify_enveloped, signed) == "external-reference"
-    assert _Recorder.hits == []
+    assert hits == []
 
 
-def test_loopback_server_records_requests(http_server):
-    # guard for the test above: the server really answers, so "no hit" means no request
+def test_loopback_server_records_requests(loopback_http):
+    # guard for the tests using it: the server really answers, so "no hit" means no request
     import urllib.request
 
-    with urllib.request.urlopen(http_server, timeout=5) as resp:  # noqa: S310
+    url, hits = loopback_http
+    with urllib.request.urlopen(url, timeout=5) as resp:  # noqa: S310
         assert resp.status == 200
-    assert _Recorder.hits == ["/ref"]
+    assert hits == ["/ref"]
 
 
 @pytest.mark.parametrize(("xpath", "attr", "value"), [
@@ -250,3 +222,34 @@ def test_enveloped_signature_with_tail_text_and_tree_left_intact(be_creds, pki_r
     # the tail text is covered by the digest (the enveloped transform keeps it)
     received.find(f"{{{DS}}}Signature").tail = "\n    "
     assert _reason(verify_enveloped, received) == "bad-signature"
+
+
+def test_detached_signature_inside_an_evil_element_is_refused(be_creds):
+    # Wrapping without the enveloped transform: the evil element carries a valid detached
+    # signature over the genuine sibling. Only "the signature must cover its parent" stops it.
+    from ncp.security.xmldsig import sign_references
+
+    wrapper = etree.Element("wrapper")
+    genuine = etree.SubElement(wrapper, f"{{{SAML}}}Assertion", ID="_genuine", Version="2.0")
+    etree.SubElement(genuine, f"{{{SAML}}}Subject").text = "genuine"
+    evil = etree.SubElement(wrapper, f"{{{SAML}}}Assertion", ID="_evil", Version="2.0")
+    etree.SubElement(evil, f"{{{SAML}}}Subject").text = "evil"
+    sign_references(evil, [genuine], be_creds, position=0)
+    evil_received = reparse(wrapper).find(f"{{{SAML}}}Assertion[@ID='_evil']")
+    assert _reason(verify_enveloped, evil_received) == "reference-not-parent"
+
+
+def test_enveloped_transform_must_name_the_signature_parent(signed, be_creds):
+    from ncp.security.xmldsig import verify_signature
+
+    # a signature whose enveloped reference points at a sibling, checked below the
+    # verify_enveloped layer
+    wrapper = etree.Element("wrapper")
+    other = _assertion("_other")
+    wrapper.append(signed)
+    wrapper.append(other)
+    sig = signed.find(f"{{{DS}}}Signature")
+    sig.find(f".//{{{DS}}}Reference").set("URI", "#_other")
+    shape = inspect_signature(sig)
+    assert _reason(verify_signature, shape, ids=index_ids(wrapper),
+                   certificate_der=be_creds.certificate_der) == "enveloped-not-parent"

@@ -7,6 +7,8 @@ from sqlalchemy import create_engine
 
 import ncp.store.accounts
 import ncp.store.models as models
+import ncp.store.peers
+import ncp.store.pivot_cache
 import ncp.store.terminology  # noqa: F401
 
 target_metadata = models.Base.metadata

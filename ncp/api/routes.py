@@ -1,0 +1,207 @@
+"""The DSP's JSON API for professional software: the professional's operations of the portal.
+
+Authentication: a bearer token (created by the professional in the portal) or the mutual TLS
+client certificate of their professional card. Each route is one call of the record service,
+which applies the access policy and writes the access log; errors are RFC 9457 problems.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, Field
+
+from ncp.api.problems import PROBLEM_RESPONSES, ProblemRoute
+from ncp.auth.service import Principal
+from ncp.portal.content import MAX_UPLOAD_BYTES, check_upload
+from ncp.portal.web import authenticator, client_address
+from ncp.server import client_cert_pem
+from ncp.store.records import DocumentInfo, PatientInfo, Records
+from ncp.store.vocabulary import Confidentiality, DocumentType
+
+router = APIRouter(prefix="/api/v1", route_class=ProblemRoute, responses=PROBLEM_RESPONSES)
+bearer = HTTPBearer(auto_error=False, description="A token created in the portal "
+                    "(Professional > API tokens); alternatively present the professional "
+                    "card's certificate in the TLS handshake.")
+
+Matricule = Annotated[str, Path(pattern=r"^[0-9]{13}$", description="The patient's matricule",
+                                examples=["1956031212359"])]
+DocumentId = Annotated[str, Path(min_length=1, max_length=80, pattern=r"^[0-9.]+$",
+                                 description="The document's unique id (an OID)")]
+
+
+def professional(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Principal:
+    """The calling professional, from the bearer token or the TLS client certificate."""
+    return authenticator(request).api_principal(
+        bearer=credentials.credentials if credentials else None,
+        pem=client_cert_pem(request.scope), client=client_address(request))
+
+
+Caller = Annotated[Principal, Depends(professional)]
+
+
+def records(request: Request) -> Records:
+    return request.app.state.runtime.records
+
+
+class Me(BaseModel):
+    name: str | None
+    profession: str | None
+    organisation: str | None
+    authenticated_by: str
+
+
+class PatientOut(BaseModel):
+    matricule: str
+    given_name: str
+    family_name: str
+    birth_date: dt.date
+    gender: str
+    city: str | None
+    dsp_state: str
+
+    @classmethod
+    def of(cls, p: PatientInfo) -> PatientOut:
+        return cls(matricule=p.matricule, given_name=p.given_name, family_name=p.family_name,
+                   birth_date=p.birth_date, gender=p.gender, city=p.city, dsp_state=p.dsp_state)
+
+
+class DocumentOut(BaseModel):
+    unique_id: str
+    doc_type: DocumentType
+    title: str
+    media_type: str
+    author: str | None
+    organisation: str | None
+    created_at: dt.datetime
+    confidentiality: Confidentiality
+    version: int
+    size: int
+
+    @classmethod
+    def of(cls, d: DocumentInfo) -> DocumentOut:
+        return cls(unique_id=d.unique_id, doc_type=d.doc_type, title=d.title,
+                   media_type=d.media_type, author=d.author_name, organisation=d.organisation,
+                   created_at=d.created_at, confidentiality=d.confidentiality,
+                   version=d.version, size=d.content_size)
+
+
+class DocumentIn(BaseModel):
+    doc_type: DocumentType
+    title: str = Field(min_length=1, max_length=300)
+    content_base64: str = Field(min_length=4, max_length=(MAX_UPLOAD_BYTES // 3 + 1) * 4,
+                                description="The CDA (XML) or PDF document, base64")
+    confidentiality: Confidentiality = Confidentiality.NORMAL
+    supersedes: str | None = Field(None, max_length=80,
+                                   description="Unique id of the version this one replaces")
+
+
+class EmergencyIn(BaseModel):
+    reason: str = Field(min_length=5, max_length=400)
+
+
+class EmergencyOut(BaseModel):
+    expires_at: dt.datetime
+
+
+def _day(value: dt.date | None, extra: int = 0) -> dt.datetime | None:
+    if value is None:
+        return None
+    return dt.datetime(value.year, value.month, value.day, tzinfo=dt.UTC) + \
+        dt.timedelta(days=extra)
+
+
+@router.get("/me", response_model=Me, tags=["professional"])
+def me(caller: Caller) -> Me:
+    """Who the API sees calling."""
+    return Me(name=caller.actor.name, profession=caller.actor.profession.value
+              if caller.actor.profession else None, organisation=caller.actor.organisation,
+              authenticated_by=caller.method)
+
+
+@router.get("/patients", response_model=list[PatientOut], tags=["patients"])
+def my_patients(request: Request, caller: Caller) -> list[PatientOut]:
+    """My patients: current therapeutic relationships and grants, without blocks."""
+    return [PatientOut.of(p) for p in records(request).patients_of(caller.actor)]
+
+
+@router.get("/patients/{matricule}", response_model=PatientOut, tags=["patients"])
+def patient(request: Request, matricule: Matricule, caller: Caller) -> PatientOut:
+    """Identify a patient (logged as a search in their access log)."""
+    return PatientOut.of(records(request).find_patient(caller.actor, matricule))
+
+
+@router.get("/patients/{matricule}/documents", response_model=list[DocumentOut],
+            tags=["documents"])
+def documents(
+    request: Request, matricule: Matricule, caller: Caller,
+    type: Annotated[DocumentType | None, Query(description="Only documents of this type")]
+    = None,
+    since: Annotated[dt.date | None, Query(description="Created on or after this day (UTC)")]
+    = None,
+    until: Annotated[dt.date | None, Query(description="Created on or before this day (UTC)")]
+    = None,
+) -> list[DocumentOut]:
+    """The patient's current documents the access policy lets the caller see."""
+    svc = records(request)
+    found = svc.find_patient(caller.actor, matricule)
+    docs = svc.list_documents(caller.actor, found.id, doc_type=type, since=_day(since),
+                              until=_day(until, 1))
+    return [DocumentOut.of(d) for d in docs]
+
+
+@router.post("/patients/{matricule}/documents", response_model=DocumentOut, status_code=201,
+             tags=["documents"])
+def add_document(request: Request, matricule: Matricule, body: DocumentIn,
+                 caller: Caller) -> DocumentOut:
+    """Add a CDA or PDF document (or a new version of one) to the patient's record."""
+    try:
+        raw = base64.b64decode(body.content_base64, validate=True)
+    except (binascii.Error, ValueError):
+        from ncp.portal.content import UploadRejected
+
+        raise UploadRejected("unsupported", "content_base64 is not valid base64") from None
+    checked = check_upload(raw)
+    svc = records(request)
+    patient_id = svc.patient_id(matricule)
+    info = svc.add_document(caller.actor, patient_id, doc_type=body.doc_type, title=body.title,
+                            media_type=checked.media_type, content=checked.content,
+                            confidentiality=body.confidentiality, supersedes=body.supersedes)
+    return DocumentOut.of(info)
+
+
+@router.post("/patients/{matricule}/emergency", response_model=EmergencyOut, tags=["patients"])
+def emergency(request: Request, matricule: Matricule, body: EmergencyIn,
+              caller: Caller) -> EmergencyOut:
+    """Break the glass: open the record for 12 hours, flagged and shown to the patient."""
+    svc = records(request)
+    expires = svc.declare_emergency(caller.actor, svc.patient_id(matricule), body.reason)
+    return EmergencyOut(expires_at=expires)
+
+
+@router.get("/documents/{unique_id}", response_model=DocumentOut, tags=["documents"])
+def document(request: Request, unique_id: DocumentId, caller: Caller) -> DocumentOut:
+    """One document's metadata (the read is logged)."""
+    info, _ = records(request).read_document(caller.actor, unique_id)
+    return DocumentOut.of(info)
+
+
+CONTENT_TYPES = ("text/xml", "application/pdf", "text/plain", "image/png", "image/jpeg")
+
+
+@router.get("/documents/{unique_id}/content", tags=["documents"], response_class=Response,
+            responses={200: {"description": "The stored document",
+                             "content": {m: {"schema": {"type": "string", "format": "binary"}}
+                                         for m in CONTENT_TYPES}}})
+def content(request: Request, unique_id: DocumentId, caller: Caller) -> Response:
+    """The document's content as stored (decrypted; the read is logged)."""
+    info, data = records(request).read_document(caller.actor, unique_id)
+    return Response(data, media_type=info.media_type)

@@ -1,0 +1,83 @@
+"""Logins for the demo data of ``ncp demo``: every demo patient and professional, and a helper.
+
+The password and the TOTP secret are fixed and published here on purpose, so that a person
+trying the demo can log in with any authenticator app (enter the secret, or scan the URI).
+Never use them outside a development database: ``seed_accounts`` refuses in production.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine
+
+from ncp import demo
+from ncp.auth import totp
+from ncp.auth.passwords import Passwords, make_hasher
+from ncp.auth.service import Authenticator
+from ncp.store.db import session_factory
+from ncp.store.records import Records
+
+DEMO_PASSWORD = "dsp-demo-password"  # noqa: S105  (published on purpose)
+#: Base32 TOTP secret shared by every demo login (RFC 6238, SHA-1, 6 digits, 30 s).
+DEMO_TOTP_SECRET = "NCPDEMOLUXEMBOURGDSP2345"  # noqa: S105
+HELPER_LOGIN = "helper.demo"
+
+
+def patient_login(matricule: str) -> str:
+    return matricule
+
+
+def professional_login(registry_id: str) -> str:
+    return registry_id.lower()
+
+
+def seed_accounts(records: Records, engine: Engine, *, cheap_hashes: bool = False,
+                  environment: str = "development") -> int:
+    """Give every demo patient and professional a login (idempotent); returns how many were
+    created. The helper ``helper.demo`` acts for the first demo patient."""
+    if environment == "production":
+        raise RuntimeError("demo logins are never created in production")
+    auth = Authenticator(session_factory(engine), records,
+                         passwords=Passwords(make_hasher(cheap=cheap_hashes)))
+    created = 0
+    for prof in demo.PROFESSIONALS:
+        login = professional_login(prof.registry_id)
+        if auth.store.by_login(login) is None:
+            auth.create_account(login=login, password=DEMO_PASSWORD, kind="professional",
+                                display_name=f"{prof.given_name} {prof.family_name}",
+                                totp_secret=DEMO_TOTP_SECRET,
+                                professional_id=records.professional_id(prof.registry_id))
+            created += 1
+    for rec in demo.PATIENTS:
+        p = rec.patient
+        login = patient_login(p.matricule)
+        if auth.store.by_login(login) is None:
+            auth.create_account(login=login, password=DEMO_PASSWORD, kind="patient",
+                                display_name=f"{p.given_name} {p.family_name}",
+                                totp_secret=DEMO_TOTP_SECRET,
+                                patient_id=records.patient_id(p.matricule))
+            created += 1
+    if auth.store.by_login(HELPER_LOGIN) is None:
+        helper_id = auth.create_account(login=HELPER_LOGIN, password=DEMO_PASSWORD,
+                                        kind="helper", display_name="Anna Schmit (aidante)",
+                                        totp_secret=DEMO_TOTP_SECRET)
+        first = records.patient_id(demo.PATIENTS[0].patient.matricule)
+        auth.store.add_helper(first, helper_id, records._clock())
+        created += 1
+    return created
+
+
+def instructions(base_url: str) -> list[str]:
+    """What ``ncp demo`` prints so that a person can log in to the portal."""
+    first = demo.PATIENTS[0].patient
+    gp = demo.PROFESSIONALS[0]
+    return [
+        f"portal: {base_url}/portal/login   API: {base_url}/api/docs",
+        f"  every demo login has the password {DEMO_PASSWORD!r} and the TOTP secret "
+        f"{DEMO_TOTP_SECRET}",
+        "  (add it to any authenticator app: "
+        f"{totp.provisioning_uri(DEMO_TOTP_SECRET, 'demo', 'DSP demo')})",
+        f"  patients log in with their matricule (e.g. {patient_login(first.matricule)}), "
+        f"professionals with their registry id in lower case (e.g. "
+        f"{professional_login(gp.registry_id)}), the assistant of {first.given_name} "
+        f"{first.family_name} with {HELPER_LOGIN!r}",
+    ]

@@ -1,0 +1,104 @@
+"""One request through the responding gateway, as data: what is known at each step, and the
+ATNA audit record made from it on every exit (success, refusal, fault, crash).
+
+The audit record is written before the answer leaves (durably, in its own transaction, so a
+rollback of the work cannot take it along); forwarding to the audit repository happens later
+from the stored rows (:mod:`ncp.audit.syslog`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass, field
+
+from ncp.audit.message import AuditEvent, Outcome, Participant, build_audit_message
+from ncp.errors import NcpError
+from ncp.ihe import registry
+from ncp.ihe.codes import Service
+from ncp.ihe.identifiers import PatientId
+from ncp.security.validation import VerifiedIdentity
+from ncp.store.audit import AuditLog
+
+__all__ = ["Exchange", "write_audit"]
+
+log = logging.getLogger("ncp.gateway")
+
+#: Default service per transaction, for audit records of requests refused before the service
+#: is known (an envelope error, a bad signature).
+_DEFAULT_SERVICE = {
+    "ITI-55": Service.PATIENT_IDENTIFICATION,
+    "ITI-38": Service.PATIENT_SUMMARY,
+    "ITI-39": Service.PATIENT_SUMMARY,
+    "ITI-41": Service.EDISPENSATION,
+}
+
+
+@dataclass
+class Exchange:
+    """What the pipeline learnt about one request so far."""
+
+    endpoint: str
+    at: dt.datetime
+    peer_host: str | None
+    provider: str
+    transaction: registry.Transaction | None = None
+    message_id: str | None = None
+    peer_subject: str | None = None
+    peer_country: str | None = None
+    identity: VerifiedIdentity | None = None
+    patient: PatientId | None = None
+    service: Service | None = None
+    #: (id, id type code, display) of the query or the documents.
+    objects: list[tuple[str, str, str]] = field(default_factory=list)
+    error: NcpError | None = None
+    #: Errors reported per document while the transaction as a whole answered.
+    partial_errors: list[NcpError] = field(default_factory=list)
+    crashed: bool = False
+
+    @property
+    def outcome(self) -> Outcome:
+        if self.crashed:
+            return Outcome.MAJOR_FAILURE
+        if self.error is not None:
+            return Outcome.SERIOUS_FAILURE
+        if any(e.error.severity.name == "ERROR" for e in self.partial_errors):
+            return Outcome.MINOR_FAILURE
+        return Outcome.SUCCESS
+
+
+def _event(ex: Exchange, transaction: registry.Transaction) -> AuditEvent:
+    service = ex.service or _DEFAULT_SERVICE[transaction.iti]
+    try:
+        ehdsi = transaction.audit.ehdsi_event(service)
+    except KeyError:
+        ehdsi = transaction.audit.ehdsi_event(_DEFAULT_SERVICE[transaction.iti])
+    hcp = ex.identity.hcp if ex.identity is not None else None
+    requestor = Participant(
+        hcp.subject_id if hcp else "unauthenticated",
+        user_name=f"{hcp.name}<{hcp.subject_id}@{hcp.organisation}>" if hcp else None,
+        requestor=True,
+        role=(hcp.role_code, "ISCO-08", hcp.role_display) if hcp else None)
+    consumer = Participant(ex.peer_subject or f"country:{ex.peer_country or 'unknown'}",
+                           network_access_point=ex.peer_host, requestor=True)
+    provider = Participant(ex.provider)
+    error = ex.error or next((e for e in ex.partial_errors), None)
+    return AuditEvent(
+        transaction=transaction, ehdsi_event=ehdsi, outcome=ex.outcome, at=ex.at,
+        human_requestor=requestor, service_consumer=consumer, service_provider=provider,
+        point_of_care=hcp.organisation if hcp else None,
+        patient_id=ex.patient.cx if ex.patient else None, objects=tuple(ex.objects),
+        error_code=error.error.code if error else None,
+        error_text=error.error.wire if error else None,
+        extra={"message_id": ex.message_id or ""})
+
+
+def write_audit(audit: AuditLog, ex: Exchange) -> None:
+    """Write the audit record of ``ex``; requests that never named a known transaction are
+    recorded under the endpoint's first transaction."""
+    transaction = ex.transaction or registry.get(
+        {"xcpd": "ITI-55", "xca": "ITI-38", "xdr": "ITI-41"}.get(ex.endpoint, "ITI-38"))
+    event = _event(ex, transaction)
+    audit.record(at=ex.at, transaction=transaction.iti, event_code=event.ehdsi_event,
+                 outcome=int(event.outcome), patient_ref=event.patient_id,
+                 message=build_audit_message(event))

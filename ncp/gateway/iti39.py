@@ -1,0 +1,151 @@
+"""ITI-39 Cross Gateway Retrieve (XCA), responding side.
+
+The patient is the TRC's: each requested document must be that patient's, in our repository and
+home community, shared with the professional (policy: consent per service, never masked or
+restricted), and of a kind the professional's permissions cover. A document that fails any of
+these is answered with its own error (4202 for anything "not there for you", so a masked
+document cannot be told from a missing one; 4701 for the missing consent of its service; 4703
+for permissions; 45xx/4203 for transcoding), the others are returned: PartialSuccess. Documents
+travel as MTOM parts of the signed response.
+
+Which permissions to validate the HCP assertion against is known only per document, so the
+assertion is validated once (with the retrieve transaction the professional claims rights
+for, so the usual checks and the replay cache run exactly once), and each document's service
+is then checked against the verified permissions.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from lxml import etree
+
+from ncp.consent import consent_service_for
+from ncp.errors import ErrorCode, NcpError
+from ncp.gateway.exchange import Exchange
+from ncp.gateway.patients import resolve_patient
+from ncp.gateway.pipeline import Subject, actor_of
+from ncp.ihe import registry
+from ncp.ihe.codes import Service
+from ncp.ihe.identifiers import PatientId
+from ncp.ihe.rim import RegistryError
+from ncp.ihe.xca import retrieve
+from ncp.security.errors import SecurityError
+from ncp.security.permissions import REQUIRED_PERMISSIONS, normalise_permission
+from ncp.security.permissions import Transaction as SecurityTransaction
+from ncp.security.saml import ATTR, AssertionKind, parse_assertion
+from ncp.security.validation import VerifiedIdentity
+from ncp.security.wssecurity import VerifiedMessage
+from ncp.store.vocabulary import DocumentType
+
+if TYPE_CHECKING:
+    from ncp.gateway.pipeline import Gateway
+
+_RETRIEVE = {
+    Service.PATIENT_SUMMARY: SecurityTransaction.XCA_RETRIEVE_PS,
+    Service.ORCD: SecurityTransaction.XCA_RETRIEVE_ORCD,
+    Service.EPRESCRIPTION: SecurityTransaction.XCA_RETRIEVE_EP,
+}
+_SERVICE_OF_TYPE = {
+    DocumentType.PATIENT_SUMMARY: Service.PATIENT_SUMMARY,
+    DocumentType.PRESCRIPTION: Service.EPRESCRIPTION,
+    DocumentType.LABORATORY_REPORT: Service.ORCD,
+    DocumentType.IMAGING_REPORT: Service.ORCD,
+    DocumentType.DISCHARGE_LETTER: Service.ORCD,
+}
+
+
+def _claims(message: VerifiedMessage) -> tuple[PatientId | None, frozenset[str]]:
+    """The TRC patient and the HCP permissions as *claimed* (not yet verified): only used to
+    choose what to verify them against; the validator then checks them for real."""
+    patient = None
+    permissions: frozenset[str] = frozenset()
+    for el in message.assertions:
+        try:
+            parsed = parse_assertion(el)
+        except SecurityError:
+            continue
+        if parsed.kind == AssertionKind.TRC.value:
+            subject = parsed.values(ATTR.SUBJECT_ID)
+            if len(subject) == 1:
+                try:
+                    patient = PatientId.from_cx(subject[0].value)
+                except NcpError:
+                    patient = None
+        elif parsed.kind == AssertionKind.HCP.value:
+            permissions = frozenset(normalise_permission(v.value)
+                                    for v in parsed.values(ATTR.PERMISSION))
+    return patient, permissions
+
+
+class CrossGatewayRetrieve:
+    transaction = registry.ITI_39
+
+    def parse(self, body: etree._Element) -> retrieve.RetrieveRequest:
+        return retrieve.parse_request(body)
+
+    def subject(self, request: retrieve.RetrieveRequest, message: VerifiedMessage) -> Subject:
+        patient, permissions = _claims(message)
+        if patient is None:
+            raise NcpError(ErrorCode.TRC_ASSERTION_INVALID, "no readable TRC patient",
+                           location=AssertionKind.TRC.value)
+        ep_only = (REQUIRED_PERMISSIONS[SecurityTransaction.XCA_RETRIEVE_EP] <= permissions
+                   and not REQUIRED_PERMISSIONS[SecurityTransaction.XCA_RETRIEVE_PS]
+                   <= permissions)
+        service = Service.EPRESCRIPTION if ep_only else Service.PATIENT_SUMMARY
+        return Subject(security_transaction=_RETRIEVE[service], service=service,
+                       patient=patient)
+
+    def answer(self, gw: Gateway, ex: Exchange, request: retrieve.RetrieveRequest,
+               identity: VerifiedIdentity) -> etree._Element:
+        actor = actor_of(identity)
+        assert ex.patient is not None
+        patient = resolve_patient(gw, actor, ex.patient, set())
+        consents = gw.consent.current(patient.id)
+        home = gw.entries.home
+        documents: list[retrieve.DocumentResponse] = []
+        errors: list[NcpError] = []
+        services: list[Service] = []
+        for wanted in request.documents:
+            ex.objects.append((wanted.document_unique_id, "ITI-39", "Document"))
+            try:
+                if wanted.repository_unique_id != gw.entries.repository_unique_id or \
+                        wanted.home_community_id not in (None, home):
+                    raise NcpError(ErrorCode.UNKNOWN_SIGNIFIER, "another repository/community",
+                                   location=wanted.document_unique_id)
+                doc = gw.documents.retrieve(actor, wanted.document_unique_id,
+                                            patient_id=patient.id)
+                service = _SERVICE_OF_TYPE[doc.info.doc_type]
+                missing = REQUIRED_PERMISSIONS[_RETRIEVE[service]] - identity.hcp.permissions
+                if missing:
+                    raise NcpError(ErrorCode.INSUFFICIENT_RIGHTS, f"needs {sorted(missing)}")
+                if consent_service_for(service) not in consents:
+                    raise NcpError(ErrorCode.NO_CONSENT, f"no consent for {service}")
+                services.append(service)
+                documents.append(retrieve.DocumentResponse(
+                    repository_unique_id=wanted.repository_unique_id,
+                    document_unique_id=wanted.document_unique_id, mime_type=doc.mime_type,
+                    document=doc.content, home_community_id=home))
+            except NcpError as exc:
+                errors.append(_located(exc, wanted.document_unique_id))
+        if services:
+            ex.service = services[0]
+        ex.partial_errors.extend(errors)
+        if errors and not documents:
+            ex.error = errors[0]
+        response = retrieve.RetrieveResponse.of(
+            documents=tuple(documents), errors=tuple(RegistryError.from_error(e) for e in errors))
+        return retrieve.build_response(response)
+
+    def refuse(self, gw: Gateway, ex: Exchange, request: retrieve.RetrieveRequest | None,
+               error: NcpError) -> etree._Element:
+        return retrieve.build_response(
+            retrieve.RetrieveResponse.of(errors=(RegistryError.from_error(error),)))
+
+
+def _located(error: NcpError, unique_id: str) -> NcpError:
+    """The per-document error, located at the requested id (never anything internal)."""
+    located = NcpError(error.error, error.detail, location=unique_id)
+    located.error_id = error.error_id
+    return located
+

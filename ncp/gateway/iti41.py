@@ -1,0 +1,87 @@
+"""ITI-41 Provide and Register Document Set-b (XDR), responding side: eDispensation and its
+discard for one of our ePrescriptions.
+
+One submission carries one structured eDispensation (class 60593-1) or one discard
+(``DISCARD-60593-1``); a level 1 PDF rendition sent alongside is accepted and not stored (the
+structured document is the record). The patient of the submission is the TRC's and ours, with
+the ePrescription consent. Dispensing is atomic and idempotent in the store; the answer is a
+RegistryResponse, Success or Failure with the eHDSI error (5007 not dispensable, 5008
+substitution not allowed, 5009 not identifiable, 5017 discard failed, 4106 invalid eD).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from lxml import etree
+
+from ncp.eprescription import SubmittedDispensation
+from ncp.errors import ErrorCode, NcpError
+from ncp.gateway.exchange import Exchange
+from ncp.gateway.patients import resolve_patient
+from ncp.gateway.pipeline import Subject, actor_of
+from ncp.ihe import registry
+from ncp.ihe.codes import ClassCode, FormatCode, Service
+from ncp.ihe.rim import RegistryError
+from ncp.ihe.xdr import submit
+from ncp.security.permissions import Transaction as SecurityTransaction
+from ncp.security.validation import VerifiedIdentity
+from ncp.security.wssecurity import VerifiedMessage
+
+if TYPE_CHECKING:
+    from ncp.gateway.pipeline import Gateway
+
+
+def _structured(request: submit.ProvideAndRegisterRequest) -> list[submit.SubmittedDocument]:
+    return [d for d in request.documents if d.entry.format_code.code != FormatCode.PDF.value]
+
+
+def service_of(request: submit.ProvideAndRegisterRequest) -> Service:
+    services = request.services
+    docs = _structured(request)
+    if len(services) != 1 or len(docs) != 1:
+        raise NcpError(ErrorCode.UNSUPPORTED_FEATURE,
+                       "one eDispensation or one discard per submission")
+    service = next(iter(services))
+    if service not in (Service.EDISPENSATION, Service.EDISPENSATION_DISCARD):
+        raise NcpError(ErrorCode.UNSUPPORTED_FEATURE, f"cannot receive {service}")
+    return service
+
+
+class ProvideAndRegister:
+    transaction = registry.ITI_41
+
+    def parse(self, body: etree._Element) -> submit.ProvideAndRegisterRequest:
+        return submit.parse_request(body)
+
+    def subject(self, request: submit.ProvideAndRegisterRequest,
+                message: VerifiedMessage) -> Subject:
+        service = service_of(request)
+        tx = (SecurityTransaction.XDR_SUBMIT_ED if service is Service.EDISPENSATION
+              else SecurityTransaction.XDR_DISCARD_ED)
+        return Subject(security_transaction=tx, service=service,
+                       patient=request.submission_set.patient_id)
+
+    def answer(self, gw: Gateway, ex: Exchange, request: submit.ProvideAndRegisterRequest,
+               identity: VerifiedIdentity) -> etree._Element:
+        service = service_of(request)
+        actor = actor_of(identity)
+        patient_id = request.submission_set.patient_id
+        doc = _structured(request)[0]
+        ex.objects.append((doc.entry.unique_id, "ITI-41", "Document"))
+        patient = resolve_patient(gw, actor, patient_id, {service})
+        hcp = identity.hcp
+        gw.prescriptions.submit(
+            actor,
+            SubmittedDispensation(xds_unique_id=doc.entry.unique_id, content=doc.content,
+                                  discard=doc.entry.class_code.code ==
+                                  ClassCode.EDISPENSATION_DISCARD.value),
+            patient_db_id=patient.id, trc_patient=patient_id,
+            pharmacist=hcp.name, organisation=hcp.organisation_id or hcp.organisation,
+            country=identity.country)
+        return submit.build_response(submit.RegistryResponse.of())
+
+    def refuse(self, gw: Gateway, ex: Exchange, request: submit.ProvideAndRegisterRequest | None,
+               error: NcpError) -> etree._Element:
+        return submit.build_response(
+            submit.RegistryResponse.of(errors=(RegistryError.from_error(error),)))

@@ -1,0 +1,127 @@
+"""Handing out a shared document in its cross-border form (XCA retrieve).
+
+- Patient Summary and ePrescription: the eHDSI pivot, transcoded from the national document
+  (:func:`ncp.transform.to_pivot`) and cached per document version and mapping release
+  (:mod:`ncp.store.pivot_cache`); a transcoding failure is the document's error (4503/4504/4203),
+  never a silent fallback to the national document.
+- Their level 1 rendition (unique id + ``.1``): a PDF made from the pivot by the configured
+  renderer; without a renderer the id is unknown.
+- Original clinical documents: the PDF as the DSP holds it.
+
+Every read goes through the store's access policy (consent, masked, restricted, closed DSP) and
+leaves its access-log row; a document of another patient than the TRC's is "unknown".
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ncp.cda.kinds import DocumentKind
+from ncp.errors import ErrorCode, NcpError
+from ncp.patient_summary.entries import ORCD_TYPES, PDF_SUFFIX
+from ncp.store.errors import NotFound
+from ncp.store.pivot_cache import PivotCache
+from ncp.store.policy import Actor
+from ncp.store.records import DocumentInfo
+from ncp.store.vocabulary import DocumentType
+from ncp.terminology.service import Terminology
+from ncp.terminology.sources import DATA_DIR
+from ncp.transform import to_pivot
+
+__all__ = ["CrossBorderDocuments", "PdfRenderer", "RetrievedDocument", "pivot_variant"]
+
+#: Renders a pivot CDA of ``kind`` as a level 1 PDF.
+PdfRenderer = Callable[[bytes, DocumentKind], bytes]
+
+_KIND_OF_TYPE = {
+    DocumentType.PATIENT_SUMMARY: DocumentKind.PATIENT_SUMMARY,
+    DocumentType.PRESCRIPTION: DocumentKind.EPRESCRIPTION,
+}
+
+
+@functools.lru_cache(maxsize=1)
+def _mappings_tag() -> str:
+    """A short digest of the national mapping files: a new release gives new cache variants."""
+    digest = hashlib.sha256()
+    for path in sorted((DATA_DIR / "mappings").glob("*.csv")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+def pivot_variant(kind: DocumentKind) -> str:
+    """The pivot cache variant of ``kind`` under the current mapping files."""
+    return f"{kind.slug}|{_mappings_tag()}"
+
+
+@dataclass(frozen=True, slots=True)
+class RetrievedDocument:
+    unique_id: str
+    mime_type: str
+    content: bytes
+    info: DocumentInfo
+    #: True when the national document was transcoded for this request (not from the cache).
+    transcoded: bool = False
+
+
+class UnknownDocument(NcpError):
+    """Unknown, not shared, or not this patient's: one answer for all (4202), so that a
+    masked or restricted document cannot be told from one that does not exist."""
+
+    def __init__(self, detail: str = "") -> None:
+        super().__init__(ErrorCode.UNKNOWN_SIGNIFIER, detail)
+
+
+class CrossBorderDocuments:
+    """Retrieve documents in their cross-border form, through the policy and the cache."""
+
+    def __init__(self, cache: PivotCache, terminology: Terminology, *,
+                 renderer: PdfRenderer | None = None) -> None:
+        self.cache = cache
+        self.terminology = terminology
+        self.renderer = renderer
+
+    def retrieve(self, actor: Actor, unique_id: str, *, patient_id: int) -> RetrievedDocument:
+        """The document ``unique_id`` of patient ``patient_id`` as ``actor`` may receive it.
+
+        Raises :class:`UnknownDocument` (4202) for anything not shared with ``actor``,
+        :class:`ncp.transform.TranscodingError` (45xx/4203) when the pivot cannot be made.
+        """
+        rendition = unique_id.endswith(PDF_SUFFIX) and self.renderer is not None
+        source_id = unique_id[: -len(PDF_SUFFIX)] if rendition else unique_id
+
+        def variant(info: DocumentInfo) -> str | None:
+            kind = _KIND_OF_TYPE.get(info.doc_type)
+            return pivot_variant(kind) if kind is not None else None
+
+        try:
+            read = self.cache.read(actor, source_id, variant=variant, patient_id=patient_id)
+        except NotFound:
+            raise UnknownDocument("no such document for this patient") from None
+        except NcpError as exc:
+            if exc.error is ErrorCode.INSUFFICIENT_RIGHTS:  # AccessDenied: masked, R/V, ...
+                if exc.detail.startswith("no consent"):  # the policy's consent refusal
+                    raise NcpError(ErrorCode.NO_CONSENT, exc.detail) from None
+                raise UnknownDocument(f"not shared: {exc.detail}") from None
+            raise
+        info = read.info
+        kind = _KIND_OF_TYPE.get(info.doc_type)
+        if kind is None:
+            if rendition or info.doc_type not in ORCD_TYPES or info.media_type != \
+                    "application/pdf" or read.national is None:
+                raise UnknownDocument("not a document shared across borders")
+            return RetrievedDocument(unique_id, "application/pdf", read.national, info)
+        transcoded = False
+        pivot = read.pivot
+        if pivot is None:
+            assert read.national is not None
+            pivot = to_pivot(read.national, kind=kind, terminology=self.terminology).document
+            self.cache.put(info, variant=pivot_variant(kind), pivot=pivot)
+            transcoded = True
+        if rendition:
+            assert self.renderer is not None
+            return RetrievedDocument(unique_id, "application/pdf", self.renderer(pivot, kind),
+                                     info, transcoded)
+        return RetrievedDocument(unique_id, "text/xml", pivot, info, transcoded)

@@ -1,0 +1,152 @@
+"""HTML display of a pivot PS, eP or eD in French, German or English.
+
+Every section title, field label and coded value is shown in the reader's language when the
+terminology has a designation for it, with the document's original wording beside it; where no
+designation exists in that language, the best fallback is shown with a visible
+"no translation" mark (class ``untranslated``) so a doctor never mistakes an English or foreign
+term for a translation. The section's original narrative is shown under the structured entries.
+
+Output is produced by a Jinja2 template with autoescaping; the CDA narrative is converted
+element by element into a small safe subset of HTML (no links, no styles, no scripts).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from lxml import etree
+from markupsafe import Markup
+
+from ncp.rendering.view import LABELS, CodedValue, DocumentView, document_view
+from ncp.terminology.service import Terminology
+from ncp.xmlutil import NS
+
+LANGUAGES = ("fr", "de", "en")
+LOINC = "2.16.840.1.113883.6.1"
+
+#: Words of the page itself (not clinical concepts), per language.
+UI = {
+    "fr": {"untranslated": "non traduit", "original": "original", "narrative": "Texte original",
+           "document": "Document", "language": "Langue du document"},
+    "de": {"untranslated": "nicht übersetzt", "original": "Original",
+           "narrative": "Originaltext", "document": "Dokument",
+           "language": "Sprache des Dokuments"},
+    "en": {"untranslated": "no translation", "original": "original",
+           "narrative": "Original narrative", "document": "Document",
+           "language": "Document language"},
+}
+
+
+@dataclass(frozen=True)
+class Shown:
+    """A value as displayed: the reader's text, the original, and whether a translation was
+    missing."""
+
+    text: str
+    original: str
+    missing: bool
+    code: str = ""
+
+
+class _Translator:
+    def __init__(self, terminology: Terminology, lang: str) -> None:
+        self.terms = terminology
+        self.lang = lang
+
+    def concept(self, system: str, code: str, original: str) -> Shown:
+        found = self.terms.designation(system, code, self.lang) if code else None
+        if found is None:
+            return Shown(original or code, original, True, code)
+        return Shown(found.text, original, found.fallback, code)
+
+    def label(self, code: str) -> Shown:
+        return self.concept(LABELS, code, "")
+
+    def value(self, value: str | CodedValue) -> Shown:
+        if isinstance(value, CodedValue):
+            return self.concept(value.system, value.code, value.original)
+        return Shown(value, "", False)
+
+
+_NARRATIVE_TAGS = {
+    "table": "table", "thead": "thead", "tbody": "tbody", "tfoot": "tfoot", "tr": "tr",
+    "th": "th", "td": "td", "caption": "caption", "paragraph": "p", "content": "span",
+    "item": "li", "br": "br", "sub": "sub", "sup": "sup", "linkHtml": "span",
+}
+
+
+def narrative_html(text: etree._Element | None) -> Markup:
+    """The CDA narrative block as safe HTML (known elements only, text escaped by lxml)."""
+    if text is None:
+        return Markup("")
+    wrapper = etree.Element("div", {"class": "narrative"})
+
+    def convert(source: etree._Element, target: etree._Element) -> None:
+        if source.text:
+            _append_text(target, source.text)
+        for child in source:
+            if not isinstance(child.tag, str):
+                if child.tail:
+                    _append_text(target, child.tail)
+                continue
+            local = etree.QName(child).localname
+            if local == "list":
+                tag = "ol" if child.get("listType") == "ordered" else "ul"
+            else:
+                tag = _NARRATIVE_TAGS.get(local)
+            if tag is None:  # footnotes, multimedia, unknown: their text only
+                holder = etree.SubElement(target, "span")
+            else:
+                holder = etree.SubElement(target, tag)
+            convert(child, holder)
+            if child.tail:
+                _append_text(target, child.tail)
+
+    convert(text, wrapper)
+    # Safe: built element by element from a whitelist, every text node escaped by lxml.
+    return Markup(etree.tostring(wrapper, method="html", encoding="unicode"))  # noqa: S704
+
+
+def _append_text(target: etree._Element, text: str) -> None:
+    if len(target):
+        last = target[-1]
+        last.tail = (last.tail or "") + text
+    else:
+        target.text = (target.text or "") + text
+
+
+_env = Environment(
+    loader=FileSystemLoader(str(Path(__file__).with_name("templates"))),
+    autoescape=select_autoescape(default=True, default_for_string=True),
+    trim_blocks=True, lstrip_blocks=True,
+)
+
+
+def render_html(document: bytes, *, lang: str, terminology: Terminology) -> str:
+    """An HTML page showing a pivot CDA document to a reader of ``lang`` (fr, de or en)."""
+    lang = lang.split("-")[0].lower()
+    if lang not in LANGUAGES:
+        raise ValueError(f"unsupported display language {lang!r}")
+    view: DocumentView = document_view(document)
+    t = _Translator(terminology, lang)
+    sections = []
+    for section in view.sections:
+        title = t.concept(LOINC, section.code, section.title)
+        entries = [[(t.label(f.label), t.value(f.value)) for f in entry.fields]
+                   for entry in section.entries]
+        sections.append({"title": title, "entries": entries,
+                         "narrative": narrative_html(section.narrative)})
+    header = [(t.label(f.label), t.value(f.value)) for f in view.header]
+    kind_title = (t.concept(LOINC, view.kind.loinc, view.kind.title) if view.kind
+                  else Shown(view.title, view.title, True))
+    return _env.get_template("document.html").render(
+        lang=lang, ui=UI[lang], view=view, kind_title=kind_title, header=header,
+        sections=sections,
+    )
+
+
+__all__ = ["LANGUAGES", "narrative_html", "render_html"]
+
+_ = NS  # the narrative is read namespace-agnostically via QName

@@ -1,0 +1,307 @@
+"""The initiating side's tables: foreign gateways, cross-border contexts, sent dispensations.
+
+* ``peer_gateways``: the directory of foreign NCPeH (country, home community id, one endpoint
+  URL per IHE transaction, the TLS and signing trust anchors, the International Search Mask);
+  filled by ``ncp peers import-smp`` (a verified SMP record) or ``ncp peers add``.
+* ``crossborder_contexts``: what a local professional established with a visitor's country:
+  the patient identified by XCPD, and the treatment relationship confirmed with its purpose.
+  The TRC assertions are issued from it, per request, for as long as it lives (at most 2 h,
+  the TRC lifetime). Keyed by a random token and bound to the account that confirmed it.
+* ``crossborder_dispensations``: each eDispensation our pharmacists sent abroad, with the
+  document itself (a discard re-sends it with the discard class code) and its outcome.
+
+This module is the only place the initiating side speaks SQL.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from sqlalchemy import Integer, LargeBinary, String, Text, delete, select
+from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
+
+from ncp.store.errors import NotFound
+from ncp.store.models import Base, UtcDateTime
+
+__all__ = [
+    "ContextInfo",
+    "CrossBorderContext",
+    "CrossBorderStore",
+    "DispensationInfo",
+    "PeerGateway",
+    "PeerInfo",
+    "PeerStore",
+    "SentDispensation",
+]
+
+
+class PeerGateway(Base):
+    """One foreign NCPeH."""
+
+    __tablename__ = "peer_gateways"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    country: Mapped[str] = mapped_column(String(2), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    home_community_id: Mapped[str] = mapped_column(String(64))
+    #: JSON object: IHE transaction ("ITI-55", "ITI-38", "ITI-39", "ITI-41") -> endpoint URL.
+    endpoints: Mapped[str] = mapped_column(Text)
+    #: PEM certificates: the anchors the peer's TLS server and its signatures must chain to.
+    tls_anchor_pem: Mapped[str | None] = mapped_column(Text, nullable=True)
+    signing_anchor_pem: Mapped[str | None] = mapped_column(Text, nullable=True)
+    #: The country's International Search Mask (XML as published), if known.
+    search_mask: Mapped[str | None] = mapped_column(Text, nullable=True)
+    #: Where the entry comes from: "manual", "smp:<participant>"...
+    source: Mapped[str] = mapped_column(String(200))
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+
+class CrossBorderContext(Base):
+    """A visitor identified abroad and the treatment relationship a professional confirmed."""
+
+    __tablename__ = "crossborder_contexts"
+
+    token: Mapped[str] = mapped_column(String(64), primary_key=True)
+    account_id: Mapped[int] = mapped_column(Integer, index=True)
+    country: Mapped[str] = mapped_column(String(2))
+    #: HL7 CX of the patient in the visitor's country (``ext^^^&root&ISO``).
+    patient_cx: Mapped[str] = mapped_column(String(300))
+    patient_name: Mapped[str] = mapped_column(String(300))
+    birth_date: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    gender: Mapped[str | None] = mapped_column(String(4), nullable=True)
+    #: TREATMENT or EMERGENCY.
+    purpose: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+
+class SentDispensation(Base):
+    """An eDispensation submitted to a visitor's country, and what became of it."""
+
+    __tablename__ = "crossborder_dispensations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(Integer, index=True)
+    country: Mapped[str] = mapped_column(String(2))
+    patient_cx: Mapped[str] = mapped_column(String(300))
+    prescription_id: Mapped[str] = mapped_column(String(200))
+    #: XDS uniqueId of the eD document entry; and the CDA id (root^extension).
+    document_unique_id: Mapped[str] = mapped_column(String(200), unique=True)
+    document_id: Mapped[str] = mapped_column(String(200))
+    product: Mapped[str] = mapped_column(String(300))
+    packages: Mapped[int] = mapped_column(Integer)
+    substituted: Mapped[int] = mapped_column(Integer)
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    #: "sent", "refused", "discarded".
+    status: Mapped[str] = mapped_column(String(20))
+    outcome: Mapped[str] = mapped_column(Text)
+    sent_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    discarded_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+@dataclass(frozen=True, slots=True)
+class PeerInfo:
+    country: str
+    name: str
+    home_community_id: str
+    endpoints: dict[str, str]
+    tls_anchor_pem: str | None
+    signing_anchor_pem: str | None
+    search_mask: str | None
+    source: str
+    updated_at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ContextInfo:
+    token: str
+    account_id: int
+    country: str
+    patient_cx: str
+    patient_name: str
+    birth_date: str | None
+    gender: str | None
+    purpose: str
+    created_at: dt.datetime
+    expires_at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DispensationInfo:
+    id: int
+    account_id: int
+    country: str
+    patient_cx: str
+    prescription_id: str
+    document_unique_id: str
+    document_id: str
+    product: str
+    packages: int
+    substituted: bool
+    status: str
+    outcome: str
+    sent_at: dt.datetime
+    discarded_at: dt.datetime | None
+    content: bytes = field(repr=False, default=b"")
+
+
+def _peer(row: PeerGateway) -> PeerInfo:
+    return PeerInfo(row.country, row.name, row.home_community_id, json.loads(row.endpoints),
+                    row.tls_anchor_pem, row.signing_anchor_pem, row.search_mask, row.source,
+                    row.updated_at)
+
+
+def _context(row: CrossBorderContext) -> ContextInfo:
+    return ContextInfo(row.token, row.account_id, row.country, row.patient_cx,
+                       row.patient_name, row.birth_date, row.gender, row.purpose,
+                       row.created_at, row.expires_at)
+
+
+def _dispensation(row: SentDispensation) -> DispensationInfo:
+    return DispensationInfo(row.id, row.account_id, row.country, row.patient_cx,
+                            row.prescription_id, row.document_unique_id, row.document_id,
+                            row.product, row.packages, bool(row.substituted), row.status,
+                            row.outcome, row.sent_at, row.discarded_at, row.content)
+
+
+class _Tx:
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self._sessions = sessions
+
+    @contextmanager
+    def _tx(self) -> Iterator[Session]:
+        with self._sessions() as s, s.begin():
+            yield s
+
+
+class PeerStore(_Tx):
+    """The directory of foreign gateways."""
+
+    def upsert(self, *, country: str, name: str, home_community_id: str,
+               endpoints: dict[str, str], source: str, now: dt.datetime,
+               tls_anchor_pem: str | None = None, signing_anchor_pem: str | None = None,
+               search_mask: str | None = None, merge: bool = True) -> PeerInfo:
+        """Create or update the entry of ``country``. With ``merge`` the given endpoints are
+        added to the known ones and empty values leave the stored ones in place (an SMP record
+        describes one transaction at a time)."""
+        country = country.upper()
+        with self._tx() as s:
+            row = s.scalar(select(PeerGateway).where(PeerGateway.country == country))
+            if row is None:
+                row = PeerGateway(country=country, name=name, home_community_id=home_community_id,
+                                  endpoints="{}", source=source, updated_at=now)
+                s.add(row)
+            known = json.loads(row.endpoints) if merge else {}
+            known.update(endpoints)
+            row.endpoints = json.dumps(dict(sorted(known.items())))
+            if name or not merge:
+                row.name = name
+            if home_community_id or not merge:
+                row.home_community_id = home_community_id
+            for attr, value in (("tls_anchor_pem", tls_anchor_pem),
+                                ("signing_anchor_pem", signing_anchor_pem),
+                                ("search_mask", search_mask)):
+                if value is not None or not merge:
+                    setattr(row, attr, value)
+            row.source = source
+            row.updated_at = now
+            s.flush()
+            return _peer(row)
+
+    def get(self, country: str) -> PeerInfo:
+        with self._sessions() as s:
+            row = s.scalar(select(PeerGateway).where(PeerGateway.country == country.upper()))
+            if row is None:
+                raise NotFound(f"no gateway known for {country}")
+            return _peer(row)
+
+    def all(self) -> list[PeerInfo]:
+        with self._sessions() as s:
+            return [_peer(r) for r in s.scalars(select(PeerGateway)
+                                                .order_by(PeerGateway.country))]
+
+    def remove(self, country: str) -> bool:
+        with self._tx() as s:
+            result = s.execute(delete(PeerGateway).where(PeerGateway.country == country.upper()))
+            return bool(result.rowcount)
+
+
+class CrossBorderStore(_Tx):
+    """Contexts (identified visitor + confirmed relationship) and sent dispensations."""
+
+    def open_context(self, *, account_id: int, country: str, patient_cx: str,
+                     patient_name: str, birth_date: str | None, gender: str | None,
+                     purpose: str, now: dt.datetime, lifetime: dt.timedelta) -> ContextInfo:
+        with self._tx() as s:
+            s.execute(delete(CrossBorderContext).where(CrossBorderContext.expires_at <= now))
+            row = CrossBorderContext(token=secrets.token_urlsafe(24), account_id=account_id,
+                                     country=country.upper(), patient_cx=patient_cx,
+                                     patient_name=patient_name[:300], birth_date=birth_date,
+                                     gender=gender, purpose=purpose, created_at=now,
+                                     expires_at=now + lifetime)
+            s.add(row)
+            s.flush()
+            return _context(row)
+
+    def context(self, token: str, *, account_id: int, now: dt.datetime) -> ContextInfo:
+        """The live context ``token`` of ``account_id`` (another account's is not found)."""
+        with self._sessions() as s:
+            row = s.get(CrossBorderContext, token)
+            if row is None or row.account_id != account_id or row.expires_at <= now:
+                raise NotFound("no such cross-border context")
+            return _context(row)
+
+    def contexts_of(self, account_id: int, now: dt.datetime) -> list[ContextInfo]:
+        with self._sessions() as s:
+            rows = s.scalars(select(CrossBorderContext)
+                             .where(CrossBorderContext.account_id == account_id,
+                                    CrossBorderContext.expires_at > now)
+                             .order_by(CrossBorderContext.created_at.desc()))
+            return [_context(r) for r in rows]
+
+    def record_dispensation(self, *, account_id: int, country: str, patient_cx: str,
+                            prescription_id: str, document_unique_id: str, document_id: str,
+                            product: str, packages: int, substituted: bool, content: bytes,
+                            status: str, outcome: str, now: dt.datetime) -> DispensationInfo:
+        with self._tx() as s:
+            row = SentDispensation(account_id=account_id, country=country.upper(),
+                                   patient_cx=patient_cx, prescription_id=prescription_id,
+                                   document_unique_id=document_unique_id,
+                                   document_id=document_id, product=product[:300],
+                                   packages=packages, substituted=int(substituted),
+                                   content=content, status=status, outcome=outcome,
+                                   sent_at=now, discarded_at=None)
+            s.add(row)
+            s.flush()
+            return _dispensation(row)
+
+    def dispensation(self, dispensation_id: int, *, account_id: int) -> DispensationInfo:
+        with self._sessions() as s:
+            row = s.get(SentDispensation, dispensation_id)
+            if row is None or row.account_id != account_id:
+                raise NotFound("no such dispensation")
+            return _dispensation(row)
+
+    def dispensations_for(self, account_id: int, country: str,
+                          patient_cx: str) -> list[DispensationInfo]:
+        with self._sessions() as s:
+            rows = s.scalars(select(SentDispensation)
+                             .where(SentDispensation.account_id == account_id,
+                                    SentDispensation.country == country.upper(),
+                                    SentDispensation.patient_cx == patient_cx)
+                             .order_by(SentDispensation.id.desc()))
+            return [_dispensation(r) for r in rows]
+
+    def mark_discarded(self, dispensation_id: int, *, outcome: str, now: dt.datetime) -> None:
+        with self._tx() as s:
+            row = s.get(SentDispensation, dispensation_id)
+            if row is None:
+                raise NotFound("no such dispensation")
+            row.status = "discarded"
+            row.outcome = outcome
+            row.discarded_at = now

@@ -1,0 +1,130 @@
+"""A real DSP server for the portal and API tests: uvicorn over HTTPS on loopback with the
+development PKI, a migrated SQLite database with the demo data and demo logins, and helpers to
+log in as anyone (password + TOTP, like a person would)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import socket
+import ssl
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+from sqlalchemy import Engine, select
+
+from ncp import demo
+from ncp.app import build_runtime, create_app
+from ncp.auth import totp
+from ncp.auth.demo import DEMO_PASSWORD, DEMO_TOTP_SECRET, seed_accounts
+from ncp.security.pki import init_pki
+from ncp.server import PeerCertH11Protocol, tls_client_anchor_bundle
+from ncp.settings import Settings
+from ncp.store.accounts import Account
+from ncp.store.db import upgrade
+from ncp.store.records import Records
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Live:
+    url: str
+    settings: Settings
+    records: Records
+    engine: Engine
+    pki: Path
+    app: object
+    clients: list[httpx.Client]
+
+    def tls(self, cert: Path | None = None, key: Path | None = None) -> ssl.SSLContext:
+        ctx = ssl.create_default_context(cafile=str(self.pki / "lu" / "ca.pem"))
+        if cert is not None:
+            ctx.load_cert_chain(str(cert), str(key))
+        return ctx
+
+    def client(self, **kwargs: object) -> httpx.Client:
+        verify = kwargs.pop("verify", None) or self.tls()
+        client = httpx.Client(base_url=self.url, verify=verify, follow_redirects=False,
+                              timeout=60, **kwargs)  # type: ignore[arg-type]
+        self.clients.append(client)
+        return client
+
+    def next_code(self, login: str) -> str:
+        """A TOTP code not used yet for ``login`` (waits for the next 30 s step if needed)."""
+        with self.engine.connect() as conn:
+            last = conn.execute(select(Account.totp_last_step).where(Account.login == login)
+                                ).scalar()
+        now = dt.datetime.now(dt.UTC)
+        step = int(now.timestamp()) // totp.STEP_SECONDS
+        wanted = max(step, (last or 0) + 1)
+        while wanted > step + totp.DRIFT_STEPS:
+            time.sleep(1)
+            step = int(time.time()) // totp.STEP_SECONDS
+        secret = conn_secret(self.engine, login)
+        return totp.code_at(secret, dt.datetime.fromtimestamp(wanted * totp.STEP_SECONDS,
+                                                              dt.UTC))
+
+    def login(self, login: str, password: str = DEMO_PASSWORD) -> httpx.Client:
+        """An HTTP client with a full portal session of ``login``."""
+        client = self.client()
+        r = client.post("/portal/login", data={"login": login, "password": password})
+        assert r.status_code == 303, r.text
+        r = client.post("/portal/login/totp", data={"code": self.next_code(login)})
+        assert r.status_code == 303 and "/portal/login" not in r.headers["location"], r.text
+        return client
+
+
+def conn_secret(engine: Engine, login: str) -> str:
+    with engine.connect() as conn:
+        secret = conn.execute(select(Account.totp_secret).where(Account.login == login)).scalar()
+    return secret or DEMO_TOTP_SECRET
+
+
+def csrf(page_html: str) -> str:
+    marker = 'name="csrf" value="'
+    start = page_html.index(marker) + len(marker)
+    return page_html[start:page_html.index('"', start)]
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+    root = tmp_path_factory.mktemp("live")
+    pki = root / "pki"
+    init_pki(pki, ("LU", "BE"))
+    settings = Settings(var_dir=root, pki_dir=pki, port=free_port())
+    runtime = build_runtime(settings)
+    upgrade(runtime.engine)
+    demo.seed(runtime.records)
+    seed_accounts(runtime.records, runtime.engine, cheap_hashes=True)
+    app = create_app(settings)
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=settings.port, http=PeerCertH11Protocol,
+        ssl_certfile=str(settings.tls_cert_path), ssl_keyfile=str(settings.tls_key_path),
+        ssl_ca_certs=str(tls_client_anchor_bundle(settings)), ssl_cert_reqs=ssl.CERT_OPTIONAL,
+        log_level="warning")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            pytest.fail("the server did not start")
+        time.sleep(0.05)
+    running = Live(f"https://localhost:{settings.port}", settings, runtime.records,
+                   runtime.engine, pki, app, [])
+    yield running
+    for client in running.clients:
+        client.close()
+    server.should_exit = True
+    thread.join(15)
+    runtime.engine.dispose()
