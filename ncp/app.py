@@ -71,4 +71,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     portal.install(app)
     api.install(app)
+    from ncp.gateway import router as gateway_router  # the SOAP faces (issue 5)
+
+    app.include_router(gateway_router)
+    from ncp import crossborder  # doctors' and pharmacists' pages for visitors (issue 6)
+
+    crossborder.install(app)
     return app

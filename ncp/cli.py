@@ -59,6 +59,9 @@ def demo(
     runtime = build_runtime(settings)
     upgrade(runtime.engine)
     added = seed(runtime.records)
+    from ncp.auth.demo import instructions, seed_accounts
+
+    seed_accounts(runtime.records, runtime.engine, environment=settings.environment)
     runtime.engine.dispose()
     typer.echo("demo data " + ("loaded" if added else "already present"))
     typer.echo("demo patients (matricule, name):")
@@ -72,6 +75,9 @@ def demo(
     for prof in PROFESSIONALS:
         typer.echo(f"  {prof.registry_id}  {prof.given_name} {prof.family_name}  "
                    f"({prof.profession})")
+    web = "http" if settings.allow_plain_http else "https"
+    for line in instructions(f"{web}://localhost:{settings.port}"):
+        typer.echo(line)
     if serve_after:
         scheme = "http" if settings.allow_plain_http else "https"
         typer.echo(f"serving on {scheme}://localhost:{settings.port}  (GET /health)")
@@ -117,3 +123,6 @@ app.add_typer(pki_app, name="pki")
 from ncp.soap.cli import soap_app  # noqa: E402
 
 app.add_typer(soap_app, name="soap")
+from ncp.peers.cli import peers_app  # noqa: E402
+
+app.add_typer(peers_app, name="peers")

@@ -9,8 +9,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from ncp.cda.demo import DemoPatient, national_documents
+from ncp.cda.demo import DemoPatient, demo_prescriptions, national_documents
+from ncp.cda.model import PrescriptionData
+from ncp.cda.national import build_prescription
 from ncp.store import matricule
+from ncp.store.dispensing import Dispensing, PrescriptionItem
 from ncp.store.errors import NotFound
 from ncp.store.policy import Actor
 from ncp.store.records import Records
@@ -103,11 +106,49 @@ def seed(records: Records) -> bool:
         for prof in (cardiologist, pharmacist):
             records.add_relationship(patient_id=pid, professional_id=prof, source="visit")
         for doc in national_documents(p):
+            if doc.doc_type == "prescription":
+                continue  # registered with their dispensing metadata below
             records.add_document(gp, pid, doc_type=doc.doc_type, title=doc.title,
                                  media_type=doc.media_type, content=doc.content)
+        dispensing = Dispensing(records)
+        for prescription in demo_prescriptions(p):
+            item = prescription_item(prescription)
+            dispensing.prescribe(gp, pid, item, title=f"Ordonnance : {item.product_name}",
+                                 content=build_prescription(prescription))
         me = Actor.patient(pid, f"{p.given_name} {p.family_name}")
         for service in rec.consents:
             records.give_consent(me, pid, service, channel="demo")
         if rec.closed:
             records.close_dsp(me, pid, "demo: a closed DSP")
     return True
+
+
+def _mapped(system: str, code: str) -> tuple[str, str] | None:
+    """The eHDSI (target) code and display of a national code, from the mapping files."""
+    from ncp.terminology.sources import mapping_files
+
+    for mf in mapping_files():
+        for row in mf.rows:
+            if row.source_system == system and row.source_code == code:
+                return row.target_code, row.target_display
+    return None
+
+
+def prescription_item(data: PrescriptionData) -> PrescriptionItem:
+    """What the gateway shows of a national ePrescription without decrypting it: ATC, EDQM dose
+    form, strength, substitution (the eHDSI XCA metadata), from the prescriber's data."""
+    item = data.items[0]
+    product = item.medication.product
+    atc = _mapped(product.substance.system, product.substance.code)
+    form = _mapped(product.dose_form.system, product.dose_form.code)
+    strength = f"{product.strength_value} {product.strength_unit}"
+    if product.strength_per_unit != "1" or product.strength_per_value != "1":
+        strength += f"/{product.strength_per_value} {product.strength_per_unit}"
+    end = item.medication.end
+    return PrescriptionItem(
+        prescription_id=data.header.id_extension, product_name=product.name,
+        packages=item.packages, atc_code=atc[0] if atc else None,
+        atc_display=atc[1] if atc else None, dose_form_code=form[0] if form else None,
+        dose_form_display=form[1] if form else None, strength=strength,
+        substitution_allowed=item.substitution.code != "0",
+        valid_until=dt.datetime.combine(end, dt.time(23, 59), tzinfo=dt.UTC) if end else None)

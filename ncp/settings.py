@@ -58,6 +58,13 @@ class Settings(BaseSettings):
     #: Refuse incoming messages whose Body, Timestamp and addressing headers are not signed.
     #: ``false`` accepts peers that sign only their assertions (the common eHDSI layout).
     require_message_signature: bool = True
+    #: Refuse incoming messages without a ``wsu:Timestamp`` (the replay window of a message).
+    #: ``false`` only for peers that send none (some deployed gateways, the Danish samples).
+    require_timestamp: bool = True
+    #: How long after an eDispensation the dispensing organisation may still discard it.
+    discard_window_hours: int = Field(24, ge=0)
+    #: XDS repositoryUniqueId of our documents; empty means ``<home_community_id>.3.1``.
+    gateway_repository_id: str = ""
 
     @property
     def pki_root(self) -> Path:

@@ -12,17 +12,20 @@ import uuid
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from fastapi import HTTPException, Request, Response
+from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
+from starlette.exceptions import HTTPException
 
 from ncp.auth.service import AuthError
-from ncp.portal.content import UploadRejected
+from ncp.portal.content import MAX_UPLOAD_BYTES, UploadRejected
 from ncp.store.errors import AccessDenied, ContentTampered, InvalidInput, NotFound, StoreError
 
 PROBLEM = "application/problem+json"
+#: Largest request body read at all: a base64 upload of the largest document, plus slack.
+MAX_BODY_BYTES = (MAX_UPLOAD_BYTES // 3 + 1) * 4 + 256 * 1024
 TYPE_BASE = "urn:ncp:problem:"
 log = logging.getLogger("ncp.api")
 
@@ -89,6 +92,10 @@ class ProblemRoute(APIRoute):
         handler = super().get_route_handler()
 
         async def run(request: Request) -> Response:
+            length = request.headers.get("content-length", "")
+            if length.isdigit() and int(length) > MAX_BODY_BYTES:
+                return problem(413, "upload-too-large", "Request too large",
+                               f"the request body exceeds {MAX_BODY_BYTES} bytes")
             try:
                 response = await handler(request)
             except Exception as exc:
@@ -103,7 +110,8 @@ class ProblemRoute(APIRoute):
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"description": text,
              "content": {PROBLEM: {"schema": Problem.model_json_schema()}}}
-    for status, text in ((401, "Not authenticated"), (403, "Refused by the access policy"),
+    for status, text in ((400, "Malformed request"), (401, "Not authenticated"),
+                         (403, "Refused by the access policy"),
                          (404, "Unknown patient or document"), (413, "Upload too large"),
                          (422, "Invalid input"))
 }

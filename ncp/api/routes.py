@@ -24,6 +24,9 @@ from ncp.server import client_cert_pem
 from ncp.store.records import DocumentInfo, PatientInfo, Records
 from ncp.store.vocabulary import Confidentiality, DocumentType
 
+#: Slack over the exact base64 size, so that a slightly oversized file is answered by the
+#: decoded-size check (413) rather than by schema validation.
+MAX_BASE64_CHARS = (MAX_UPLOAD_BYTES // 3 + 1) * 4 + 64 * 1024
 router = APIRouter(prefix="/api/v1", route_class=ProblemRoute, responses=PROBLEM_RESPONSES)
 bearer = HTTPBearer(auto_error=False, description="A token created in the portal "
                     "(Professional > API tokens); alternatively present the professional "
@@ -97,8 +100,9 @@ class DocumentOut(BaseModel):
 class DocumentIn(BaseModel):
     doc_type: DocumentType
     title: str = Field(min_length=1, max_length=300)
-    content_base64: str = Field(min_length=4, max_length=(MAX_UPLOAD_BYTES // 3 + 1) * 4,
-                                description="The CDA (XML) or PDF document, base64")
+    content_base64: str = Field(min_length=4, max_length=MAX_BASE64_CHARS,
+                                description="The CDA (XML) or PDF document, base64 (at most "
+                                f"{MAX_UPLOAD_BYTES} bytes once decoded)")
     confidentiality: Confidentiality = Confidentiality.NORMAL
     supersedes: str | None = Field(None, max_length=80,
                                    description="Unique id of the version this one replaces")

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session, sessionmaker
 
 from ncp.auth import totp
-from ncp.auth.certificates import identify
+from ncp.auth.certificates import ca_identity, identify
 from ncp.auth.passwords import Passwords
 from ncp.store.accounts import AccountInfo, AccountStore, SessionInfo
 from ncp.store.policy import Actor
@@ -128,14 +128,16 @@ class Authenticator:
             professional_id=professional_id, language=language)
 
     def register_certificate(self, account_id: int, pem: str | None = None, *,
-                             issuer: str | None = None,
+                             issuer_ca: str | None = None,
                              subject_serial: str | None = None) -> None:
-        """Register a card: a whole certificate (by fingerprint), or an issuer + subject serial
-        (any card of that issuer with that serial)."""
+        """Register a card: a whole certificate (by fingerprint), or the issuing CA's
+        certificate (PEM) and a subject serial number (any card of that CA with that serial,
+        so that a renewed card keeps working)."""
         account = self.store.by_id(account_id)
         if account is None or account.kind != "professional":
             raise ValueError("only professional accounts log in with a card")
         fingerprint = identify(pem).fingerprint if pem else None
+        issuer = ca_identity(issuer_ca) if issuer_ca else None
         self.store.add_certificate(account_id, fingerprint=fingerprint, issuer=issuer,
                                    subject_serial=subject_serial, now=self._clock())
 
@@ -220,6 +222,7 @@ class Authenticator:
                                   last_seen_at=now, acting_for_patient_id=acting_for)
         self.store.log_login(now=now, login=account.login, account_id=account.id,
                              method="totp", outcome="success", reason="logged in", client=client)
+        self.store.purge_sessions(now - dt.timedelta(days=1))  # housekeeping, indexed
         principal = self.principal(token)
         assert principal is not None
         return principal

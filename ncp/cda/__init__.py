@@ -1,0 +1,1 @@
+"""CDA documents: kinds, the national profile and its generator, demo content, eDispensation."""

@@ -149,6 +149,21 @@ def _row(tbody: etree._Element, ref: str, cells: list[str]) -> None:
         el(row, "td", text=cell)
 
 
+_FREQUENCY_FR = {24: "une fois par jour", 12: "deux fois par jour", 8: "trois fois par jour",
+                 6: "quatre fois par jour", 168: "une fois par semaine",
+                 720: "une fois par mois"}
+
+
+def _posology_fr(med: Medication) -> str:
+    """``1 × comprimé, une fois par jour``: the dose as the DSP prints it."""
+    if med.dose_unit == "1":
+        dose = f"{med.dose_value} × {med.product.dose_form.display.lower()}"
+    else:
+        dose = f"{med.dose_value} {med.dose_unit.replace('[IU]', 'UI')}"
+    frequency = _FREQUENCY_FR.get(med.period_hours, f"toutes les {med.period_hours} h")
+    return f"{dose}, {frequency}"
+
+
 def _date_fr(value: dt.date | None) -> str:
     return value.strftime("%d/%m/%Y") if value else ""
 
@@ -282,7 +297,7 @@ def _medication_section(body, data: PatientSummaryData, item_root: str, _base: s
         ref = f"med-{number}"
         _row(tbody, ref, [med.product.name, med.product.substance.display,
                           med.product.dose_form.display, med.route.display,
-                          f"{med.dose_value} {med.dose_unit} toutes les {med.period_hours} h",
+                          _posology_fr(med),
                           _date_fr(med.start)])
         _substance_administration(el(section, "entry", {"typeCode": "DRIV"}), med, item_root,
                                   prescription=False, ref=ref)
@@ -509,7 +524,7 @@ def build_prescription(data: PrescriptionData) -> bytes:
                           "Boîtes", "Substitution", "Instructions"])
     _row(tbody, ref, [med.product.name, med.product.substance.display,
                       med.product.dose_form.display, med.route.display,
-                      f"{med.dose_value} {med.dose_unit} toutes les {med.period_hours} h",
+                      _posology_fr(med),
                       str(item.packages), item.substitution.display, med.instructions])
     sa = _substance_administration(el(section, "entry", {"typeCode": "COMP"}), med,
                                    h.id_root, prescription=True, ref=ref)

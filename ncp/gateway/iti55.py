@@ -113,7 +113,7 @@ class PatientDiscovery:
         except NotFound:
             return self._response(gw, request, QueryResponseCode.NF)
         except AccessDenied:
-            raise NcpError(ErrorCode.NO_CONSENT, "closed DSP or no cross-border consent")
+            raise NcpError(ErrorCode.NO_CONSENT, "closed DSP or no cross-border consent") from None
         gw.consent.require(patient.id, Service.PATIENT_IDENTIFICATION)
         if not demographics_match(request.query, patient):
             return self._response(gw, request, QueryResponseCode.NF)

@@ -32,6 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from cryptography import x509
 from lxml import etree
 
 from ncp import soap
@@ -57,7 +58,7 @@ from ncp.store.policy import Actor
 from ncp.store.vocabulary import Profession
 from ncp.xmlutil import NS, qname
 
-__all__ = ["ENDPOINTS", "Gateway", "Handler", "Response", "Subject", "actor_of"]
+__all__ = ["ENDPOINTS", "Gateway", "Handler", "Response", "SecurityFault", "Subject", "actor_of"]
 
 log = logging.getLogger("ncp.gateway")
 
@@ -241,8 +242,6 @@ class Gateway:
         except SecurityError as exc:
             raise TransportRefused(exc.detail) from None
         ex.peer_country = country
-        from cryptography import x509
-
         ex.peer_subject = x509.load_der_x509_certificate(der).subject.rfc4514_string()
         return country
 
@@ -286,12 +285,3 @@ class Gateway:
         data, ct = soap.serialize(envelope, attachments=attachments,
                                   mtom=tx.mtom_response and bool(attachments))
         return Response(data, ct, 200)
-
-
-def refused(error: NcpError) -> NcpError:
-    """The error as the caller may see it: security failures keep their code, anything
-    unexpected inside a service is the generic code (the detail stays here)."""
-    return error
-
-
-__all__ += ["SecurityFault", "refused"]

@@ -22,8 +22,10 @@ from ncp.portal.web import (
     Forbidden,
     PortalRoute,
     authenticator,
+    form_date,
     page,
     redirect,
+    refuse_oversized,
     require_csrf,
 )
 from ncp.store.errors import NotFound
@@ -52,16 +54,6 @@ def records(request: Request) -> Records:
     return request.app.state.runtime.records
 
 
-def _date(value: str | None, field: str) -> dt.datetime | None:
-    if not value:
-        return None
-    try:
-        day = dt.date.fromisoformat(value)
-    except ValueError:
-        raise BadForm(f"{field}: not a date (YYYY-MM-DD)") from None
-    return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
-
-
 # --------------------------------------------------------------------------- documents
 
 
@@ -71,7 +63,7 @@ def my_documents(request: Request, me: PatientSide, type: str = "", since: str =
     assert me.patient_id is not None
     if type and type not in {t.value for t in DocumentType}:
         raise BadForm("unknown document type")
-    start, end = _date(since, "since"), _date(until, "until")
+    start, end = form_date(since, "since"), form_date(until, "until")
     if end is not None:
         end += dt.timedelta(days=1)
     docs = records(request).list_documents(me.actor, me.patient_id, doc_type=type or None,
@@ -113,7 +105,7 @@ def space(request: Request, me: PatientSide) -> Response:
 @router.post("/me/space")
 async def add_note(request: Request, me: PatientSide) -> Response:
     assert me.patient_id is not None
-    _refuse_oversized(request)
+    refuse_oversized(request)
     form = await require_csrf(request, me)
     title = str(form.get("title", "")).strip()
     upload = form.get("file")
@@ -138,16 +130,6 @@ async def remove_note(request: Request, uid: str,
     await require_csrf(request, me)
     records(request).remove_personal_document(me.actor, uid)
     return redirect("/me/space", done="removed")
-
-
-def _refuse_oversized(request: Request) -> None:
-    """Refuse before reading a body that announces more than an upload may hold."""
-    from ncp.portal.content import UploadRejected
-
-    length = request.headers.get("content-length", "")
-    if length.isdigit() and int(length) > MAX_UPLOAD_BYTES + 64 * 1024:
-        raise UploadRejected("too-large",
-                             f"the file exceeds {MAX_UPLOAD_BYTES // (1024 * 1024)} MiB")
 
 
 # --------------------------------------------------------------------------- who may see

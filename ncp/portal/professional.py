@@ -12,16 +12,18 @@ from starlette.datastructures import UploadFile
 
 from ncp.auth.service import Principal
 from ncp.portal.content import MAX_UPLOAD_BYTES, cda_to_html, check_upload
-from ncp.portal.patient import _date, _refuse_oversized, records
+from ncp.portal.patient import records
 from ncp.portal.web import (
     BadForm,
     Current,
     Forbidden,
     PortalRoute,
     authenticator,
+    form_date,
     language,
     page,
     redirect,
+    refuse_oversized,
     require_csrf,
     translator,
 )
@@ -78,9 +80,9 @@ def record(request: Request, matricule: str, me: Pro, type: str = "", since: str
         # The reason stays in the log; the page offers break-the-glass, which the record
         # service refuses in turn when the patient blocked this professional or closed the DSP.
         return page(request, "pro/denied.html", me, status_code=403, matricule=matricule)
-    end = _date(until, "until")
+    end = form_date(until, "until")
     docs = svc.list_documents(me.actor, patient.id, doc_type=type or None,
-                              since=_date(since, "since"),
+                              since=form_date(since, "since"),
                               until=end + dt.timedelta(days=1) if end else None)
     summary = next((d for d in docs if d.doc_type is DocumentType.PATIENT_SUMMARY), None)
     return page(request, "pro/record.html", me, patient=patient, docs=docs,
@@ -103,7 +105,7 @@ async def emergency(request: Request, matricule: str,
 @router.post("/pro/patients/{matricule}/documents")
 async def upload(request: Request, matricule: str,
                  me: Pro) -> Response:
-    _refuse_oversized(request)
+    refuse_oversized(request)
     form = await require_csrf(request, me)
     svc = records(request)
     patient_id = svc.patient_id(matricule)

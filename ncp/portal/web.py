@@ -6,6 +6,7 @@ access policy and writes the access log) and the answer into a page. It holds no
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Callable, Coroutine
 from functools import lru_cache
@@ -20,7 +21,7 @@ from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 
 from ncp.auth.service import Authenticator, AuthError, Principal
-from ncp.portal.content import UploadRejected
+from ncp.portal.content import MAX_UPLOAD_BYTES, UploadRejected
 from ncp.store.db import session_factory
 from ncp.store.errors import AccessDenied, InvalidInput, NotFound, StoreError
 
@@ -126,6 +127,25 @@ async def require_csrf(request: Request, principal: Principal) -> dict[str, Any]
     if not isinstance(token, str) or not Authenticator.csrf_ok(principal, token):
         raise Forbidden()
     return dict(form)
+
+
+def form_date(value: str | None, field: str) -> dt.datetime | None:
+    """A ``YYYY-MM-DD`` form field as the start of that day in UTC."""
+    if not value:
+        return None
+    try:
+        day = dt.date.fromisoformat(value)
+    except ValueError:
+        raise BadForm(f"{field}: not a date (YYYY-MM-DD)") from None
+    return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
+
+
+def refuse_oversized(request: Request) -> None:
+    """Refuse before reading a body that announces more than an upload may hold."""
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > MAX_UPLOAD_BYTES + 64 * 1024:
+        raise UploadRejected("too-large",
+                             f"the file exceeds {MAX_UPLOAD_BYTES // (1024 * 1024)} MiB")
 
 
 def page(request: Request, name: str, principal: Principal | None = None,

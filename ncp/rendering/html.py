@@ -19,7 +19,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from lxml import etree
 from markupsafe import Markup
 
-from ncp.rendering.view import LABELS, CodedValue, DocumentView, document_view
+from ncp.rendering.view import LABELS, CodedValue, DocumentView, Every, document_view
 from ncp.terminology.service import Terminology
 from ncp.xmlutil import NS
 
@@ -64,9 +64,12 @@ class _Translator:
     def label(self, code: str) -> Shown:
         return self.concept(LABELS, code, "")
 
-    def value(self, value: str | CodedValue) -> Shown:
+    def value(self, value: str | CodedValue | Every) -> Shown:
         if isinstance(value, CodedValue):
             return self.concept(value.system, value.code, value.original)
+        if isinstance(value, Every):
+            every = self.label("27")  # "Every"
+            return Shown(f"{every.text.lower()} {value.period}", "", every.missing)
         return Shown(value, "", False)
 
 

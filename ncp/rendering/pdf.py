@@ -22,7 +22,7 @@ from fpdf import FPDF
 from lxml import etree
 
 from ncp.cda.kinds import DocumentKind, detect_kind
-from ncp.rendering.view import Field, document_view
+from ncp.rendering.view import Every, Field, document_view
 from ncp.xmlutil import NS, parse_xml
 
 HL7 = NS["hl7"]
@@ -128,7 +128,9 @@ def _table(pdf: _Pdf, table: etree._Element) -> None:
 
 def _value(field: Field) -> str:
     value = field.value
-    return value if isinstance(value, str) else value.original
+    if isinstance(value, str):
+        return value
+    return value.period if isinstance(value, Every) else value.original
 
 
 def render_pdf(document: bytes) -> bytes:

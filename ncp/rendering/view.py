@@ -31,9 +31,16 @@ class CodedValue:
 
 
 @dataclass(frozen=True)
+class Every:
+    """A dosing period such as ``8 h``, shown as "every 8 h" in the reader's language."""
+
+    period: str
+
+
+@dataclass(frozen=True)
 class Field:
     label: str  # eHDSIDisplayLabel code
-    value: str | CodedValue
+    value: str | CodedValue | Every
 
 
 @dataclass
@@ -85,10 +92,14 @@ def format_ts(value: str) -> str:
 
 
 def _coded(node: etree._Element | None) -> CodedValue | None:
+    """A coded value; its ``original`` is the source country's own term when the pivot kept it
+    as a translation, else the document's display name."""
     if node is None:
         return None
     if node.get("code"):
-        original = node.get("displayName") or _text(node, "hl7:originalText") or node.get("code")
+        source = _first(node, "hl7:translation[@displayName]")
+        original = (source.get("displayName") if source is not None else None) or \
+            node.get("displayName") or _text(node, "hl7:originalText") or node.get("code")
         return CodedValue(node.get("code", ""), node.get("codeSystem", ""), original)
     if node.get("nullFlavor"):
         return None
@@ -96,7 +107,7 @@ def _coded(node: etree._Element | None) -> CodedValue | None:
     return CodedValue("", "", text) if text else None
 
 
-def _add(entry: Entry, label: str, value: str | CodedValue | None) -> None:
+def _add(entry: Entry, label: str, value: str | CodedValue | Every | None) -> None:
     if value:
         entry.fields.append(Field(label, value))
 
@@ -156,7 +167,7 @@ def _medication(entry_el: etree._Element) -> Entry:
     _add(entry, "78", _pq(_first(sa, "hl7:doseQuantity")))
     period = _first(sa, "hl7:effectiveTime[hl7:period]/hl7:period")
     if period is not None:
-        _add(entry, "32", _pq(period))
+        _add(entry, "32", Every(_pq(period)))
     event = _first(sa, "hl7:effectiveTime/hl7:event")
     _add(entry, "32", _coded(event))
     start, end = _period(_first(sa, "hl7:effectiveTime[hl7:low or hl7:high]"))

@@ -26,7 +26,7 @@ from sqlalchemy import Integer, LargeBinary, String, Text, delete, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from ncp.store.errors import NotFound
-from ncp.store.models import Base, UtcDateTime
+from ncp.store.models import Base, Professional, UtcDateTime
 
 __all__ = [
     "ContextInfo",
@@ -36,7 +36,9 @@ __all__ = [
     "PeerGateway",
     "PeerInfo",
     "PeerStore",
+    "ProfessionalCard",
     "SentDispensation",
+    "professional_card",
 ]
 
 
@@ -150,6 +152,34 @@ class DispensationInfo:
     content: bytes = field(repr=False, default=b"")
 
 
+@dataclass(frozen=True, slots=True)
+class ProfessionalCard:
+    """What an HCP identity assertion says about one of our professionals."""
+
+    professional_id: int
+    registry_id: str
+    given_name: str
+    family_name: str
+    profession: str
+    isco_code: str
+    organisation_identifier: str
+    organisation_name: str
+    organisation_kind: str
+
+
+def professional_card(sessions: sessionmaker[Session], professional_id: int) -> ProfessionalCard:
+    """The registry facts of a professional (read only, no access-log row: no patient data)."""
+    with sessions() as s:
+        prof = s.get(Professional, professional_id)
+        if prof is None:
+            raise NotFound("unknown professional")
+        org = prof.organisation
+        return ProfessionalCard(prof.id, prof.registry_id, prof.given_name, prof.family_name,
+                                prof.profession, prof.isco_code,
+                                org.identifier if org else "", org.name if org else "",
+                                org.kind if org else "")
+
+
 def _peer(row: PeerGateway) -> PeerInfo:
     return PeerInfo(row.country, row.name, row.home_community_id, json.loads(row.endpoints),
                     row.tls_anchor_pem, row.signing_anchor_pem, row.search_mask, row.source,
@@ -254,6 +284,19 @@ class CrossBorderStore(_Tx):
             row = s.get(CrossBorderContext, token)
             if row is None or row.account_id != account_id or row.expires_at <= now:
                 raise NotFound("no such cross-border context")
+            return _context(row)
+
+    def confirm_context(self, token: str, *, account_id: int, purpose: str, now: dt.datetime,
+                        lifetime: dt.timedelta) -> ContextInfo:
+        """Record the confirmed relationship and its purpose; the context then lives
+        ``lifetime`` from now."""
+        with self._tx() as s:
+            row = s.get(CrossBorderContext, token)
+            if row is None or row.account_id != account_id or row.expires_at <= now:
+                raise NotFound("no such cross-border context")
+            row.purpose = purpose
+            row.expires_at = now + lifetime
+            s.flush()
             return _context(row)
 
     def contexts_of(self, account_id: int, now: dt.datetime) -> list[ContextInfo]:

@@ -109,7 +109,9 @@ class PivotCache:
         with r._tx() as s:
             row = s.execute(_BY_UNIQUE_ID, {"unique_id": unique_id}).first()
             if row is None or (patient_id is not None and row.patient_id != patient_id):
-                r._log(s, actor, patient_id, AccessAction.READ, f"document {unique_id}",
+                # logged in the record of the document's owner: the attempt concerned them
+                owner = row.patient_id if row is not None else None
+                r._log(s, actor, owner, AccessAction.READ, f"document {unique_id}",
                        r._default_context(actor), Outcome.ERROR,
                        detail="no such document" if row is None
                        else "document of another patient")

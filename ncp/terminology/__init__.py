@@ -1,0 +1,1 @@
+"""Terminology: MVC value sets, designations, national mappings (tables in ncp.store)."""

@@ -30,6 +30,7 @@ from ncp.transform.bindings import Binding, bindings_for
 from ncp.xmlutil import NS, XmlInputError, parse_xml
 
 HL7 = NS["hl7"]
+_TRANSLATION = f"{{{HL7}}}translation"
 UCUM = "2.16.840.1.113883.6.8"
 
 _MISSING_MAPPING = {
@@ -72,6 +73,9 @@ class TranscodeResult:
     #: Number of coded elements looked at, and how many were rewritten.
     coded_elements: int = 0
     transcoded: int = 0
+
+
+_TEMPLATE_ROOTS = etree.XPath("//hl7:templateId/@root", namespaces={"hl7": HL7})
 
 
 def element_path(node: etree._Element) -> str:
@@ -118,7 +122,10 @@ class _Transcoder:
     def run(self, root: etree._Element) -> None:
         # Holding the elements (not their id()) keeps lxml's proxies alive, so identity holds.
         seen: set[etree._Element] = set()
+        present = set(_TEMPLATE_ROOTS(root))
         for binding in bindings_for(self.kind):
+            if not binding.templates <= present:
+                continue  # e.g. the eDispensation paths in a Patient Summary
             for node in binding.xpath(root):
                 if not isinstance(node, etree._Element) or node in seen:
                     continue
@@ -229,15 +236,16 @@ class _Transcoder:
         self._rewrite(node, found[0], found[1], label.text if label else found[1])
 
     def _rewrite(self, node: etree._Element, system: str, code: str, display: str) -> None:
-        original = {k: node.get(k) for k in ("code", "codeSystem", "codeSystemName",
-                                             "displayName")}
-        if not original.get("codeSystemName") and original["codeSystem"] in BY_OID:
-            original["codeSystemName"] = BY_OID[original["codeSystem"] or ""].name
-        if not original.get("displayName"):
-            original["displayName"] = original["code"]
-        for old in node.findall(f"{{{HL7}}}translation"):
-            if old.get("code") == code and old.get("codeSystem") == system:
-                node.remove(old)  # the new main code need not repeat itself as a translation
+        get = node.get
+        old_system = get("codeSystem") or ""
+        original = {"code": get("code"), "codeSystem": old_system,
+                    "codeSystemName": get("codeSystemName") or (
+                        BY_OID[old_system].name if old_system in BY_OID else None),
+                    "displayName": get("displayName") or get("code")}
+        if len(node):
+            for old in node.iterchildren(_TRANSLATION):
+                if old.get("code") == code and old.get("codeSystem") == system:
+                    node.remove(old)  # the new main code need not repeat as a translation
         node.set("code", code)
         node.set("codeSystem", system)
         if system in BY_OID:
@@ -247,7 +255,7 @@ class _Transcoder:
         node.attrib.pop("codeSystemVersion", None)
         node.set("displayName", display)
         # CD's children are HL7 elements even under a pharm: element (the type is HL7's).
-        translation = etree.SubElement(node, f"{{{HL7}}}translation")
+        translation = etree.SubElement(node, _TRANSLATION)
         for key, value in original.items():
             if value:
                 translation.set(key, value)

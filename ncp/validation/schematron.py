@@ -41,9 +41,13 @@ XS = "http://www.w3.org/2001/XMLSchema"
 FN_NS = "urn:ncp:schematron:functions"
 
 #: Bumped whenever the generated XSLT changes shape, so cached stylesheets are rebuilt.
-COMPILER_VERSION = "6"
+COMPILER_VERSION = "7"
 
 _DOC_LITERAL = re.compile(r"""(?<![\w:.-])(doc|document)\(\s*'([^']+)'\s*\)""")
+_CONCEPT_MEMBER = re.compile(
+    r"concat\(@code, @codeSystem\) = doc\('([^']+)'\)//valueSet\[1\]/conceptList/concept/"
+    r"concat\(@code, @codeSystem\)")
+_CODE_MEMBER = re.compile(r"@code = doc\('([^']+)'\)//valueSet\[1\]/conceptList/\*/@code")
 _DOC_CALL = re.compile(
     r"""\b(?:doc|document|doc-available|unparsed-text)\(\s*['"]([^'"]+)['"]\s*\)""")
 
@@ -214,6 +218,9 @@ class _Generator:
         #: of the global parameter standing for it (see :meth:`_xp`).
         self.doc_params: dict[str, str] = {}
 
+    def _doc_param(self, rel: str) -> str:
+        return self.doc_params.setdefault(rel, f"ncpdoc{len(self.doc_params)}")
+
     def _xp(self, expr: str) -> str:
         """Rewrite ``doc('x')``/``document('x')`` literals to a global parameter reference.
 
@@ -221,12 +228,17 @@ class _Generator:
         caller running many documents can pass the parsed value sets once instead of having Saxon
         re-read megabytes of XML on every run (Saxon's document pool lives per transformation).
         """
-        def repl(match: re.Match[str]) -> str:
-            rel = match.group(2)
-            name = self.doc_params.setdefault(rel, f"ncpdoc{len(self.doc_params)}")
-            return f"${name}"
-
-        return _DOC_LITERAL.sub(repl, expr)
+        # Value-set membership as a key look-up instead of a scan of the whole value set:
+        # ``x = doc(v)//valueSet[1]/conceptList/concept/concat(...)`` compares x with every
+        # concept (thousands for ICD-10) on every candidate node; ``exists(key(...))`` answers
+        # the same question from an index Saxon builds once per document.
+        expr = _CONCEPT_MEMBER.sub(
+            lambda m: f"exists(key('ncp-vs-concept', concat(@code, @codeSystem), "
+                      f"${self._doc_param(m.group(1))}))", expr)
+        expr = _CODE_MEMBER.sub(
+            lambda m: f"exists(key('ncp-vs-code', @code, ${self._doc_param(m.group(1))}))",
+            expr)
+        return _DOC_LITERAL.sub(lambda m: f"${self._doc_param(m.group(2))}", expr)
 
     def stylesheet(self) -> etree._Element:
         nsmap = {"xsl": XSL, "svrl": SVRL, "xs": XS, "ncpf": FN_NS}
@@ -273,11 +285,16 @@ class _Generator:
                 if rule_id not in emitted:
                     emitted.add(rule_id)
                     self._abstract_rule(sheet, self.abstract_rules[rule_id], name)
-        # The document parameters, declared first (order does not matter to XSLT).
+        # The keys of the value-set look-ups (see _xp) and the document parameters.
+        for name, match, use in (("ncp-vs-concept", "valueSet[1]/conceptList/concept",
+                                  "concat(@code, @codeSystem)"),
+                                 ("ncp-vs-code", "valueSet[1]/conceptList/*", "@code")):
+            key = etree.Element(_x("key"), name=name, match=match, use=use)
+            sheet.insert(1, key)
         for position, (rel, name) in enumerate(self.doc_params.items()):
             param = etree.Element(_x("param"), name=name, select=f"doc('{rel}')")
             param.set("as", "document-node()")
-            sheet.insert(1 + position, param)
+            sheet.insert(3 + position, param)
         return sheet
 
     def _location_function(self, sheet: etree._Element) -> None:

@@ -98,3 +98,14 @@ def validate_document(data: bytes, *, kind: DocumentKind | None = None,
                             "it use an empty value set")
     report.findings = run_schematron(compiled.stylesheet, data)
     return report
+
+
+def warm_up(kinds: tuple[DocumentKind, ...] = tuple(SCHEMATRON_FILES), *,
+            specs: Path | None = None, var_dir: Path | None = None) -> None:
+    """Compile (if needed) and load the schematrons of ``kinds`` now, e.g. at gateway start-up,
+    so that the first document of each kind does not wait seconds for Saxon to load them."""
+    from ncp.validation.engine import load_stylesheet
+
+    _cda_schema(str((specs or specs_dir()) / CDA_XSD))
+    for kind in kinds:
+        load_stylesheet(schematron_for(kind, specs=specs, var_dir=var_dir).stylesheet)

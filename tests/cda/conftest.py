@@ -12,9 +12,9 @@ from tests.terminology.loaded_db import loaded_terminology_db
 
 
 @pytest.fixture(scope="session")
-def terminology_engine(tmp_path_factory: pytest.TempPathFactory, _sqlite_template: Path,
+def terminology_engine(tmp_path_factory: pytest.TempPathFactory,
                        specs_dir: Path) -> Iterator[Engine]:
-    engine = loaded_terminology_db(tmp_path_factory, _sqlite_template, specs_dir)
+    engine = loaded_terminology_db(tmp_path_factory, specs_dir)
     yield engine
     engine.dispose()
 

@@ -16,17 +16,21 @@ from pathlib import Path
 import httpx
 import pytest
 import uvicorn
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.serialization import Encoding
 from sqlalchemy import Engine, select
 
 from ncp import demo
 from ncp.app import build_runtime, create_app
 from ncp.auth import totp
 from ncp.auth.demo import DEMO_PASSWORD, DEMO_TOTP_SECRET, seed_accounts
-from ncp.security.pki import init_pki
+from ncp.auth.service import Authenticator
+from ncp.security.pki import IssuedCertificate, init_pki, issue_leaf
 from ncp.server import PeerCertH11Protocol, tls_client_anchor_bundle
 from ncp.settings import Settings
 from ncp.store.accounts import Account
-from ncp.store.db import upgrade
+from ncp.store.db import session_factory, upgrade
 from ncp.store.records import Records
 
 
@@ -73,6 +77,24 @@ class Live:
         secret = conn_secret(self.engine, login)
         return totp.code_at(secret, dt.datetime.fromtimestamp(wanted * totp.STEP_SECONDS,
                                                               dt.UTC))
+
+    def card(self, folder: Path, login: str, *, register: bool = True) -> tuple[Path, Path]:
+        """A professional card issued by the (trusted) LU CA, registered to ``login``."""
+        ca_dir = self.pki / "lu"
+        ca = IssuedCertificate(
+            x509.load_pem_x509_certificate((ca_dir / "ca.pem").read_bytes()),
+            serialization.load_pem_private_key((ca_dir / "ca.key").read_bytes(), None))  # type: ignore[arg-type]
+        issued = issue_leaf(ca, "tls-client", common_name=login)
+        cert, key = folder / f"{login}.pem", folder / f"{login}.key"
+        cert.write_bytes(issued.certificate.public_bytes(Encoding.PEM))
+        key.write_bytes(issued.key.private_bytes(Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                 serialization.NoEncryption()))
+        if register:
+            auth = Authenticator(session_factory(self.engine), self.records)
+            account = auth.store.by_login(login)
+            assert account is not None
+            auth.register_certificate(account.id, cert.read_text())
+        return cert, key
 
     def login(self, login: str, password: str = DEMO_PASSWORD) -> httpx.Client:
         """An HTTP client with a full portal session of ``login``."""

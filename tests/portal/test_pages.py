@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from ncp import demo
 from ncp.store.models import AccessLogEntry, AccessRule, Document
-from tests.portal.live import Live, csrf, live  # noqa: F401  (the server fixture)
+from tests.portal.live import Live, csrf
 
 JEAN, MARIA, TOM, LEA, NICOLAS, EMMA = (r.patient.matricule for r in demo.PATIENTS)
 GP, CARDIO, PHARMA, NURSE = "lu-hp-100001", "lu-hp-100002", "lu-hp-100003", "lu-hp-100004"
@@ -289,3 +289,65 @@ def test_pages_in_three_languages(live: Live) -> None:
     assert "Log in" in client.get("/portal/login?lang=en").text
     headers = client.get("/portal/login").headers
     assert "frame-ancestors 'self'" in headers["content-security-policy"]
+
+
+def test_professional_card_opens_a_portal_session(live: Live, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    cert, key = live.card(tmp_path, "lu-hp-100006")
+    client = live.client(verify=live.tls(cert, key))
+    r = client.post("/portal/login/card")
+    assert r.status_code == 303 and r.headers["location"] == "/portal/pro"
+    assert "Claire Thill" in client.get("/portal/pro").text
+    stranger_cert, stranger_key = live.card(tmp_path, "lu-hp-100005", register=False)
+    refused = live.client(verify=live.tls(stranger_cert, stranger_key)).post(
+        "/portal/login/card")
+    assert refused.status_code == 401
+    assert live.client().post("/portal/login/card").status_code == 401  # no card at all
+
+
+def test_repeated_failures_lock_the_login(live: Live) -> None:
+    client = live.client()
+    for _ in range(5):
+        r = client.post("/portal/login", data={"login": "lu-hp-100005", "password": "guess!!"})
+        assert r.status_code == 401
+    r = client.post("/portal/login", data={"login": "lu-hp-100005",
+                                           "password": "dsp-demo-password"})
+    assert r.status_code == 429 and "15 minutes" in r.text
+
+
+def test_referring_doctor_updates_the_patient_summary_in_the_portal(live: Live) -> None:
+    from ncp.cda.demo import national_documents
+
+    gp = live.login(GP)
+    record = gp.get(f"/portal/pro/patients/{EMMA}")
+    assert 'id="summary-form"' in record.text
+    before = uids(gp.get(f"/portal/pro/patients/{EMMA}?type=patient-summary").text)
+    ps = national_documents(demo.PATIENTS[5].patient)[0].content
+    marker = 'name="supersedes" value="'
+    previous = record.text.split(marker, 1)[1].split('"', 1)[0]
+    r = gp.post(f"/portal/pro/patients/{EMMA}/documents",
+                data={"doc_type": "patient-summary", "supersedes": previous,
+                      "csrf": csrf(record.text)},
+                files={"file": ("ps.xml", ps, "text/xml")})
+    assert r.status_code == 303, r.text
+    after = uids(gp.get(f"/portal/pro/patients/{EMMA}?type=patient-summary").text)
+    assert len(after) == 1 and after != before
+    # The cardiologist has no summary form and may not write one.
+    cardio = live.login(CARDIO)
+    page = cardio.get(f"/portal/pro/patients/{EMMA}")
+    assert 'id="summary-form"' not in page.text
+    r = cardio.post(f"/portal/pro/patients/{EMMA}/documents",
+                    data={"doc_type": "patient-summary", "csrf": csrf(page.text)},
+                    files={"file": ("ps.xml", ps, "text/xml")})
+    assert r.status_code == 403
+
+
+def test_cross_border_accesses_show_country_and_foreign_professional(live: Live) -> None:
+    from ncp.store.policy import Actor
+
+    pid = live.records.patient_id(MARIA)
+    foreign = Actor.foreign(name="Dr Jan Peeters", organisation="UZ Leuven", country="BE",
+                            profession="physician")
+    assert live.records.list_documents(foreign, pid, doc_type="patient-summary")
+    log = live.login(MARIA).get("/portal/me/log").text
+    row = log.split('class="ctx-cross-border', 1)[1].split("</tr>", 1)[0]
+    assert "Dr Jan Peeters" in row and "UZ Leuven" in row and ">BE<" in row

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from lxml import etree
 from lxml import html as lxml_html
 
 from ncp.rendering.html import narrative_html, render_html
-from ncp.xmlutil import parse_xml
+from ncp.xmlutil import NS, parse_xml
 
 
 def _page(document: bytes, lang: str, terminology):
@@ -33,21 +34,32 @@ def test_section_titles_labels_and_codes_in_the_readers_language(pivot_documents
 def test_original_wording_is_shown_beside_the_translation(pivot_documents, terminology):
     page = _page(pivot_documents["ps"], "de", terminology)
     originals = [" ".join(s.text_content().split()) for s in page.find_class("original")]
-    # The document's French section title and the MVC English route name stay visible.
+    # The document's French section title and the source country's own term stay visible
+    # (the national code the pivot kept as a translation).
     assert any("Traitements en cours" in o for o in originals)
-    assert any("Oral use" in o for o in originals)
+    assert any("Voie orale" in o for o in originals)
+    values = [" ".join(dd.text_content().split()) for dd in page.iter("dd")]
+    assert any(v.startswith("alle ") and v.endswith(" h") for v in values), values
 
 
 def test_missing_translation_is_marked(pivot_documents, terminology):
-    # ATC substance names have no reviewed German designation in the demo data set: the
-    # English name is shown, marked, never passed off as German.
-    page = _page(pivot_documents["ps"], "de", terminology)
-    marked = page.find_class("untranslated")
-    assert marked
+    # Subretinal use (EDQM 20081000) has no reviewed German designation: the English name is
+    # shown, marked, never passed off as German.
+    root = etree.fromstring(pivot_documents["ps"])
+    route = root.find(".//hl7:routeCode", NS)
+    route.set("code", "20081000")
+    route.set("displayName", "Subretinal use")
+    page = _page(etree.tostring(root), "de", terminology)
+    marked = [" ".join(m.text_content().split()) for m in page.find_class("untranslated")]
+    assert "Subretinal use" in marked
     marks = page.find_class("untranslated-mark")
     assert marks and all("nicht übersetzt" in m.text_content() for m in marks)
-    english = _page(pivot_documents["ps"], "en", terminology)
-    assert len(english.find_class("untranslated")) < len(marked)
+    # Translated values carry no mark.
+    assert "Zum Einnehmen" not in marked
+    french = _page(etree.tostring(root), "fr", terminology)
+    assert "Subretinal use" in [" ".join(m.text_content().split())
+                                for m in french.find_class("untranslated")]
+    assert all("non traduit" in m.text_content() for m in french.find_class("untranslated-mark"))
 
 
 def test_eprescription_and_edispensation_render(pivot_documents, terminology):

@@ -1,0 +1,75 @@
+"""The SOAP endpoints of the responding gateway (FastAPI): one thin route per service.
+
+``POST /ws/xcpd`` (ITI-55), ``POST /ws/xca`` (ITI-38 and ITI-39, told apart by ``wsa:Action``),
+``POST /ws/xdr`` (ITI-41). A route reads the body (never more than the configured limit plus
+one byte: the pipeline then refuses it as too large), takes the verified TLS client certificate
+from the request scope (:mod:`ncp.server`) and hands both to :meth:`Gateway.handle` in a worker
+thread; the answer goes back as is.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from fastapi import APIRouter, Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from ncp.gateway.pipeline import Gateway
+from ncp.gateway.setup import build_gateway
+from ncp.server import client_cert_pem
+
+__all__ = ["gateway_of", "router"]
+
+router = APIRouter(tags=["gateway"])
+_lock = threading.Lock()
+
+
+def gateway_of(request: Request) -> Gateway:
+    """The process's gateway, built on first use from the app's runtime."""
+    state = request.app.state
+    gateway = getattr(state, "gateway", None)
+    if gateway is None:
+        with _lock:
+            gateway = getattr(state, "gateway", None)
+            if gateway is None:
+                runtime = state.runtime
+                gateway = build_gateway(runtime.settings, runtime.engine, runtime.records)
+                state.gateway = gateway
+    return gateway
+
+
+async def _body(request: Request, limit: int) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            break
+    return b"".join(chunks)
+
+
+async def _serve(request: Request, endpoint: str) -> Response:
+    gateway = gateway_of(request)
+    body = await _body(request, gateway.settings.max_request_bytes)
+    answer = await run_in_threadpool(
+        gateway.handle, endpoint, body, request.headers.get("content-type", ""),
+        peer_certificate_pem=client_cert_pem(request.scope),
+        peer_host=request.client.host if request.client else None)
+    return Response(content=answer.body, status_code=answer.status,
+                    headers={"content-type": answer.content_type})
+
+
+@router.post("/ws/xcpd", summary="XCPD Cross Gateway Patient Discovery (ITI-55)")
+async def xcpd(request: Request) -> Response:
+    return await _serve(request, "xcpd")
+
+
+@router.post("/ws/xca", summary="XCA Cross Gateway Query and Retrieve (ITI-38, ITI-39)")
+async def xca(request: Request) -> Response:
+    return await _serve(request, "xca")
+
+
+@router.post("/ws/xdr", summary="XDR Provide and Register Document Set-b (ITI-41)")
+async def xdr(request: Request) -> Response:
+    return await _serve(request, "xdr")

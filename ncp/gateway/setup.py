@@ -1,0 +1,73 @@
+"""Assembling the responding gateway of one process from the settings and the record store."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+from sqlalchemy import Engine
+
+from ncp.consent import ConsentService
+from ncp.eprescription import EPrescriptionService
+from ncp.gateway.iti38 import CrossGatewayQuery
+from ncp.gateway.iti39 import CrossGatewayRetrieve
+from ncp.gateway.iti41 import ProvideAndRegister
+from ncp.gateway.iti55 import PatientDiscovery
+from ncp.gateway.pipeline import Gateway, Handler
+from ncp.patient_summary import CrossBorderDocuments, EntryFactory, PatientSummaryService
+from ncp.patient_summary.documents import PdfRenderer
+from ncp.security import MessageSecurity, WsSecurityPolicy
+from ncp.settings import Settings
+from ncp.store.audit import AuditLog
+from ncp.store.db import session_factory
+from ncp.store.dispensing import Dispensing
+from ncp.store.pivot_cache import PivotCache
+from ncp.store.records import Records
+from ncp.terminology.service import DbTerminology, Terminology
+
+__all__ = ["build_gateway", "repository_unique_id"]
+
+
+def repository_unique_id(settings: Settings) -> str:
+    """The XDS repository id of our documents: an arc under our home community id."""
+    return settings.gateway_repository_id or f"{settings.home_community_id}.3.1"
+
+
+def build_gateway(
+    settings: Settings,
+    engine: Engine,
+    records: Records,
+    *,
+    security: MessageSecurity | None = None,
+    terminology: Terminology | None = None,
+    renderer: PdfRenderer | None = None,
+    clock: Callable[[], dt.datetime] | None = None,
+) -> Gateway:
+    """The gateway over ``records``; the replay cache and the audit log share its database."""
+    sessions = session_factory(engine)
+    if security is None:
+        policy = WsSecurityPolicy(require_message_signature=settings.require_message_signature,
+                                  require_timestamp=settings.require_timestamp)
+        security = MessageSecurity.from_settings(settings, sessions, wss_policy=policy)
+    cache = PivotCache(records)
+    entries = EntryFactory(settings.home_community_id, repository_unique_id(settings))
+    dispensing = Dispensing(records,
+                            discard_window=dt.timedelta(hours=settings.discard_window_hours))
+    handlers: dict[str, Handler] = {
+        "ITI-55": PatientDiscovery(),
+        "ITI-38": CrossGatewayQuery(),
+        "ITI-39": CrossGatewayRetrieve(),
+        "ITI-41": ProvideAndRegister(),
+    }
+    kwargs = {"clock": clock} if clock is not None else {}
+    return Gateway(
+        settings=settings, security=security, audit=AuditLog(sessions),
+        consent=ConsentService(records),
+        summaries=PatientSummaryService(records, cache, entries,
+                                        with_renditions=renderer is not None),
+        prescriptions=EPrescriptionService(dispensing, cache, entries,
+                                           eprescription_root=settings.eprescription_id_root,
+                                           patient_root=settings.patient_id_root),
+        documents=CrossBorderDocuments(cache, terminology or DbTerminology(sessions),
+                                       renderer=renderer),
+        entries=entries, handlers=handlers, **kwargs)

@@ -1,0 +1,114 @@
+"""What went wrong abroad, in words a doctor or pharmacist can act on.
+
+Every failure of a call to a foreign gateway becomes one :class:`CrossBorderError` whose ``key``
+names a message of the portal catalogues (``xb.err.<key>``: French, German, English). The eHDSI
+code (``code``, e.g. ``4701``) and the foreign error id, when the peer gave one, travel with it
+so the user can quote them to the help desk; the internal detail stays in our log.
+
+Sources mapped here: XCPD ``AE`` answers (acknowledgement detail codes and detected issues),
+ebXML ``RegistryError`` lists (XCA and XDR), SOAP faults, TLS and transport failures, and a
+response whose signature we cannot trust.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from ncp.errors import ErrorCode
+
+__all__ = ["CrossBorderError", "from_codes", "key_for_code"]
+
+#: eHDSI code (numeric or string form) -> message key.
+_KEYS: dict[str, str] = {}
+for _code, _key in (
+    (ErrorCode.HCP_ASSERTION_INVALID, "identity"),
+    (ErrorCode.TRC_ASSERTION_INVALID, "relationship"),
+    (ErrorCode.WEAK_AUTHENTICATION, "weak_authentication"),
+    (ErrorCode.INSUFFICIENT_RIGHTS, "rights"),
+    (ErrorCode.NO_SIGNATURE, "identity"),
+    (ErrorCode.NO_CONSENT, "no_consent"),
+    (ErrorCode.NO_MATCH, "no_match"),
+    (ErrorCode.EP_NOT_FOUND, "no_prescription"),
+    (ErrorCode.PS_NOT_FOUND, "no_summary"),
+    (ErrorCode.ORCD_NOT_FOUND, "no_documents"),
+    (ErrorCode.PATIENT_NOT_MATCHING_TRC, "relationship"),
+    (ErrorCode.TRANSCODING_ERROR, "transcoding"),
+    (ErrorCode.PS_MISSING_EXPECTED_MAPPING, "transcoding"),
+    (ErrorCode.EP_MISSING_EXPECTED_MAPPING, "transcoding"),
+    (ErrorCode.ED_MISSING_EXPECTED_MAPPING, "transcoding"),
+    (ErrorCode.UNKNOWN_SIGNIFIER, "unknown_document"),
+    (ErrorCode.UNSUPPORTED_FEATURE, "unsupported"),
+    (ErrorCode.INVALID_DISPENSATION, "invalid_dispensation"),
+    (ErrorCode.NOT_DISPENSABLE, "not_dispensable"),
+    (ErrorCode.SUBSTITUTION_NOT_ALLOWED, "substitution"),
+    (ErrorCode.EPRESCRIPTION_NOT_IDENTIFIABLE, "not_identifiable"),
+    (ErrorCode.DISCARD_FAILED, "discard_failed"),
+):
+    _KEYS.setdefault(_code.code, _key)
+    _KEYS.setdefault(_code.wire, _key)
+_KEYS.update({
+    # XCPD detected issues (IHE and eHDSI code systems)
+    "PolicyViolation": "no_consent", "PrivacyViolation": "no_consent",
+    "InsufficientRights": "rights", "AnswerNotAvailable": "unavailable",
+    "ResponderBusy": "unavailable", "InternalError": "peer_error",
+    "DemographicsQueryNotAllowed": "need_identifier",
+    "AdditionalDemographicsRequested": "need_demographics",
+    "PatientAuthenticationRequired": "patient_authentication",
+    "EHICDataRequested": "need_demographics",
+    # ebXML / XDS
+    "XDSRegistryMetadataError": "peer_refused", "XDSMissingDocument": "peer_refused",
+    "XDSMissingDocumentMetadata": "peer_refused", "XDSUnknownStoredQuery": "unsupported",
+    "XDSStoredQueryMissingParam": "peer_refused", "XDSStoredQueryParamNumber": "peer_refused",
+    "XDSRepositoryError": "peer_error", "XDSRegistryError": "peer_error",
+    "ERROR_PI_GENERIC": "no_match",
+})
+_TRANSCODING = re.compile(r"^45\d\d$")
+
+
+def key_for_code(code: str | None) -> str | None:
+    if not code:
+        return None
+    code = code.strip()
+    if code in _KEYS:
+        return _KEYS[code]
+    if _TRANSCODING.match(code) or (code.startswith("ERROR_") and "MAPPING" in code):
+        return "transcoding"
+    return None
+
+
+class CrossBorderError(Exception):
+    """A refused or failed cross-border call, for the user (``key``) and the help desk."""
+
+    def __init__(self, key: str, detail: str = "", *, code: str | None = None,
+                 peer_error_id: str | None = None, country: str | None = None) -> None:
+        super().__init__(f"{key}: {detail}" if detail else key)
+        self.key = key
+        self.detail = detail
+        self.code = code
+        self.peer_error_id = peer_error_id
+        self.country = country
+
+
+_ERROR_ID = re.compile(r"error id ([0-9a-f]{8,64})")
+
+
+def error_id_in(text: str | None) -> str | None:
+    match = _ERROR_ID.search(text or "")
+    return match.group(1) if match else None
+
+
+def from_codes(codes: Iterable[tuple[str | None, str | None]], *, default: str,
+               text: str | None = None, country: str | None = None) -> CrossBorderError:
+    """The error for the first (code, context) pair we know, else ``default``."""
+    pairs = list(codes)
+    for code, context in pairs:
+        for candidate in (code, context):
+            key = key_for_code(candidate)
+            if key is not None:
+                return CrossBorderError(key, text or f"{code} {context}", code=code or context,
+                                        peer_error_id=error_id_in(text), country=country)
+    first = pairs[0] if pairs else (None, None)
+    return CrossBorderError(default, text or f"{first[0]} {first[1]}",
+                            code=first[0] or first[1], peer_error_id=error_id_in(text),
+                            country=country)

@@ -1,0 +1,163 @@
+"""Fixtures of the gateway tests: a development PKI (LU, BE, FR), a database with the
+terminology and the demo DSP loaded once per session, and per test a fresh copy of it with the
+gateway built over it.
+
+The demo patients (ncp/demo.py): 0 Jean Schmit and 1 Maria Da Silva share PS and eP, 2 Tom
+Wagner PS only, 3 Léa Becker nothing, 4 Nicolas Reuter has a closed DSP, 5 Emma Hansen both.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, func, select
+
+from ncp.demo import PATIENTS, seed
+from ncp.gateway import Gateway, build_gateway
+from ncp.ihe.identifiers import PatientId
+from ncp.security import TrustStore
+from ncp.security.pki import init_pki
+from ncp.settings import Settings
+from ncp.store.crypto import KeyRing
+from ncp.store.db import make_engine, session_factory
+from ncp.store.keys import KeyRingSource
+from ncp.store.models import AccessLogEntry, AuditMessage, Dispensation, Document
+from ncp.store.pivot_cache import PivotCacheEntry
+from ncp.store.records import Records
+from ncp.terminology.loader import load_all
+from tests.gateway.peer import LU_ROOT, Peer
+
+#: A minimal, well-formed PDF (an original clinical document of the demo patients).
+PDF = (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
+       b"2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n")
+
+
+def patient(n: int) -> PatientId:
+    return PatientId(extension=PATIENTS[n].patient.matricule, root=LU_ROOT)
+
+
+@pytest.fixture(scope="session")
+def gw_pki(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("gw-pki")
+    init_pki(root, ("LU", "BE", "FR"))
+    return root
+
+
+@pytest.fixture(scope="session")
+def _gateway_template(tmp_path_factory: pytest.TempPathFactory, _sqlite_template: Path,
+                      specs_dir: Path) -> tuple[Path, Path]:
+    """A migrated database with the terminology and the demo data, and its key ring file."""
+    folder = tmp_path_factory.mktemp("gw-template")
+    path = folder / "ncp.sqlite"
+    shutil.copyfile(_sqlite_template, path)
+    keys = folder / "master-keys.json"
+    KeyRing({"mk-gw": os.urandom(32)}, "mk-gw").save(keys)
+    engine = make_engine(f"sqlite:///{path}")
+    load_all(session_factory(engine), specs_dir)
+    records = Records(session_factory(engine), KeyRingSource.from_file(keys))
+    seed(records)
+    # Original clinical documents of patient 0: a laboratory report (shared) and a masked
+    # imaging report (never shared).
+    pid = records.patient_id(PATIENTS[0].patient.matricule)
+    for registry_id in ("LU-HP-100005", "LU-HP-100006"):
+        records.add_relationship(patient_id=pid, professional_id=records.professional_id(
+            registry_id), source="visit")
+    lab = records.professional_actor(records.professional_id("LU-HP-100005"))
+    records.add_document(lab, pid, doc_type="laboratory-report", title="Bilan sanguin",
+                         media_type="application/pdf", content=PDF)
+    radiologist = records.professional_actor(records.professional_id("LU-HP-100006"))
+    imaging = records.add_document(radiologist, pid, doc_type="imaging-report",
+                                   title="IRM genou", media_type="application/pdf", content=PDF)
+    from ncp.store.policy import Actor
+
+    records.set_masked(Actor.patient(pid), imaging.unique_id, True)
+    engine.dispose()
+    with sqlite3.connect(path) as raw:
+        raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return path, keys
+
+
+@dataclass
+class GatewayEnv:
+    settings: Settings
+    engine: Engine
+    records: Records
+    gateway: Gateway
+    trust: TrustStore
+    pki: Path
+    be: Peer
+
+    def post(self, endpoint: str, sent: object, *, peer: Peer | None = None,
+             pem: str | bool | None = True):  # type: ignore[no-untyped-def]
+        """Call the gateway in process as the TLS layer would (client certificate given)."""
+        cert = (peer or self.be).tls_pem if pem is True else (pem or None)
+        return self.gateway.handle(endpoint, sent.body, sent.content_type,  # type: ignore[attr-defined]
+                                   peer_certificate_pem=cert, peer_host="127.0.0.2")
+
+    def count(self, model: type) -> int:
+        with session_factory(self.engine)() as s:
+            return int(s.scalar(select(func.count()).select_from(model)) or 0)
+
+    def counts(self) -> dict[str, int]:
+        """Rows of every table a request could write, to prove what a refusal wrote."""
+        return {m.__tablename__: self.count(m) for m in  # type: ignore[attr-defined]
+                (Document, Dispensation, PivotCacheEntry, AuditMessage, AccessLogEntry)}
+
+    def patient_db_id(self, n: int) -> int:
+        return self.records.patient_id(PATIENTS[n].patient.matricule)
+
+
+def make_env(tmp_path: Path, template: tuple[Path, Path], pki: Path,
+             **overrides: object) -> GatewayEnv:
+    db = tmp_path / "ncp.sqlite"
+    shutil.copyfile(template[0], db)
+    keys = tmp_path / "master-keys.json"
+    shutil.copyfile(template[1], keys)
+    settings = Settings(var_dir=tmp_path, pki_dir=pki, database_url=f"sqlite:///{db}",
+                        master_keys=keys, **overrides)  # type: ignore[arg-type]
+    engine = make_engine(settings.sqlalchemy_url)
+    records = Records(session_factory(engine), KeyRingSource.from_file(keys))
+    gateway = build_gateway(settings, engine, records)
+    return GatewayEnv(settings, engine, records, gateway, TrustStore(settings.trust_list_path),
+                      pki, Peer(pki, "BE"))
+
+
+@pytest.fixture
+def env(tmp_path: Path, _gateway_template: tuple[Path, Path], gw_pki: Path
+        ) -> Iterator[GatewayEnv]:
+    e = make_env(tmp_path, _gateway_template, gw_pki)
+    yield e
+    e.engine.dispose()
+
+
+@pytest.fixture
+def env_factory(tmp_path: Path, _gateway_template: tuple[Path, Path], gw_pki: Path
+                ) -> Iterator[object]:
+    """Make further gateways with other settings (each on its own copy of the database)."""
+    made: list[GatewayEnv] = []
+
+    def make(**overrides: object) -> GatewayEnv:
+        folder = tmp_path / f"env{len(made)}"
+        folder.mkdir()
+        e = make_env(folder, _gateway_template, gw_pki, **overrides)
+        made.append(e)
+        return e
+
+    yield make
+    for e in made:
+        e.engine.dispose()
+
+
+def json_of(path: Path) -> dict[str, object]:
+    return json.loads(path.read_text())
+
+
+NOW = dt.datetime.now(dt.UTC)
