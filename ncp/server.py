@@ -70,22 +70,26 @@ def tls_client_anchor_bundle(settings: Settings) -> Path:
     return bundle
 
 
-def serve(app: ASGIApp, settings: Settings) -> None:
-    """Run ``app`` on the configured address: HTTPS (client certificates verified when
-    presented; the SOAP routes require one), or plain HTTP only if explicitly allowed."""
-    common: dict[str, Any] = {"host": settings.host, "port": settings.port,
-                              "log_level": "info", "proxy_headers": False,
-                              "server_header": False}
+def uvicorn_config(app: ASGIApp, settings: Settings, **overrides: Any) -> uvicorn.Config:
+    """The uvicorn configuration for ``settings``: HTTPS with client certificates verified when
+    presented (the SOAP routes require one), or plain HTTP only if explicitly allowed."""
+    options: dict[str, Any] = {"host": settings.host, "port": settings.port,
+                               "log_level": "info", "proxy_headers": False,
+                               "server_header": False}
     if settings.allow_plain_http:
-        config = uvicorn.Config(app, http="h11", **common)
+        options["http"] = "h11"
     else:
-        config = uvicorn.Config(
-            app,
+        options.update(
             http=PeerCertH11Protocol,
             ssl_certfile=str(settings.tls_cert_path),
             ssl_keyfile=str(settings.tls_key_path),
             ssl_ca_certs=str(tls_client_anchor_bundle(settings)),
             ssl_cert_reqs=ssl.CERT_OPTIONAL,
-            **common,
         )
-    uvicorn.Server(config).run()
+    options.update(overrides)
+    return uvicorn.Config(app, **options)
+
+
+def serve(app: ASGIApp, settings: Settings) -> None:
+    """Run ``app`` on the configured address until interrupted."""
+    uvicorn.Server(uvicorn_config(app, settings)).run()

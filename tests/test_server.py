@@ -3,29 +3,20 @@ reaching the application, and the CLI that sets it all up."""
 
 from __future__ import annotations
 
-import socket
 import ssl
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import Request
 from typer.testing import CliRunner
 
 from ncp.app import create_app
 from ncp.security.pki import init_pki
-from ncp.server import PeerCertH11Protocol, client_cert_pem, tls_client_anchor_bundle
+from ncp.server import client_cert_pem
 from ncp.settings import Settings
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from ncp.testing.server import free_port, running_server
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +28,7 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def server(pki: Path, tmp_path: Path) -> Iterator[tuple[str, Settings]]:
-    settings = Settings(var_dir=tmp_path, pki_dir=pki, port=_free_port())
+    settings = Settings(var_dir=tmp_path, pki_dir=pki, port=free_port())
     from ncp.store.db import make_engine, upgrade
 
     engine = make_engine(settings.sqlalchemy_url)
@@ -49,22 +40,8 @@ def server(pki: Path, tmp_path: Path) -> Iterator[tuple[str, Settings]]:
     def peer(request: Request) -> dict[str, str | None]:
         return {"pem": client_cert_pem(request.scope)}
 
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=settings.port, http=PeerCertH11Protocol,
-        ssl_certfile=str(settings.tls_cert_path), ssl_keyfile=str(settings.tls_key_path),
-        ssl_ca_certs=str(tls_client_anchor_bundle(settings)), ssl_cert_reqs=ssl.CERT_OPTIONAL,
-        log_level="warning")
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not srv.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("the server did not start")
-        time.sleep(0.05)
-    yield f"https://localhost:{settings.port}", settings
-    srv.should_exit = True
-    thread.join(10)
+    with running_server(app, settings) as url:
+        yield url, settings
 
 
 def test_health_over_real_tls(server: tuple[str, Settings], pki: Path) -> None:
