@@ -78,6 +78,13 @@ def demo(
     web = "http" if settings.allow_plain_http else "https"
     for line in instructions(f"{web}://localhost:{settings.port}"):
         typer.echo(line)
+    if settings.country_code == "LU" and not settings.allow_plain_http:
+        # the two-country round trip: Belgium as a second gateway process (issue 6)
+        from ncp.crossborder.partner import demo_partner
+
+        _partner, lines = demo_partner(settings, serve=serve_after)
+        for line in lines:
+            typer.echo(line)
     if serve_after:
         scheme = "http" if settings.allow_plain_http else "https"
         typer.echo(f"serving on {scheme}://localhost:{settings.port}  (GET /health)")
@@ -126,3 +133,6 @@ app.add_typer(soap_app, name="soap")
 from ncp.peers.cli import peers_app  # noqa: E402
 
 app.add_typer(peers_app, name="peers")
+from ncp.auth.cli import accounts_app  # noqa: E402
+
+app.add_typer(accounts_app, name="accounts")

@@ -238,6 +238,7 @@ class Authenticator:
         self.store.log_login(now=now, login=account.login, account_id=account.id,
                              method="certificate", outcome="success", reason="logged in",
                              client=client)
+        self.store.purge_sessions(now - dt.timedelta(days=1))
         return token
 
     def _card_account(self, pem: str | None, client: str | None, method: str) -> AccountInfo:

@@ -33,7 +33,8 @@ from ncp.store.errors import NotFound
 from ncp.store.policy import Actor
 from ncp.store.records import Records
 
-__all__ = ["COUNTRIES", "CountryProfile", "environment", "mask_xml", "prepare", "start"]
+__all__ = ["COUNTRIES", "CountryProfile", "demo_partner", "environment", "mask_xml", "prepare",
+           "start"]
 
 ISM = "http://ec.europa.eu/sante/ehncp/ism"
 
@@ -217,10 +218,12 @@ def start(profile: CountryProfile, *, var_dir: Path, pki_dir: Path, port: int,
           log: Path | None = None) -> subprocess.Popen[bytes]:
     """Serve a prepared country as its own ``ncp serve`` process (HTTPS, mutual TLS)."""
     env = environment(profile, var_dir=var_dir, pki_dir=pki_dir, port=port)
-    out = open(log, "ab") if log is not None else subprocess.DEVNULL  # noqa: SIM115
-    return subprocess.Popen([sys.executable, "-c", "from ncp.cli import app; app()", "serve"],
-                            env=env,
-                            stdout=out, stderr=subprocess.STDOUT)
+    args = [sys.executable, "-c", "from ncp.cli import app; app()", "serve"]
+    if log is None:
+        return subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.STDOUT)
+    with open(log, "ab") as out:  # the child keeps its own descriptor
+        return subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT)
 
 
 def run_prepare(profile: CountryProfile, *, var_dir: Path, pki_dir: Path, port: int,
@@ -234,6 +237,40 @@ def run_prepare(profile: CountryProfile, *, var_dir: Path, pki_dir: Path, port: 
     if cheap_hashes:
         args.append("--cheap-hashes")
     subprocess.run(args, env=env, check=True)
+
+
+def demo_lines(lu_url: str, be_url: str) -> list[str]:
+    """What ``ncp demo`` prints about the two-country round trip."""
+    emma = matricule.make(BE_PATIENTS[0][0], BE_PATIENTS[0][1])
+    louise = matricule.make(BE_PATIENTS[2][0], BE_PATIENTS[2][1])
+    return [
+        f"partner country Belgium (a second gateway process): {be_url}",
+        f"  Luxembourg doctor: {lu_url}/portal/login as lu-hp-100001, then {lu_url}/portal/xb,"
+        f" Belgium, ID card number {emma} (Emma Janssens); {louise} has given no consent",
+        f"  Belgian pharmacist: {be_url}/portal/login as be-hp-200002, then {be_url}/portal/xb,"
+        " Luxembourg, a matricule of the demo patients above (e.g. Jean Schmit)",
+    ]
+
+
+def demo_partner(settings: Settings, *, serve: bool = True
+                 ) -> tuple[subprocess.Popen[bytes] | None, list[str]]:
+    """For ``ncp demo``: Belgium prepared (and started when ``serve``) as a second process on
+    the next port, with its data under ``<var>/partner-be``; Luxembourg told about it. Returns
+    the process (the caller stops it) and the lines to print."""
+    import atexit
+
+    lu_port, be_port = settings.port, settings.port + 1
+    lu_url, be_url = f"https://localhost:{lu_port}", f"https://localhost:{be_port}"
+    var = settings.var_dir / "partner-be"
+    run_prepare(COUNTRIES["BE"], var_dir=var, pki_dir=settings.pki_root, port=be_port,
+                peers={settings.country_code: lu_url})
+    prepare(settings, peers={"BE": be_url})
+    process = None
+    if serve:
+        process = start(COUNTRIES["BE"], var_dir=var, pki_dir=settings.pki_root, port=be_port,
+                        log=var / "serve.log")
+        atexit.register(process.terminate)
+    return process, demo_lines(lu_url, be_url)
 
 
 def _main(argv: list[str]) -> int:

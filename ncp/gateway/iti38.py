@@ -17,7 +17,7 @@ from lxml import etree
 
 from ncp.errors import ErrorCode, NcpError
 from ncp.gateway.exchange import Exchange
-from ncp.gateway.patients import resolve_patient
+from ncp.gateway.patients import closed_or_no_consent, resolve_patient
 from ncp.gateway.pipeline import Subject, actor_of
 from ncp.ihe import registry
 from ncp.ihe.codes import ClassCode, ReturnType, Service
@@ -26,6 +26,7 @@ from ncp.ihe.xca import query
 from ncp.security.permissions import Transaction as SecurityTransaction
 from ncp.security.validation import VerifiedIdentity
 from ncp.security.wssecurity import VerifiedMessage
+from ncp.store.errors import AccessDenied
 
 if TYPE_CHECKING:
     from ncp.gateway.pipeline import Gateway
@@ -69,17 +70,20 @@ class CrossGatewayQuery:
         service = service_of(request)
         ex.objects.append((request.request_id or "FindDocuments", "ITI-38",
                            "urn:uuid:14d4debf-8f97-4251-9a74-a90016b0af0d"))
-        patient = resolve_patient(gw, actor, request.patient_id, {service})
-        if service is Service.PATIENT_SUMMARY:
-            found = gw.summaries.find_summary(actor, patient.id, request.patient_id)
-            entries, associations, errors = found.entries, found.associations, found.errors
-        elif service is Service.ORCD:
-            found = gw.summaries.find_original(actor, patient.id, request.patient_id,
-                                               {c.code for c in request.class_codes})
-            entries, associations, errors = found.entries, found.associations, found.errors
-        else:
-            ep = gw.prescriptions.find(actor, patient.id, request.patient_id)
-            entries, associations, errors = ep.entries, [], ep.errors
+        patient = resolve_patient(gw, request.patient_id, {service})
+        try:
+            if service is Service.PATIENT_SUMMARY:
+                found = gw.summaries.find_summary(actor, patient, request.patient_id)
+                entries, associations, errors = found.entries, found.associations, found.errors
+            elif service is Service.ORCD:
+                found = gw.summaries.find_original(actor, patient, request.patient_id,
+                                                   {c.code for c in request.class_codes})
+                entries, associations, errors = found.entries, found.associations, found.errors
+            else:
+                ep = gw.prescriptions.find(actor, patient, request.patient_id)
+                entries, associations, errors = ep.entries, [], ep.errors
+        except AccessDenied:
+            raise closed_or_no_consent() from None
         ex.partial_errors.extend(errors)
         registry_errors = tuple(RegistryError.from_error(e) for e in errors)
         if request.return_type is ReturnType.OBJECT_REF:

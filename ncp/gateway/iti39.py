@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING
 
 from lxml import etree
 
-from ncp.consent import consent_service_for
 from ncp.errors import ErrorCode, NcpError
 from ncp.gateway.exchange import Exchange
 from ncp.gateway.patients import resolve_patient
@@ -100,8 +99,7 @@ class CrossGatewayRetrieve:
                identity: VerifiedIdentity) -> etree._Element:
         actor = actor_of(identity)
         assert ex.patient is not None
-        patient = resolve_patient(gw, actor, ex.patient, set())
-        consents = gw.consent.current(patient.id)
+        patient = resolve_patient(gw, ex.patient, set())
         home = gw.entries.home
         documents: list[retrieve.DocumentResponse] = []
         errors: list[NcpError] = []
@@ -114,13 +112,11 @@ class CrossGatewayRetrieve:
                     raise NcpError(ErrorCode.UNKNOWN_SIGNIFIER, "another repository/community",
                                    location=wanted.document_unique_id)
                 doc = gw.documents.retrieve(actor, wanted.document_unique_id,
-                                            patient_id=patient.id)
+                                            patient_id=patient)
                 service = _SERVICE_OF_TYPE[doc.info.doc_type]
                 missing = REQUIRED_PERMISSIONS[_RETRIEVE[service]] - identity.hcp.permissions
                 if missing:
                     raise NcpError(ErrorCode.INSUFFICIENT_RIGHTS, f"needs {sorted(missing)}")
-                if consent_service_for(service) not in consents:
-                    raise NcpError(ErrorCode.NO_CONSENT, f"no consent for {service}")
                 services.append(service)
                 documents.append(retrieve.DocumentResponse(
                     repository_unique_id=wanted.repository_unique_id,

@@ -18,7 +18,7 @@ from lxml import etree
 from ncp.eprescription import SubmittedDispensation
 from ncp.errors import ErrorCode, NcpError
 from ncp.gateway.exchange import Exchange
-from ncp.gateway.patients import resolve_patient
+from ncp.gateway.patients import closed_or_no_consent, resolve_patient
 from ncp.gateway.pipeline import Subject, actor_of
 from ncp.ihe import registry
 from ncp.ihe.codes import ClassCode, FormatCode, Service
@@ -27,6 +27,7 @@ from ncp.ihe.xdr import submit
 from ncp.security.permissions import Transaction as SecurityTransaction
 from ncp.security.validation import VerifiedIdentity
 from ncp.security.wssecurity import VerifiedMessage
+from ncp.store.errors import AccessDenied
 
 if TYPE_CHECKING:
     from ncp.gateway.pipeline import Gateway
@@ -69,16 +70,19 @@ class ProvideAndRegister:
         patient_id = request.submission_set.patient_id
         doc = _structured(request)[0]
         ex.objects.append((doc.entry.unique_id, "ITI-41", "Document"))
-        patient = resolve_patient(gw, actor, patient_id, {service})
+        patient = resolve_patient(gw, patient_id, {service})
         hcp = identity.hcp
-        gw.prescriptions.submit(
-            actor,
-            SubmittedDispensation(xds_unique_id=doc.entry.unique_id, content=doc.content,
-                                  discard=doc.entry.class_code.code ==
-                                  ClassCode.EDISPENSATION_DISCARD.value),
-            patient_db_id=patient.id, trc_patient=patient_id,
-            pharmacist=hcp.name, organisation=hcp.organisation_id or hcp.organisation,
-            country=identity.country)
+        try:
+            gw.prescriptions.submit(
+                actor,
+                SubmittedDispensation(xds_unique_id=doc.entry.unique_id, content=doc.content,
+                                      discard=doc.entry.class_code.code ==
+                                      ClassCode.EDISPENSATION_DISCARD.value),
+                patient_db_id=patient, trc_patient=patient_id,
+                pharmacist=hcp.name, organisation=hcp.organisation_id or hcp.organisation,
+                country=identity.country)
+        except AccessDenied:
+            raise closed_or_no_consent() from None
         return submit.build_response(submit.RegistryResponse.of())
 
     def refuse(self, gw: Gateway, ex: Exchange, request: submit.ProvideAndRegisterRequest | None,

@@ -1,9 +1,13 @@
-"""The patient of an XCA or XDR request: ours, known, with an open DSP and the consent needed.
+"""The patient of an XCA or XDR request: ours, known, and consenting to the service.
 
 One function so that the three document transactions refuse the same way: an identifier of
-another domain or an unknown matricule is "no match" (4105); a closed DSP or no consent at all
-is "no consent" (4701), the same answer for both so a foreign gateway cannot tell a closed
-record from a patient who simply does not share; then the service's own consent (4701).
+another domain or an unknown matricule is "no match" (4105); no consent for the service is
+4701. A closed DSP is refused by the store's policy on the first read, which the handlers turn
+into the same 4701 (:func:`closed_or_no_consent`), so a foreign gateway cannot tell a closed
+record from a patient who does not share.
+
+The lookup itself is administrative (matricule -> internal id, no patient data, no log row):
+every read that follows goes through the access policy and leaves its access-log row.
 """
 
 from __future__ import annotations
@@ -13,25 +17,25 @@ from typing import TYPE_CHECKING
 from ncp.errors import ErrorCode, NcpError
 from ncp.ihe.codes import Service
 from ncp.ihe.identifiers import PatientId
-from ncp.store.errors import AccessDenied, NotFound
-from ncp.store.policy import Actor
-from ncp.store.records import PatientInfo
+from ncp.store.errors import NotFound
 
 if TYPE_CHECKING:
     from ncp.gateway.pipeline import Gateway
 
 
-def resolve_patient(gw: Gateway, actor: Actor, patient: PatientId,
-                    services: set[Service]) -> PatientInfo:
-    """Our patient ``patient``, checked for the record and for each of ``services``."""
+def resolve_patient(gw: Gateway, patient: PatientId, services: set[Service]) -> int:
+    """The internal id of our patient ``patient``, after the consent check of ``services``."""
     if patient.root != gw.settings.patient_id_root:
         raise NcpError(ErrorCode.NO_MATCH, "not our identifier domain")
     try:
-        info = gw.records.find_patient(actor, patient.extension)
+        patient_db_id = gw.records.patient_id(patient.extension)
     except NotFound:
         raise NcpError(ErrorCode.NO_MATCH, "unknown patient") from None
-    except AccessDenied:
-        raise NcpError(ErrorCode.NO_CONSENT, "closed DSP or no cross-border consent") from None
     for service in sorted(services):
-        gw.consent.require(info.id, service)
-    return info
+        gw.consent.require(patient_db_id, service)
+    return patient_db_id
+
+
+def closed_or_no_consent() -> NcpError:
+    """What the store's refusal of a whole record (closed DSP, no consent) is answered with."""
+    return NcpError(ErrorCode.NO_CONSENT, "closed DSP or no cross-border consent")

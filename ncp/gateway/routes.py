@@ -20,7 +20,7 @@ from ncp.server import client_cert_pem
 
 __all__ = ["gateway_of", "router"]
 
-router = APIRouter(tags=["gateway"])
+router = APIRouter(tags=["gateway"], include_in_schema=False)  # SOAP, described by WSDLs
 _lock = threading.Lock()
 
 

@@ -15,7 +15,7 @@ from ncp.gateway.iti41 import ProvideAndRegister
 from ncp.gateway.iti55 import PatientDiscovery
 from ncp.gateway.pipeline import Gateway, Handler
 from ncp.patient_summary import CrossBorderDocuments, EntryFactory, PatientSummaryService
-from ncp.patient_summary.documents import PdfRenderer
+from ncp.patient_summary.documents import PdfRenderer, level1_renderer
 from ncp.security import MessageSecurity, WsSecurityPolicy
 from ncp.settings import Settings
 from ncp.store.audit import AuditLog
@@ -40,10 +40,13 @@ def build_gateway(
     *,
     security: MessageSecurity | None = None,
     terminology: Terminology | None = None,
-    renderer: PdfRenderer | None = None,
+    renderer: PdfRenderer | None = level1_renderer,
     clock: Callable[[], dt.datetime] | None = None,
 ) -> Gateway:
-    """The gateway over ``records``; the replay cache and the audit log share its database."""
+    """The gateway over ``records``; the replay cache and the audit log share its database.
+
+    ``renderer`` makes the level 1 renditions listed beside each Patient Summary (None: the
+    query answers without them)."""
     sessions = session_factory(engine)
     if security is None:
         policy = WsSecurityPolicy(require_message_signature=settings.require_message_signature,

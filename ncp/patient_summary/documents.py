@@ -4,8 +4,9 @@
   (:func:`ncp.transform.to_pivot`) and cached per document version and mapping release
   (:mod:`ncp.store.pivot_cache`); a transcoding failure is the document's error (4503/4504/4203),
   never a silent fallback to the national document.
-- Their level 1 rendition (unique id + ``.1``): a PDF made from the pivot by the configured
-  renderer; without a renderer the id is unknown.
+- Their level 1 rendition (unique id + ``.1``): the level 1 CDA (XDS-SD) holding a PDF made
+  from the pivot by the configured renderer (:mod:`ncp.rendering`), cached like the pivot;
+  without a renderer the id is unknown.
 - Original clinical documents: the PDF as the DSP holds it.
 
 Every read goes through the store's access policy (consent, masked, restricted, closed DSP) and
@@ -31,10 +32,24 @@ from ncp.terminology.service import Terminology
 from ncp.terminology.sources import DATA_DIR
 from ncp.transform import to_pivot
 
-__all__ = ["CrossBorderDocuments", "PdfRenderer", "RetrievedDocument", "pivot_variant"]
+__all__ = [
+    "CrossBorderDocuments",
+    "PdfRenderer",
+    "RetrievedDocument",
+    "level1_renderer",
+    "pivot_variant",
+    "rendition_variant",
+]
 
-#: Renders a pivot CDA of ``kind`` as a level 1 PDF.
+#: Renders a pivot CDA of ``kind`` as its level 1 document (an XDS-SD CDA holding the PDF).
 PdfRenderer = Callable[[bytes, DocumentKind], bytes]
+
+
+def level1_renderer(pivot: bytes, kind: DocumentKind) -> bytes:
+    """The renderer of :mod:`ncp.rendering`: the eHDSI level 1 CDA with the PDF of the pivot."""
+    from ncp.rendering.pdf import level1_cda
+
+    return level1_cda(pivot)
 
 _KIND_OF_TYPE = {
     DocumentType.PATIENT_SUMMARY: DocumentKind.PATIENT_SUMMARY,
@@ -54,6 +69,11 @@ def _mappings_tag() -> str:
 def pivot_variant(kind: DocumentKind) -> str:
     """The pivot cache variant of ``kind`` under the current mapping files."""
     return f"{kind.slug}|{_mappings_tag()}"
+
+
+def rendition_variant(kind: DocumentKind) -> str:
+    """The cache variant of the level 1 rendition (L1 CDA with the PDF) of ``kind``."""
+    return f"{kind.slug}-l1|{_mappings_tag()}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +114,9 @@ class CrossBorderDocuments:
 
         def variant(info: DocumentInfo) -> str | None:
             kind = _KIND_OF_TYPE.get(info.doc_type)
-            return pivot_variant(kind) if kind is not None else None
+            if kind is None:
+                return None
+            return rendition_variant(kind) if rendition else pivot_variant(kind)
 
         try:
             read = self.cache.read(actor, source_id, variant=variant, patient_id=patient_id)
@@ -113,15 +135,14 @@ class CrossBorderDocuments:
                     "application/pdf" or read.national is None:
                 raise UnknownDocument("not a document shared across borders")
             return RetrievedDocument(unique_id, "application/pdf", read.national, info)
-        transcoded = False
-        pivot = read.pivot
-        if pivot is None:
-            assert read.national is not None
-            pivot = to_pivot(read.national, kind=kind, terminology=self.terminology).document
-            self.cache.put(info, variant=pivot_variant(kind), pivot=pivot)
-            transcoded = True
-        if rendition:
-            assert self.renderer is not None
-            return RetrievedDocument(unique_id, "application/pdf", self.renderer(pivot, kind),
-                                     info, transcoded)
-        return RetrievedDocument(unique_id, "text/xml", pivot, info, transcoded)
+        if read.pivot is not None:  # the cached pivot, or the cached level 1 rendition
+            return RetrievedDocument(unique_id, "text/xml", read.pivot, info)
+        assert read.national is not None
+        pivot = to_pivot(read.national, kind=kind, terminology=self.terminology).document
+        self.cache.put(info, variant=pivot_variant(kind), pivot=pivot)
+        if not rendition:
+            return RetrievedDocument(unique_id, "text/xml", pivot, info, transcoded=True)
+        assert self.renderer is not None
+        level1 = self.renderer(pivot, kind)
+        self.cache.put(info, variant=rendition_variant(kind), pivot=level1)
+        return RetrievedDocument(unique_id, "text/xml", level1, info, transcoded=True)

@@ -118,14 +118,16 @@ class EntryFactory:
                           mime_type="text/xml", title=_CLASS_DISPLAY[klass], size=size,
                           sha1=sha1, eprescription=eprescription, description=description)
 
-    def rendition(self, info: DocumentInfo, patient: PatientId) -> DocumentEntry:
-        """The level 1 (PDF) rendition entry of a structured document (XFRM-linked to it)."""
+    def rendition(self, info: DocumentInfo, patient: PatientId, *, size: int | None = None,
+                  sha1: str | None = None) -> DocumentEntry:
+        """The level 1 rendition entry of a structured document (XFRM-linked to it): an XDS-SD
+        document, i.e. a level 1 CDA whose body is the PDF (hence ``text/xml``)."""
         klass = CLASS_OF_TYPE[info.doc_type]
         return self._base(info, patient, unique_id=info.unique_id + PDF_SUFFIX, klass=klass,
                           format_code=Coded(code=FormatCode.PDF.value, scheme=_IHE_FORMAT_SCHEME,
                                             display="PDF"),
-                          mime_type="application/pdf", title=f"{_CLASS_DISPLAY[klass]} (PDF)",
-                          size=None, sha1=None)
+                          mime_type="text/xml", title=f"{_CLASS_DISPLAY[klass]} (PDF)",
+                          size=size, sha1=sha1)
 
     def original(self, info: DocumentInfo, patient: PatientId) -> DocumentEntry:
         """The entry of an original clinical document (a PDF held by the DSP)."""

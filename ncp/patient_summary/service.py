@@ -16,7 +16,7 @@ from ncp.cda.kinds import DocumentKind
 from ncp.errors import ErrorCode, NcpError
 from ncp.ihe.identifiers import PatientId
 from ncp.ihe.rim import Association, DocumentEntry, xfrm_association
-from ncp.patient_summary.documents import pivot_variant
+from ncp.patient_summary.documents import pivot_variant, rendition_variant
 from ncp.patient_summary.entries import CLASS_OF_TYPE, ORCD_TYPES, EntryFactory
 from ncp.store.pivot_cache import PivotCache
 from ncp.store.policy import Actor
@@ -47,15 +47,19 @@ class PatientSummaryService:
                                            doc_type=DocumentType.PATIENT_SUMMARY)
         if not docs:
             return QueryResult(errors=[NcpError(ErrorCode.PS_NOT_FOUND)])
-        digests = self.cache.digests([d.id for d in docs],
-                                     variant=pivot_variant(DocumentKind.PATIENT_SUMMARY))
+        ids = [d.id for d in docs]
+        kind = DocumentKind.PATIENT_SUMMARY
+        digests = self.cache.digests(ids, variant=pivot_variant(kind))
+        l1_digests = self.cache.digests(ids, variant=rendition_variant(kind)) \
+            if self.with_renditions else {}
         result = QueryResult()
         for doc in docs:
             size, sha1 = digests.get(doc.id, (None, None))
             structured = self.entries.structured(doc, patient, size=size, sha1=sha1)
             result.entries.append(structured)
             if self.with_renditions:
-                pdf = self.entries.rendition(doc, patient)
+                l1_size, l1_sha1 = l1_digests.get(doc.id, (None, None))
+                pdf = self.entries.rendition(doc, patient, size=l1_size, sha1=l1_sha1)
                 result.entries.append(pdf)
                 result.associations.append(xfrm_association(rendition=pdf, original=structured))
         return result

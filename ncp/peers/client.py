@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 
 import httpx
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.serialization import Encoding
 from lxml import etree
 
@@ -223,6 +224,8 @@ class GatewayClient:
         except SecurityError as exc:
             raise CrossBorderError("response_untrusted", f"{exc.reason}: {exc.detail}",
                                    country=peer.country) from None
+        if peer.signing_anchor_pem:
+            _check_directory_anchor(verified.signer, peer)
         children = [c for c in verified.body if isinstance(c.tag, str)]
         if len(children) != 1 or children[0].tag != tx.response_root or \
                 verified.action != tx.response_action:
@@ -480,6 +483,25 @@ def _optimise(envelope: etree._Element) -> dict[str, bytes]:
         el.text = None
         etree.SubElement(el, XOP_INCLUDE, nsmap={"xop": NS["xop"]}).set("href", f"cid:{cid}")
     return attachments
+
+
+def _check_directory_anchor(signer: x509.Certificate | None, peer: PeerInfo) -> None:
+    """The answer's signer must also be issued by the signing anchor the peers directory holds
+    for this country (the trust list already checked the chain to the country's anchors; the
+    directory can narrow it, e.g. to the CA an SMP record names)."""
+    if signer is None:
+        raise CrossBorderError("response_untrusted", "the answer is not signed",
+                               country=peer.country)
+    for anchor in x509.load_pem_x509_certificates((peer.signing_anchor_pem or "").encode()):
+        if signer == anchor:
+            return
+        try:
+            signer.verify_directly_issued_by(anchor)
+            return
+        except (ValueError, TypeError, InvalidSignature):
+            continue
+    raise CrossBorderError("response_untrusted", "the answer's signer is not issued by the "
+                           "directory's signing anchor", country=peer.country)
 
 
 def _fault_error(fault: etree._Element, country: str) -> CrossBorderError:

@@ -101,8 +101,9 @@ def _check_cda(content: bytes) -> CheckedUpload:
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         raise UploadRejected("invalid-cda", f"the CDA does not validate against the CDA "
                              f"schema: line {first.line}: {first.message}{more}")
-    title = root.findtext(f"{_H}title")
-    return CheckedUpload("text/xml", content, title.strip() if title else None)
+    title = "".join(root.find(f"{_H}title").itertext()).strip() \
+        if root.find(f"{_H}title") is not None else ""
+    return CheckedUpload("text/xml", content, title[:300] or None)
 
 
 # --------------------------------------------------------------------------- CDA as HTML
@@ -164,9 +165,14 @@ def _hl7_time(value: str | None) -> str:
     return text
 
 
+def _text(element: etree._Element | None) -> str:
+    """All the text of an element (markup inside a title is read as text)."""
+    return "".join(element.itertext()).strip() if element is not None else ""
+
+
 def _section(section: etree._Element, parent: etree._Element, level: int) -> None:
     box = etree.SubElement(parent, "section")
-    title = section.findtext(f"{_H}title")
+    title = _text(section.find(f"{_H}title"))
     if title:
         etree.SubElement(box, f"h{min(level, 6)}").text = title.strip()
     text = section.find(f"{_H}text")
@@ -186,7 +192,7 @@ def cda_to_html(content: bytes, labels: dict[str, str] | None = None) -> str:
     root = parse_xml(content)
     out = etree.Element("article", {"class": "cda"})
     header = etree.SubElement(out, "header")
-    etree.SubElement(header, "h2").text = (root.findtext(f"{_H}title") or "").strip()
+    etree.SubElement(header, "h2").text = _text(root.find(f"{_H}title"))
     facts = etree.SubElement(header, "dl")
 
     def fact(label: str, value: str) -> None:

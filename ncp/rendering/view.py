@@ -302,6 +302,13 @@ def document_view(document: bytes) -> DocumentView:
     _add(_header, "16", _text(root, "hl7:custodian//hl7:representedCustodianOrganization/"
                                     "hl7:name"))
     _add(_header, "131", view.effective_time)
+    if view.kind is DocumentKind.EPRESCRIPTION:
+        doc_id = _first(root, "hl7:id")
+        _add(_header, "58", doc_id.get("extension", "") if doc_id is not None else "")
+        _add(_header, "20", view.effective_time)
+    elif view.kind is DocumentKind.EDISPENSATION:
+        _add(_header, "58", str(_first(root, "hl7:inFulfillmentOf/hl7:order/hl7:id/@extension")
+                                or ""))
     view.header = _header.fields
     for section_el in _x(root, "hl7:component/hl7:structuredBody/hl7:component/hl7:section"):
         code = str(_first(section_el, "hl7:code/@code") or "")

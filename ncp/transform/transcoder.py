@@ -307,13 +307,27 @@ def _national_kind(root: etree._Element) -> DocumentKind | None:
     return next((k for k, t in NATIONAL_TEMPLATES.items() if t in roots), None)
 
 
-def to_pivot(national_cda: bytes, *, kind: DocumentKind,
+_KIND_NAMES = {"patient-summary": DocumentKind.PATIENT_SUMMARY,
+               "prescription": DocumentKind.EPRESCRIPTION,
+               "dispensation": DocumentKind.EDISPENSATION}
+
+
+def as_kind(kind: DocumentKind | str) -> DocumentKind:
+    """A kind given as the enum, a slug (``ps``, ``ep``, ``ed``) or a record-store document type
+    (``patient-summary``, ``prescription``, ``dispensation``)."""
+    if isinstance(kind, DocumentKind):
+        return kind
+    return _KIND_NAMES.get(kind) or DocumentKind.from_slug(kind)
+
+
+def to_pivot(national_cda: bytes, *, kind: DocumentKind | str,
              terminology: Terminology | None = None) -> TranscodeResult:
     """The eHDSI pivot of a national Patient Summary or ePrescription.
 
     Raises :class:`TranscodingError` (an :class:`NcpError`) for a document of another kind, and
     for a required coded element that cannot be brought into its value set.
     """
+    kind = as_kind(kind)
     if kind not in (DocumentKind.PATIENT_SUMMARY, DocumentKind.EPRESCRIPTION):
         raise TranscodingError(ErrorCode.TRANSCODING_ERROR,
                                f"no national-to-pivot transcoding for {kind.title}",
@@ -340,8 +354,9 @@ def to_pivot(national_cda: bytes, *, kind: DocumentKind,
 
 
 def to_national(pivot_cda: bytes, *, terminology: Terminology | None = None,
-                kind: DocumentKind = DocumentKind.EDISPENSATION) -> TranscodeResult:
+                kind: DocumentKind | str = DocumentKind.EDISPENSATION) -> TranscodeResult:
     """The national form of a received eHDSI eDispensation (MVC codes -> national codes)."""
+    kind = as_kind(kind)
     if kind is not DocumentKind.EDISPENSATION:
         raise TranscodingError(ErrorCode.TRANSCODING_ERROR,
                                f"no pivot-to-national transcoding for {kind.title}",

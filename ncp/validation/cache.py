@@ -65,14 +65,21 @@ def source_digest(schema_path: Path, phase: str | None) -> str:
     return h.hexdigest()[:20]
 
 
-_memo: dict[tuple[Path, str | None, Path], CompiledSchema] = {}
+_memo: dict[tuple[Path, str | None, Path, int], CompiledSchema] = {}
+
+
+def _stamp(folder: Path) -> int:
+    """A cheap fingerprint (names, sizes, modification times) of the schematron folder, so the
+    in-process memo notices an edited file without re-reading megabytes."""
+    return hash(tuple(sorted((str(p), st.st_size, st.st_mtime_ns) for p in folder.rglob("*")
+                             if p.suffix in (".sch", ".xml") and (st := p.stat()))))
 
 
 def compiled_schema(schema_path: Path, var_dir: Path, *,
                     phase: str | None = None) -> CompiledSchema:
     """The compiled form of ``schema_path``, compiling it first if the cache has no current copy."""
     schema_path = Path(schema_path).resolve()
-    key = (schema_path, phase, Path(var_dir).resolve())
+    key = (schema_path, phase, Path(var_dir).resolve(), _stamp(schema_path.parent))
     if key in _memo and _memo[key].stylesheet.is_file():
         return _memo[key]
     digest = source_digest(schema_path, phase)

@@ -29,6 +29,8 @@ def _print_report(path: Path, report: ValidationReport) -> None:
         label = finding.role or "error"
         what = "assert" if finding.kind == "assert" else "report"
         typer.echo(f"  [{label}] {what} at {finding.location}\n      {finding.message}")
+        for diagnostic in finding.diagnostics:
+            typer.echo(f"      diagnostic: {diagnostic}")
 
 
 def validate_command(

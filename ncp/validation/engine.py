@@ -40,6 +40,7 @@ class Finding:
     test: str
     context: str = ""
     see: str = ""
+    diagnostics: tuple[str, ...] = ()
 
     @property
     def is_error(self) -> bool:
@@ -119,7 +120,9 @@ def parse_svrl(svrl: bytes) -> list[Finding]:
     root = parse_xml(svrl, max_bytes=512 * 1024 * 1024)
     findings = []
     for el in root.iter(f"{{{SVRL}}}failed-assert", f"{{{SVRL}}}successful-report"):
-        text = el.find(f"{{{SVRL}}}text")
+        text = el.find(f"{{{SVRL}}}text")  # the assertion's own text, not its diagnostics
+        diagnostics = [" ".join(d.xpath("string()").split())
+                       for d in el.iter(f"{{{SVRL}}}diagnostic-reference")]
         findings.append(Finding(
             kind="assert" if etree.QName(el).localname == "failed-assert" else "report",
             role=el.get("role", ""),
@@ -128,5 +131,6 @@ def parse_svrl(svrl: bytes) -> list[Finding]:
             test=el.get("test", ""),
             context=el.get("context", ""),
             see=el.get("see", ""),
+            diagnostics=tuple(diagnostics),
         ))
     return findings

@@ -41,7 +41,7 @@ XS = "http://www.w3.org/2001/XMLSchema"
 FN_NS = "urn:ncp:schematron:functions"
 
 #: Bumped whenever the generated XSLT changes shape, so cached stylesheets are rebuilt.
-COMPILER_VERSION = "7"
+COMPILER_VERSION = "8"
 
 _DOC_LITERAL = re.compile(r"""(?<![\w:.-])(doc|document)\(\s*'([^']+)'\s*\)""")
 _CONCEPT_MEMBER = re.compile(
@@ -214,6 +214,7 @@ class _Generator:
             r.get("id"): r for r in self.root.iter(_s("rule")) if r.get("abstract") == "true"
         }
         self.used_abstract: dict[str, str] = {}
+        self.diagnostics = {d.get("id"): d for d in self.root.iter(_s("diagnostic"))}
         #: Relative URI of each document opened with a literal ``doc()``/``document()`` -> name
         #: of the global parameter standing for it (see :meth:`_xp`).
         self.doc_params: dict[str, str] = {}
@@ -398,6 +399,12 @@ class _Generator:
         etree.SubElement(location, _x("value-of"), select="ncpf:location(.)")
         text = etree.SubElement(result, f"{{{SVRL}}}text")
         self._message(text, node)
+        for ref in (node.get("diagnostics") or "").split():
+            diagnostic = self.diagnostics.get(ref)
+            if diagnostic is None:
+                raise SchematronCompileError(f"assertion refers to unknown diagnostic {ref!r}")
+            holder = etree.SubElement(result, f"{{{SVRL}}}diagnostic-reference", diagnostic=ref)
+            self._message(etree.SubElement(holder, f"{{{SVRL}}}text"), diagnostic)
 
     def _message(self, target: etree._Element, node: etree._Element) -> None:
         if node.text:

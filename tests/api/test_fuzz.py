@@ -9,6 +9,7 @@ and one DSP is closed; none of that may appear in any response.
 from __future__ import annotations
 
 import base64
+import os
 
 import pytest
 import requests
@@ -73,6 +74,8 @@ def no_leak(response: requests.Response, forbidden: set[str], names: tuple[str, 
     assert not leaked, f"{response.request.method} {response.request.url} leaked {leaked}"
 
 
+#: Generated requests per operation and mode (raise it for a longer campaign).
+EXAMPLES = int(os.environ.get("NCP_FUZZ_EXAMPLES", "25"))
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
           response_schema_conformance]
 
@@ -106,7 +109,7 @@ def test_api_fuzz(mode: GenerationMode, live: Live, setting: dict[str, object],
             if not operation.path.startswith("/api/v1/"):
                 continue  # /health belongs to operations, not to the DSP API
             strategy = operation.as_strategy(generation_mode=mode)
-            fuzz = settings(max_examples=25, deadline=None, database=None,
+            fuzz = settings(max_examples=EXAMPLES, deadline=None, database=None,
                             suppress_health_check=list(HealthCheck))(given(strategy)(run))
             fuzz()
     finally:

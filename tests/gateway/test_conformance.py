@@ -87,7 +87,7 @@ def test_dk_query_sample_for_our_patient_lists_the_ps(lenient: GatewayEnv,
     validate_body(msg.body_element, ITI_38, "response")
     res = query.parse_response(msg.body_element)
     assert res.status is ResponseStatus.SUCCESS
-    assert [e.class_code.code for e in res.entries] == ["60591-5"]
+    assert [e.class_code.code for e in res.entries] == ["60591-5", "60591-5"]  # L3 and L1
     # ... and the retrieve sample, pointed at that document, returns its pivot
     uid = res.entries[0].unique_id
     body = dk_request(specs_dir, "DK-template_xca_retrieve_soap_request-ps.xml", lenient.be,
@@ -284,3 +284,23 @@ def _zeep_args(client: zeep.Client, body: etree._Element) -> dict[str, object]:
     value = element.parse(body, client.wsdl.types)
     return {name: getattr(value, name) for name in value} if hasattr(value, "__iter__") \
         else {}
+
+
+def test_over_https_without_client_certificate_or_oversized(https_gateway) -> None:  # type: ignore[no-untyped-def]
+    import httpx
+
+    url, env = https_gateway
+    sent = env.be.query(patient(0))
+    ctx = ssl.create_default_context(cafile=str(env.pki / "lu" / "ca.pem"))
+    r = httpx.post(f"{url}/ws/xca", content=sent.body,
+                   headers={"content-type": sent.content_type}, verify=ctx)
+    assert r.status_code == 400 and b"SecurityTokenUnavailable" in r.content
+    assert b"ExtrinsicObject" not in r.content
+    ctx.load_cert_chain(str(env.be.tls_cert), str(env.be.tls_key))
+    big = b"<x>" + b" " * (env.settings.max_request_bytes + 10) + b"</x>"
+    r = httpx.post(f"{url}/ws/xca", content=big,
+                   headers={"content-type": "application/soap+xml"}, verify=ctx)
+    assert r.status_code == 413
+    r = httpx.post(f"{url}/ws/xca", content=sent.body,
+                   headers={"content-type": sent.content_type}, verify=ctx)
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/soap+xml")

@@ -37,7 +37,12 @@ def test_ps_query_lists_the_patient_summary(env: GatewayEnv) -> None:
     pid = patient(0)
     res = ask(env, env.be.query(pid))
     assert res.status is ResponseStatus.SUCCESS and not res.errors
-    (entry,) = res.entries
+    entry, rendition = res.entries
+    assert rendition.format_code.code == "urn:ihe:iti:xds-sd:pdf:2008"
+    assert rendition.unique_id == entry.unique_id + ".1"
+    (xfrm,) = res.associations
+    assert xfrm.association_type == "urn:ihe:iti:2007:AssociationType:XFRM"
+    assert (xfrm.source, xfrm.target) == (rendition.entry_uuid, entry.entry_uuid)
     assert entry.class_code.code == "60591-5"
     assert entry.format_code.code == "urn:epSOS:ps:ps:2010"
     assert entry.patient_id == pid and entry.home_community_id == "urn:oid:1.3.182.2.4.1"
@@ -131,6 +136,23 @@ def test_retrieve_ps_returns_the_pivot_as_mtom_and_caches_it(env: GatewayEnv) ->
     assert listed.hash == hashlib.sha1(doc.document).hexdigest()  # noqa: S324
 
 
+def test_retrieve_the_level1_rendition(env: GatewayEnv) -> None:
+    import base64
+
+    pid = patient(0)
+    rendition = ask(env, env.be.query(pid)).entries[1]
+    res, _ = fetch(env, env.be.retrieve(pid, [rendition.unique_id]))
+    (doc,) = res.documents
+    root = parse_xml(doc.document)
+    assert detect_kind(root) is DocumentKind.PATIENT_SUMMARY_L1
+    text = root.find("{urn:hl7-org:v3}component/{urn:hl7-org:v3}nonXMLBody/{urn:hl7-org:v3}text")
+    assert text.get("mediaType") == "application/pdf"
+    assert base64.b64decode(text.text).startswith(b"%PDF-")
+    again, _ = fetch(env, env.be.retrieve(pid, [rendition.unique_id]))
+    assert again.documents[0].document == doc.document  # from the cache
+    assert env.count(PivotCacheEntry) == 2  # the pivot and its rendition
+
+
 def test_retrieve_ep_and_orcd(env: GatewayEnv) -> None:
     pid = patient(0)
     ep = ask(env, env.be.query(pid, ClassCode.EPRESCRIPTION)).entries[0]
@@ -188,3 +210,40 @@ def test_ep_only_professional_cannot_retrieve_a_patient_summary(env: GatewayEnv)
     assert [d.document_unique_id for d in res.documents] == [ep.unique_id]
     assert res.errors[0].error_code == "4703"
     _ = etree
+
+
+def test_a_document_that_cannot_be_transcoded_is_its_own_error(env: GatewayEnv) -> None:
+    import re
+
+    pid = patient(0)
+    records = env.records
+    gp = records.professional_actor(records.professional_id("LU-HP-100001"))
+    current = records.list_documents(gp, env.patient_db_id(0),
+                                     doc_type=DocumentType.PATIENT_SUMMARY)[0]
+    _, national = records.read_document(gp, current.unique_id)
+    broken, n = re.subn(rb'code="S0\d+"', b'code="S9999"', national, count=1)
+    assert n == 1
+    fixed = records.add_document(gp, env.patient_db_id(0), doc_type="patient-summary",
+                                 title="Résumé patient", media_type="text/xml", content=broken,
+                                 supersedes=current.unique_id)
+    lab = ask(env, env.be.query(pid, ClassCode.ORCD_LABORATORY_RESULTS)).entries[0]
+    before = env.count(PivotCacheEntry)
+    res, raw = fetch(env, env.be.retrieve(pid, [fixed.unique_id, lab.unique_id]))
+    assert res.status is ResponseStatus.PARTIAL_SUCCESS
+    assert [d.document_unique_id for d in res.documents] == [lab.unique_id]
+    (error,) = res.errors
+    assert error.error_code == "4503" and error.location == fixed.unique_id
+    assert b"S9999" not in raw.body  # never the untranslated document
+    assert env.count(PivotCacheEntry) == before
+
+
+def test_retrieve_needs_the_consent_of_the_documents_service(env: GatewayEnv) -> None:
+    pid = patient(2)  # PS consent only
+    gp = env.records.professional_actor(env.records.professional_id("LU-HP-100001"))
+    ep = env.records.list_documents(gp, env.patient_db_id(2),
+                                    doc_type=DocumentType.PRESCRIPTION)[0]
+    ps = ask(env, env.be.query(pid)).entries[0]
+    res, raw = fetch(env, env.be.retrieve(pid, [ep.unique_id, ps.unique_id]))
+    assert [d.document_unique_id for d in res.documents] == [ps.unique_id]
+    assert [(e.error_code, e.location) for e in res.errors] == [("4701", ep.unique_id)]
+    assert b"Ordonnance" not in raw.body

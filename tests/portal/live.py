@@ -10,7 +10,7 @@ import ssl
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -49,6 +49,7 @@ class Live:
     pki: Path
     app: object
     clients: list[httpx.Client]
+    sessions: dict[str, httpx.Client] = field(default_factory=dict)
 
     def tls(self, cert: Path | None = None, key: Path | None = None) -> ssl.SSLContext:
         ctx = ssl.create_default_context(cafile=str(self.pki / "lu" / "ca.pem"))
@@ -97,8 +98,15 @@ class Live:
         return cert, key
 
     def login(self, login: str, password: str = DEMO_PASSWORD) -> httpx.Client:
-        """An HTTP client with a full portal session of ``login``."""
+        """An HTTP client with a full portal session of ``login`` (reused while it is live:
+        a TOTP code is good once, so fresh logins of one account wait for the next step)."""
+        cached = self.sessions.get(login)
+        if cached is not None:
+            home = cached.get("/portal/")
+            if home.status_code == 303 and "/login" not in home.headers["location"]:
+                return cached
         client = self.client()
+        self.sessions[login] = client
         r = client.post("/portal/login", data={"login": login, "password": password})
         assert r.status_code == 303, r.text
         r = client.post("/portal/login/totp", data={"code": self.next_code(login)})

@@ -351,3 +351,50 @@ def test_cross_border_accesses_show_country_and_foreign_professional(live: Live)
     log = live.login(MARIA).get("/portal/me/log").text
     row = log.split('class="ctx-cross-border', 1)[1].split("</tr>", 1)[0]
     assert "Dr Jan Peeters" in row and "UZ Leuven" in row and ">BE<" in row
+
+
+def test_a_patient_who_assists_another_switches_between_records(live: Live) -> None:
+    jean = live.login(JEAN)
+    access = jean.get("/portal/me/access")
+    r = jean.post("/portal/me/helpers", data={"login": TOM, "csrf": csrf(access.text)})
+    assert r.status_code == 303
+    tom = live.login(TOM)
+    assert "Tom Wagner" in tom.get("/portal/me").text
+    assist = tom.get("/portal/assist")
+    assert "Jean Schmit" in assist.text
+    jean_id = live.records.patient_id(JEAN)
+    r = tom.post("/portal/assist", data={"patient": str(jean_id), "csrf": csrf(assist.text)})
+    assert r.status_code == 303
+    page = tom.get("/portal/me/sharing")
+    assert 'class="acting"' in page.text and "Jean Schmit" in page.text
+    # Acting for Jean, Tom's actions are Tom's, as assistant, in Jean's log.
+    tom.post("/portal/me/sharing", data={"service": "eprescription", "consent": "0",
+                                         "csrf": csrf(page.text)})
+    entries = live.records.access_log(
+        __import__("ncp.store.policy", fromlist=["Actor"]).Actor.patient(jean_id), jean_id)
+    assert (entries[0].actor_kind, entries[0].actor_name) == ("helper", "Tom Wagner")
+    assert "eprescription" not in live.records.consents(jean_id)
+    tom.post("/portal/me/sharing", data={"service": "eprescription", "consent": "1",
+                                         "csrf": csrf(page.text)})
+    r = tom.post("/portal/assist", data={"patient": "", "csrf": csrf(page.text)})
+    assert 'class="acting"' not in tom.get("/portal/me").text
+    # Revoked: the assistant can no longer switch to Jean.
+    access = jean.get("/portal/me/access")
+    item = access.text.split(f"({TOM})", 1)[1]  # Tom's entry and its revoke form
+    helper_id = item.split('name="remove" value="', 1)[1].split('"', 1)[0]
+    jean.post("/portal/me/helpers", data={"remove": helper_id, "csrf": csrf(access.text)})
+    assist = tom.get("/portal/assist")
+    r = tom.post("/portal/assist", data={"patient": str(jean_id), "csrf": csrf(assist.text)})
+    assert r.status_code == 403
+
+
+def test_markup_in_a_title_is_shown_as_text(live: Live) -> None:
+    gp = live.login(GP)
+    page = gp.get(f"/portal/pro/patients/{MARIA}")
+    r = gp.post(f"/portal/pro/patients/{MARIA}/documents",
+                data={"doc_type": "visit-report", "confidentiality": "N",
+                      "title": "<script>alert(1)</script>", "csrf": csrf(page.text)},
+                files={"file": ("v.pdf", b"%PDF-1.4\n%%EOF\n", "application/pdf")})
+    assert r.status_code == 303
+    listing = live.login(MARIA).get("/portal/me").text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in listing and "<script>" not in listing

@@ -66,6 +66,7 @@ def test_eprescription_and_edispensation_render(pivot_documents, terminology):
     ep = _page(pivot_documents["ep"], "fr", terminology)
     labels = [" ".join(dt.text_content().split()) for dt in ep.iter("dt")]
     assert "Nombre de boîtes" in labels and "Substituer" in labels
+    assert "Identifiant de la prescription" in labels and "Date de prescription" in labels
     ed = _page(pivot_documents["ed"], "de", terminology)
     labels = [" ".join(dt.text_content().split()) for dt in ed.iter("dt")]
     assert "Anzahl abgegebener Packungen" in labels

@@ -140,3 +140,27 @@ def test_received_dispensation_with_unmappable_required_code_fails_4505(specs_di
     assert caught.value.error is ErrorCode.ED_MISSING_EXPECTED_MAPPING
     assert caught.value.error.code == "4505"
     assert "formCode" in caught.value.location
+
+
+def test_kind_may_be_named_like_the_record_store(summary, terminology):
+    result = to_pivot(summary, kind="patient-summary", terminology=terminology)
+    assert result.kind is DocumentKind.PATIENT_SUMMARY
+    assert to_pivot(summary, kind="ps", terminology=terminology).kind is result.kind
+    with pytest.raises(ValueError):
+        to_pivot(summary, kind="letter", terminology=terminology)
+
+
+def test_default_terminology_is_the_configured_database(summary, terminology_engine,
+                                                        monkeypatch):
+    from ncp.settings import get_settings
+    from ncp.terminology import service
+
+    monkeypatch.setenv("NCP_DATABASE_URL", str(terminology_engine.url))
+    monkeypatch.setattr(service, "_default", None)
+    get_settings.cache_clear()
+    try:
+        result = to_pivot(summary, kind=DocumentKind.PATIENT_SUMMARY)
+    finally:
+        get_settings.cache_clear()
+        monkeypatch.setattr(service, "_default", None)
+    assert result.transcoded > 5

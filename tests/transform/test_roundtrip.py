@@ -49,7 +49,7 @@ def test_every_dispensation_validates_and_comes_back_national(pivots, specs_dir,
                                                               terminology):
     prescriptions = [r for _p, kind, _n, r in pivots if kind is DocumentKind.EPRESCRIPTION]
     assert len(prescriptions) >= len({p.matricule for p, *_ in pivots})
-    for number, result in enumerate(prescriptions[:4], start=1):
+    for number, result in enumerate(prescriptions, start=1):
         dispensation = demo_dispensation(result.document, number=number)
         report = validate_document(dispensation, specs=specs_dir, var_dir=validation_var)
         assert report.kind is DocumentKind.EDISPENSATION
@@ -120,3 +120,42 @@ def test_demo_documents_are_deterministic(demo_patients):
     assert first[0].content != other[0].content
     assert {d.doc_type for d in first} == {"patient-summary", "prescription"}
     assert 2 <= len(first) <= 3
+
+
+def test_transcoding_is_lossless(pivots):
+    """Every national code of the source document survives in the pivot, as a translation of
+    the MVC code that replaced it (or untouched where it was kept)."""
+    for _patient, _kind, national, result in pivots:
+        source = etree.fromstring(national)
+        pivot = etree.fromstring(result.document)
+        national_codes = {(n.get("codeSystem"), n.get("code"), n.get("displayName"))
+                          for n in source.iter() if n.get("codeSystem", "").startswith(
+                              ("1.3.182.2.4.1.100.", "2.16.840.1.113883.6.3"))}
+        kept = {(n.get("codeSystem"), n.get("code"), n.get("displayName")) for n in pivot.iter()
+                if n.get("codeSystem")}
+        assert national_codes <= kept
+
+
+def test_validate_command_accepts_our_pivots(pivots, tmp_path, validation_var, monkeypatch):
+    import typer
+    from typer.testing import CliRunner
+
+    from ncp.settings import get_settings
+    from ncp.validation.cli import validate_command
+
+    files = []
+    for number, (_patient, _kind, _national, result) in enumerate(pivots[:3]):
+        path = tmp_path / f"pivot-{number}.xml"
+        path.write_bytes(result.document)
+        files.append(str(path))
+    app = typer.Typer()
+    app.command("validate")(validate_command)
+    app.command("noop")(lambda: None)
+    monkeypatch.setenv("NCP_VAR_DIR", str(validation_var))
+    get_settings.cache_clear()
+    try:
+        outcome = CliRunner().invoke(app, ["validate", *files])
+    finally:
+        get_settings.cache_clear()
+    assert outcome.exit_code == 0, outcome.output
+    assert outcome.output.count(": OK (0 XSD errors") == 3

@@ -174,3 +174,17 @@ def test_legacy_epsos_schematrons_with_xinclude_and_phases(specs_dir, validation
     # sample's correct codes for the two instruction acts fail it, as they should.
     assert len(errors) == 2
     assert all("1.3.5.1.4.1.19376.1.5.3.2" in f.test for f in errors)
+
+
+def test_diagnostics_are_reported(tmp_path):
+    findings = _run(tmp_path, HEAD + """
+      <pattern><rule context="h:id">
+        <assert test="@root = '1.2'" diagnostics="d1">bad root</assert></rule></pattern>
+      <diagnostics><diagnostic id="d1">found <value-of select="@root"/></diagnostic>
+      </diagnostics></schema>""")
+    (finding,) = findings
+    assert finding.message == "bad root"
+    assert finding.diagnostics == ("found x",)
+    with pytest.raises(SchematronCompileError, match="d2"):
+        _run(tmp_path, HEAD + '<pattern><rule context="h:id"><assert test="true()" '
+                              'diagnostics="d2">x</assert></rule></pattern></schema>')
