@@ -61,7 +61,8 @@ def demo(
     added = seed(runtime.records)
     from ncp.auth.demo import instructions, seed_accounts
 
-    seed_accounts(runtime.records, runtime.engine, environment=settings.environment)
+    seed_accounts(runtime.records, runtime.engine, environment=settings.environment,
+                  pki_root=settings.pki_root)
     runtime.engine.dispose()
     typer.echo("demo data " + ("loaded" if added else "already present"))
     typer.echo("demo patients (matricule, name):")
@@ -76,7 +77,7 @@ def demo(
         typer.echo(f"  {prof.registry_id}  {prof.given_name} {prof.family_name}  "
                    f"({prof.profession})")
     web = "http" if settings.allow_plain_http else "https"
-    for line in instructions(f"{web}://localhost:{settings.port}"):
+    for line in instructions(f"{web}://localhost:{settings.port}", settings.pki_root):
         typer.echo(line)
     if settings.country_code == "LU" and not settings.allow_plain_http:
         # the two-country round trip: Belgium as a second gateway process (issue 6)

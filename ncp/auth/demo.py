@@ -7,10 +7,14 @@ Never use them outside a development database: ``seed_accounts`` refuses in prod
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from sqlalchemy import Engine
 
 from ncp import demo
 from ncp.auth import totp
+from ncp.auth.cards import issue_card, load_ca, write_card
+from ncp.auth.certificates import ca_identity
 from ncp.auth.passwords import Passwords, make_hasher
 from ncp.auth.service import Authenticator
 from ncp.store.db import session_factory
@@ -31,9 +35,11 @@ def professional_login(registry_id: str) -> str:
 
 
 def seed_accounts(records: Records, engine: Engine, *, cheap_hashes: bool = False,
-                  environment: str = "development") -> int:
+                  environment: str = "development", pki_root: Path | None = None) -> int:
     """Give every demo patient and professional a login (idempotent); returns how many were
-    created. The helper ``helper.demo`` acts for the first demo patient."""
+    created. The helper ``helper.demo`` acts for the first demo patient. With ``pki_root``
+    (the development PKI), the first professional also gets a card under
+    ``<pki_root>/lu/cards/``, registered by CA and subject serial."""
     if environment == "production":
         raise RuntimeError("demo logins are never created in production")
     auth = Authenticator(session_factory(engine), records,
@@ -63,10 +69,35 @@ def seed_accounts(records: Records, engine: Engine, *, cheap_hashes: bool = Fals
         first = records.patient_id(demo.PATIENTS[0].patient.matricule)
         auth.store.add_helper(first, helper_id, records._clock())
         created += 1
+    if pki_root is not None:
+        _demo_card(auth, pki_root)
     return created
 
 
-def instructions(base_url: str) -> list[str]:
+def card_path(pki_root: Path) -> Path:
+    login = professional_login(demo.PROFESSIONALS[0].registry_id)
+    return pki_root / "lu" / "cards" / f"{login}.p12"
+
+
+def _demo_card(auth: Authenticator, pki_root: Path) -> None:
+    """A card for the first demo professional (kept if present), registered by issuer and
+    subject serial so that a re-issued card still logs in."""
+    prof = demo.PROFESSIONALS[0]
+    login = professional_login(prof.registry_id)
+    ca_folder = pki_root / "lu"
+    if not card_path(pki_root).exists():
+        card = issue_card(load_ca(ca_folder), common_name=f"{prof.given_name} "
+                          f"{prof.family_name}", registry_id=prof.registry_id)
+        write_card(card, card_path(pki_root).parent, login, DEMO_PASSWORD)
+    account = auth.store.by_login(login)
+    assert account is not None
+    ca_pem = (ca_folder / "ca.pem").read_text()
+    if auth.store.by_certificate(fingerprint="-", issuer=ca_identity(ca_pem),
+                                 subject_serial=prof.registry_id) is None:
+        auth.register_certificate(account.id, issuer_ca=ca_pem, subject_serial=prof.registry_id)
+
+
+def instructions(base_url: str, pki_root: Path | None = None) -> list[str]:
     """What ``ncp demo`` prints so that a person can log in to the portal."""
     first = demo.PATIENTS[0].patient
     gp = demo.PROFESSIONALS[0]
@@ -80,4 +111,6 @@ def instructions(base_url: str) -> list[str]:
         f"professionals with their registry id in lower case (e.g. "
         f"{professional_login(gp.registry_id)}), the assistant of {first.given_name} "
         f"{first.family_name} with {HELPER_LOGIN!r}",
-    ]
+    ] + ([f"  {gp.given_name} {gp.family_name}'s professional card (import it in the browser, "
+          f"password {DEMO_PASSWORD!r}): {card_path(pki_root)}"]
+         if pki_root is not None and card_path(pki_root).exists() else [])

@@ -181,7 +181,8 @@ async def confirm(request: Request, token: str, me: Pro) -> Response:
     form = await require_csrf(request, me)
     if form.get("confirm") != "yes":
         raise InvalidInput("confirm the treatment relationship")
-    service(request).confirm(me.account.id, token, str(form.get("purpose", "")))
+    service(request).confirm(_who(request, me), me.account.id, token,
+                             str(form.get("purpose", "")))
     return redirect(f"/xb/c/{token}")
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from lxml import etree
 from sqlalchemy import Engine
 
+from ncp.audit.message import Outcome
 from ncp.cda.dispensation import Dispensation, build_dispensation
 from ncp.cda.kinds import DocumentKind, detect_kind
 from ncp.cda.model import Address, Coded, Organisation, Person
@@ -24,6 +25,7 @@ from ncp.cda.model import Professional as CdaProfessional
 from ncp.ihe.rim import DocumentEntry
 from ncp.ihe.xca.retrieve import DocumentResponse
 from ncp.peers.assertions import AssertionIssuer, Professional
+from ncp.peers.audit import record_trc
 from ncp.peers.client import DiscoveredPatient, FoundDocuments, GatewayClient
 from ncp.peers.errors import CrossBorderError
 from ncp.peers.ism import SearchMask, parse_search_mask
@@ -157,12 +159,26 @@ class CrossBorder:
                                         birth_date=p.birth_date, gender=p.gender, purpose="",
                                         now=now, lifetime=PENDING_LIFETIME) for p in found]
 
-    def confirm(self, account_id: int, token: str, purpose: str) -> ContextInfo:
-        """The professional confirms the treatment relationship and its purpose."""
+    def confirm(self, who: Professional, account_id: int, token: str,
+                purpose: str) -> ContextInfo:
+        """The professional confirms the treatment relationship and its purpose; from now on
+        our gateway vouches for it in TRC assertions (audited, EHDSI-92)."""
         if purpose not in PURPOSES:
             raise InvalidInput("purpose must be TREATMENT or EMERGENCY")
-        return self.store.confirm_context(token, account_id=account_id, purpose=purpose,
-                                          now=self.clock(), lifetime=CONTEXT_LIFETIME)
+        now = self.clock()
+        ctx = self.store.confirm_context(token, account_id=account_id, purpose=purpose,
+                                         now=now, lifetime=CONTEXT_LIFETIME)
+        peer = self.peers.get(ctx.country)
+        card = who.card
+        record_trc(self.audit, at=now, outcome=Outcome.SUCCESS,
+                   professional_id=card.registry_id, professional_name=who.name,
+                   isco=card.isco_code, organisation=card.organisation_name,
+                   consumer=f"urn:oid:{self.settings.home_community_id}",
+                   provider=f"urn:oid:{peer.home_community_id}" if peer.home_community_id
+                   else f"country:{peer.country}",
+                   patient_cx=ctx.patient_cx, context=f"context:{ctx.token[:8]}",
+                   purpose=purpose, source_id=f"NCPeH-{self.settings.country_code}")
+        return ctx
 
     def context(self, account_id: int, token: str, *, confirmed: bool = True) -> ContextInfo:
         ctx = self.store.context(token, account_id=account_id, now=self.clock())
@@ -224,14 +240,14 @@ class CrossBorder:
                 prescription_id=prescription.document_id, document_unique_id=xds_unique_id,
                 document_id=f"{own}.40^{extension}", product=prescription.product,
                 packages=packages, substituted=substitute, content=content, status="refused",
-                outcome=exc.key, now=now)
+                outcome=exc.key, now=now, keep_content=self.discard_window)
             raise
         return self.store.record_dispensation(
             account_id=account_id, country=ctx.country, patient_cx=ctx.patient_cx,
             prescription_id=prescription.document_id, document_unique_id=xds_unique_id,
             document_id=f"{own}.40^{extension}", product=prescription.product,
             packages=packages, substituted=substitute, content=content, status="sent",
-            outcome="accepted", now=now)
+            outcome="accepted", now=now, keep_content=self.discard_window)
 
     def dispensations(self, account_id: int, ctx: ContextInfo) -> list[DispensationInfo]:
         return self.store.dispensations_for(account_id, ctx.country, ctx.patient_cx)

@@ -5,11 +5,13 @@ What the responding gateway must know before it changes a prescription: which do
 prescriptions it fulfils (``inFulfillmentOf/order/id`` in our ePrescription id domain), how many
 packages were handed out (the ``supply`` quantities) and whether the pharmacist substituted the
 product (an ``act`` with code ``SUBST``). Anything missing or malformed refuses the submission
-with 4106 before anything is written.
+with 4106 before anything is written, and so does a document that does not validate against
+the eHDSI CDA schema (``CDA_Pharma.xsd``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from lxml import etree
@@ -62,8 +64,13 @@ def _ii(el: etree._Element | None, where: str) -> tuple[str, str]:
     return root, ext
 
 
-def read_dispensation(content: bytes) -> ReceivedDispensation:
-    """The facts of a received pivot eDispensation (raises :class:`InvalidDispensation`)."""
+def read_dispensation(content: bytes, *,
+                      schema_errors: Callable[[etree._Element], list[str]] | None = None,
+                      ) -> ReceivedDispensation:
+    """The facts of a received pivot eDispensation (raises :class:`InvalidDispensation`).
+
+    ``schema_errors`` validates the document (the gateway passes the CDA_Pharma XSD check);
+    any error refuses it."""
     try:
         root = parse_xml(content)
     except XmlInputError:
@@ -71,6 +78,10 @@ def read_dispensation(content: bytes) -> ReceivedDispensation:
     if root.tag != f"{{{H}}}ClinicalDocument" or detect_kind(root) is not \
             DocumentKind.EDISPENSATION:
         raise InvalidDispensation("not an eHDSI eDispensation", location="ClinicalDocument")
+    if schema_errors is not None:
+        errors = schema_errors(root)
+        if errors:
+            raise InvalidDispensation(f"CDA schema: {errors[0]}", location="ClinicalDocument")
     doc_root, doc_ext = _ii(root.find("h:id", _NS), "ClinicalDocument/id")
     patients = tuple(_ii(i, "recordTarget/patientRole/id") for i in
                      root.findall("h:recordTarget/h:patientRole/h:id", _NS))

@@ -16,7 +16,10 @@ Rules held here (the faces only translate):
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+
+from lxml import etree
 
 from ncp.cda.kinds import DocumentKind
 from ncp.eprescription.dispensation import ReceivedDispensation, read_dispensation
@@ -73,8 +76,10 @@ def metadata_of(p: PrescriptionInfo) -> EPrescriptionMetadata:
 
 class EPrescriptionService:
     def __init__(self, dispensing: Dispensing, cache: PivotCache, entries: EntryFactory, *,
-                 eprescription_root: str, patient_root: str) -> None:
+                 eprescription_root: str, patient_root: str,
+                 schema_errors: Callable[[etree._Element], list[str]] | None = None) -> None:
         self.dispensing = dispensing
+        self.schema_errors = schema_errors
         self.cache = cache
         self.entries = entries
         self.eprescription_root = eprescription_root
@@ -118,7 +123,7 @@ class EPrescriptionService:
                trc_patient: PatientId, pharmacist: str, organisation: str,
                country: str) -> DispenseResult:
         """Record one eDispensation, or discard the one it names (raises NcpError)."""
-        ed = read_dispensation(doc.content)
+        ed = read_dispensation(doc.content, schema_errors=self.schema_errors)
         info = self._our_prescription(ed, patient_db_id, trc_patient)
         if doc.discard:
             return self.dispensing.discard(actor, dispensation_unique_id=ed.document_id,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ncp.audit.message import AuditEvent, Outcome, Participant, build_audit_message
 from ncp.errors import NcpError
@@ -20,7 +20,7 @@ from ncp.ihe.identifiers import PatientId
 from ncp.security.validation import VerifiedIdentity
 from ncp.store.audit import AuditLog
 
-__all__ = ["Exchange", "write_audit"]
+__all__ = ["TRANSLATION_EVENT", "Exchange", "write_audit"]
 
 log = logging.getLogger("ncp.gateway")
 
@@ -54,6 +54,9 @@ class Exchange:
     error: NcpError | None = None
     #: Errors reported per document while the transaction as a whole answered.
     partial_errors: list[NcpError] = field(default_factory=list)
+    #: Unique ids of the documents transcoded (national -> pivot) for this request: each such
+    #: request also gets an EHDSI-94 (translation) audit record.
+    transcoded: list[str] = field(default_factory=list)
     crashed: bool = False
 
     @property
@@ -65,6 +68,10 @@ class Exchange:
         if any(e.error.severity.name == "ERROR" for e in self.partial_errors):
             return Outcome.MINOR_FAILURE
         return Outcome.SUCCESS
+
+
+#: eHDSI event of a document transformation (transcoding to the pivot).
+TRANSLATION_EVENT = "EHDSI-94"
 
 
 def _event(ex: Exchange, transaction: registry.Transaction) -> AuditEvent:
@@ -102,3 +109,11 @@ def write_audit(audit: AuditLog, ex: Exchange) -> None:
     audit.record(at=ex.at, transaction=transaction.iti, event_code=event.ehdsi_event,
                  outcome=int(event.outcome), patient_ref=event.patient_id,
                  message=build_audit_message(event))
+    if ex.transcoded:
+        translation = replace(event, ehdsi_event=TRANSLATION_EVENT, outcome=Outcome.SUCCESS,
+                              objects=tuple((uid, "ITI-39", "Transformed document")
+                                            for uid in ex.transcoded),
+                              error_code=None, error_text=None)
+        audit.record(at=ex.at, transaction=transaction.iti, event_code=TRANSLATION_EVENT,
+                     outcome=int(Outcome.SUCCESS), patient_ref=event.patient_id,
+                     message=build_audit_message(translation))

@@ -22,7 +22,6 @@ from lxml import etree
 
 from ncp.errors import ErrorCode, NcpError
 from ncp.gateway.exchange import Exchange
-from ncp.gateway.patients import resolve_patient
 from ncp.gateway.pipeline import Subject, actor_of
 from ncp.ihe import registry
 from ncp.ihe.codes import Service
@@ -35,6 +34,7 @@ from ncp.security.permissions import Transaction as SecurityTransaction
 from ncp.security.saml import ATTR, AssertionKind, parse_assertion
 from ncp.security.validation import VerifiedIdentity
 from ncp.security.wssecurity import VerifiedMessage
+from ncp.store.records import DocumentInfo
 from ncp.store.vocabulary import DocumentType
 
 if TYPE_CHECKING:
@@ -99,7 +99,10 @@ class CrossGatewayRetrieve:
                identity: VerifiedIdentity) -> etree._Element:
         actor = actor_of(identity)
         assert ex.patient is not None
-        patient = resolve_patient(gw, ex.patient, set())
+        if ex.patient.root != gw.settings.patient_id_root:
+            raise NcpError(ErrorCode.NO_MATCH, "not our identifier domain")
+        # No separate patient lookup: each read checks that the document is this patient's
+        # (an unknown patient's documents are simply unknown), through the access policy.
         home = gw.entries.home
         documents: list[retrieve.DocumentResponse] = []
         errors: list[NcpError] = []
@@ -112,12 +115,11 @@ class CrossGatewayRetrieve:
                     raise NcpError(ErrorCode.UNKNOWN_SIGNIFIER, "another repository/community",
                                    location=wanted.document_unique_id)
                 doc = gw.documents.retrieve(actor, wanted.document_unique_id,
-                                            patient_id=patient)
-                service = _SERVICE_OF_TYPE[doc.info.doc_type]
-                missing = REQUIRED_PERMISSIONS[_RETRIEVE[service]] - identity.hcp.permissions
-                if missing:
-                    raise NcpError(ErrorCode.INSUFFICIENT_RIGHTS, f"needs {sorted(missing)}")
-                services.append(service)
+                                            matricule=ex.patient.extension,
+                                            precheck=lambda info: _permitted(info, identity))
+                services.append(_SERVICE_OF_TYPE[doc.info.doc_type])
+                if doc.transcoded:
+                    ex.transcoded.append(wanted.document_unique_id)
                 documents.append(retrieve.DocumentResponse(
                     repository_unique_id=wanted.repository_unique_id,
                     document_unique_id=wanted.document_unique_id, mime_type=doc.mime_type,
@@ -137,6 +139,17 @@ class CrossGatewayRetrieve:
                error: NcpError) -> etree._Element:
         return retrieve.build_response(
             retrieve.RetrieveResponse.of(errors=(RegistryError.from_error(error),)))
+
+
+def _permitted(info: DocumentInfo, identity: VerifiedIdentity) -> None:
+    """The professional's verified permissions must cover the document's service (checked
+    before the document is read, so a refusal reads nothing)."""
+    service = _SERVICE_OF_TYPE.get(info.doc_type)
+    if service is None:
+        return  # not shared across borders at all: the policy answers (unknown document)
+    missing = REQUIRED_PERMISSIONS[_RETRIEVE[service]] - identity.hcp.permissions
+    if missing:
+        raise NcpError(ErrorCode.INSUFFICIENT_RIGHTS, f"needs {sorted(missing)}")
 
 
 def _located(error: NcpError, unique_id: str) -> NcpError:

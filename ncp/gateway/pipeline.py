@@ -55,6 +55,7 @@ from ncp.security.wssecurity import VerifiedMessage
 from ncp.settings import Settings
 from ncp.store.audit import AuditLog
 from ncp.store.policy import Actor
+from ncp.store.records import Records
 from ncp.store.vocabulary import Profession
 from ncp.xmlutil import NS, qname
 
@@ -178,7 +179,7 @@ class Gateway:
         self.provider = f"urn:oid:{settings.home_community_id}"
 
     @property
-    def records(self):  # type: ignore[no-untyped-def]
+    def records(self) -> Records:
         return self.summaries.records
 
     # ------------------------------------------------------------------ the pipeline

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
+from lxml import etree
 from sqlalchemy import Engine
 
 from ncp.consent import ConsentService
@@ -26,6 +27,13 @@ from ncp.store.records import Records
 from ncp.terminology.service import DbTerminology, Terminology
 
 __all__ = ["build_gateway", "repository_unique_id"]
+
+
+def cda_schema_errors(root: etree._Element) -> list[str]:
+    """Errors of a received CDA document against the eHDSI ``CDA_Pharma.xsd``."""
+    from ncp.validation.validator import xsd_errors
+
+    return [f"line {e.line}: {e.message}" for e in xsd_errors(root)]
 
 
 def repository_unique_id(settings: Settings) -> str:
@@ -70,7 +78,8 @@ def build_gateway(
                                         with_renditions=renderer is not None),
         prescriptions=EPrescriptionService(dispensing, cache, entries,
                                            eprescription_root=settings.eprescription_id_root,
-                                           patient_root=settings.patient_id_root),
+                                           patient_root=settings.patient_id_root,
+                                           schema_errors=cda_schema_errors),
         documents=CrossBorderDocuments(cache, terminology or DbTerminology(sessions),
                                        renderer=renderer),
         entries=entries, handlers=handlers, **kwargs)

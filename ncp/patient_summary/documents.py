@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from ncp.cda.kinds import DocumentKind
 from ncp.errors import ErrorCode, NcpError
 from ncp.patient_summary.entries import ORCD_TYPES, PDF_SUFFIX
-from ncp.store.errors import NotFound
+from ncp.store.errors import AccessDenied, NotFound
 from ncp.store.pivot_cache import PivotCache
 from ncp.store.policy import Actor
 from ncp.store.records import DocumentInfo
@@ -103,12 +103,18 @@ class CrossBorderDocuments:
         self.terminology = terminology
         self.renderer = renderer
 
-    def retrieve(self, actor: Actor, unique_id: str, *, patient_id: int) -> RetrievedDocument:
-        """The document ``unique_id`` of patient ``patient_id`` as ``actor`` may receive it.
+    def retrieve(self, actor: Actor, unique_id: str, *, patient_id: int | None = None,
+                 matricule: str | None = None,
+                 precheck: Callable[[DocumentInfo], None] | None = None) -> RetrievedDocument:
+        """The document ``unique_id`` of the patient (by internal id or matricule) as ``actor``
+        may receive it.
 
         Raises :class:`UnknownDocument` (4202) for anything not shared with ``actor``,
-        :class:`ncp.transform.TranscodingError` (45xx/4203) when the pivot cannot be made.
+        :class:`ncp.transform.TranscodingError` (45xx/4203) when the pivot cannot be made, and
+        what ``precheck(info)`` raises (before anything is read).
         """
+        if patient_id is None and matricule is None:
+            raise ValueError("the patient the document must belong to is required")
         rendition = unique_id.endswith(PDF_SUFFIX) and self.renderer is not None
         source_id = unique_id[: -len(PDF_SUFFIX)] if rendition else unique_id
 
@@ -119,15 +125,14 @@ class CrossBorderDocuments:
             return rendition_variant(kind) if rendition else pivot_variant(kind)
 
         try:
-            read = self.cache.read(actor, source_id, variant=variant, patient_id=patient_id)
+            read = self.cache.read(actor, source_id, variant=variant, patient_id=patient_id,
+                                   patient_matricule=matricule, precheck=precheck)
         except NotFound:
             raise UnknownDocument("no such document for this patient") from None
-        except NcpError as exc:
-            if exc.error is ErrorCode.INSUFFICIENT_RIGHTS:  # AccessDenied: masked, R/V, ...
-                if exc.detail.startswith("no consent"):  # the policy's consent refusal
-                    raise NcpError(ErrorCode.NO_CONSENT, exc.detail) from None
-                raise UnknownDocument(f"not shared: {exc.detail}") from None
-            raise
+        except AccessDenied as exc:  # the policy: masked, R/V, closed DSP, consent
+            if exc.detail.startswith("no consent"):  # the policy's consent refusal
+                raise NcpError(ErrorCode.NO_CONSENT, exc.detail) from None
+            raise UnknownDocument(f"not shared: {exc.detail}") from None
         info = read.info
         kind = _KIND_OF_TYPE.get(info.doc_type)
         if kind is None:

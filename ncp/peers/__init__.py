@@ -1,0 +1,12 @@
+"""The initiating side of the NCPeH (country B): foreign gateways and the calls we make to them.
+
+    smp.py         signed SMP records, verified, then read (endpoint, certificate, search mask)
+    ism.py         International Search Masks: the identifiers each country asks for
+    cli.py         ``ncp peers list | import-smp | add | import-ism | remove``
+    assertions.py  the HCP and TRC assertions our gateway issues for each request
+    client.py      XCPD, XCA and XDR calls: mutual TLS, WS-Security, MTOM, audit
+    errors.py      every failure abroad as one message key for the user
+    audit.py       the ATNA record of a treatment relationship we vouch for (EHDSI-92)
+
+The directory itself is stored by :mod:`ncp.store.peers`; the pages are :mod:`ncp.crossborder`.
+"""

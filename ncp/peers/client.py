@@ -21,6 +21,7 @@ import datetime as dt
 import hashlib
 import logging
 import ssl
+import threading
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -140,6 +141,8 @@ class GatewayClient:
         self.tls_key = tls_key or str(settings.own_pki_file("tls-client.key"))
         self.transport = transport
         self._contexts: dict[str, ssl.SSLContext] = {}
+        self._clients: dict[str, httpx.Client] = {}
+        self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ transport
 
@@ -165,18 +168,35 @@ class GatewayClient:
         return "".join(a.certificate.public_bytes(Encoding.PEM).decode()
                        for a in trust.anchors if purpose in a.purposes)
 
+    def _http(self, peer: PeerInfo) -> httpx.Client:
+        """One connection pool per peer (and TLS anchor): keep-alive saves a TLS handshake,
+        which costs about as much as the rest of a call on loopback."""
+        key = peer.country + (peer.tls_anchor_pem or "")
+        with self._lock:
+            client = self._clients.get(key)
+            if client is None:
+                kwargs: dict[str, object] = {"timeout": self.timeout}
+                if self.transport is not None:
+                    kwargs["transport"] = self.transport
+                else:
+                    kwargs["verify"] = self._tls(peer)
+                client = httpx.Client(**kwargs)  # type: ignore[arg-type]
+                self._clients[key] = client
+            return client
+
+    def close(self) -> None:
+        with self._lock:
+            for client in self._clients.values():
+                client.close()
+            self._clients.clear()
+
     def _post(self, peer: PeerInfo, url: str, data: bytes, content_type: str
               ) -> httpx.Response:
         if not url.startswith("https://"):
             raise CrossBorderError("configuration", f"{url} is not https", country=peer.country)
         try:
-            kwargs: dict[str, object] = {"timeout": self.timeout}
-            if self.transport is not None:
-                kwargs["transport"] = self.transport
-            else:
-                kwargs["verify"] = self._tls(peer)
-            with httpx.Client(**kwargs) as http:  # type: ignore[arg-type]
-                return http.post(url, content=data, headers={"Content-Type": content_type})
+            return self._http(peer).post(url, content=data,
+                                         headers={"Content-Type": content_type})
         except httpx.ConnectError as exc:
             key = "tls" if "CERTIFICATE" in str(exc).upper() or "SSL" in str(exc).upper() \
                 else "unreachable"

@@ -23,7 +23,7 @@ from fastapi.templating import Jinja2Templates
 from ncp.auth.service import Authenticator, AuthError, Principal
 from ncp.portal.content import MAX_UPLOAD_BYTES, UploadRejected
 from ncp.store.db import session_factory
-from ncp.store.errors import AccessDenied, InvalidInput, NotFound, StoreError
+from ncp.store.errors import AccessDenied, ContentTampered, InvalidInput, NotFound, StoreError
 
 LANGUAGES = ("fr", "de", "en")
 SESSION_COOKIE = "ncp_session"
@@ -112,10 +112,8 @@ Current = Annotated[Principal, Depends(current)]
 def check_form_origin(request: Request) -> None:
     """Refuse a form posted from another site (in addition to SameSite=Strict cookies)."""
     origin = request.headers.get("origin")
-    if origin and origin != "null":
-        host = request.headers.get("host", "")
-        if urlsplit(origin).netloc != host:
-            raise Forbidden()
+    if origin is not None and urlsplit(origin).netloc != request.headers.get("host", ""):
+        raise Forbidden()  # "null" (a sandboxed or privacy-hidden origin) included
 
 
 async def require_csrf(request: Request, principal: Principal) -> dict[str, Any]:
@@ -161,6 +159,8 @@ def page(request: Request, name: str, principal: Principal | None = None,
         "acting_name": acting_name,
         "done": request.query_params.get("done", ""), **context}, status_code=status_code)
     if request.query_params.get("lang") in LANGUAGES:
+        if principal is not None and principal.account.language != lang:
+            authenticator(request).store.set_language(principal.account.id, lang)
         response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, httponly=True,
                             samesite="strict", secure=request.url.scheme == "https",
                             path=PREFIX)
@@ -180,7 +180,9 @@ def harden(response: Response) -> Response:
         "object-src 'self'; frame-src 'self'; frame-ancestors 'self'; form-action 'self'; "
         "base-uri 'none'")
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    # same-origin, not no-referrer: with no-referrer browsers send "Origin: null" on our own
+    # forms, and the origin check needs the real one. Nothing leaves for other sites.
+    response.headers.setdefault("Referrer-Policy", "same-origin")
     response.headers.setdefault("Cache-Control", "no-store")
     return response
 
@@ -198,6 +200,8 @@ class PortalRoute(APIRoute):
                 response = RedirectResponse(f"{PREFIX}/login", status_code=303)
             except Forbidden:
                 response = _error(request, 403, "error.forbidden", "")
+            except ContentTampered as exc:  # logged by the record service
+                response = _error(request, 500, "error.integrity", f"#{exc.error_id[:12]}")
             except AccessDenied as exc:  # the reason stays in the access log
                 response = _error(request, 403, "error.denied", f"#{exc.error_id[:12]}")
             except NotFound:

@@ -21,7 +21,6 @@ from markupsafe import Markup
 
 from ncp.rendering.view import LABELS, CodedValue, DocumentView, Every, document_view
 from ncp.terminology.service import Terminology
-from ncp.xmlutil import NS
 
 LANGUAGES = ("fr", "de", "en")
 LOINC = "2.16.840.1.113883.6.1"
@@ -151,5 +150,3 @@ def render_html(document: bytes, *, lang: str, terminology: Terminology) -> str:
 
 
 __all__ = ["LANGUAGES", "narrative_html", "render_html"]
-
-_ = NS  # the narrative is read namespace-agnostically via QName

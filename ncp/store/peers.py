@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from sqlalchemy import Integer, LargeBinary, String, Text, delete, select
+from sqlalchemy import Integer, LargeBinary, String, Text, delete, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from ncp.store.errors import NotFound
@@ -310,8 +310,17 @@ class CrossBorderStore(_Tx):
     def record_dispensation(self, *, account_id: int, country: str, patient_cx: str,
                             prescription_id: str, document_unique_id: str, document_id: str,
                             product: str, packages: int, substituted: bool, content: bytes,
-                            status: str, outcome: str, now: dt.datetime) -> DispensationInfo:
+                            status: str, outcome: str, now: dt.datetime,
+                            keep_content: dt.timedelta = dt.timedelta(hours=24)
+                            ) -> DispensationInfo:
+        """Record a sent (or refused) eDispensation. Its document is kept only as long as a
+        discard may need it (``keep_content``): older copies are emptied here, so the clinical
+        content of past dispensations does not accumulate on the initiating side."""
         with self._tx() as s:
+            s.execute(update(SentDispensation)
+                      .where(SentDispensation.sent_at < now - keep_content,
+                             SentDispensation.content != b"")
+                      .values(content=b""))
             row = SentDispensation(account_id=account_id, country=country.upper(),
                                    patient_cx=patient_cx, prescription_id=prescription_id,
                                    document_unique_id=document_unique_id,

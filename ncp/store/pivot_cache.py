@@ -26,6 +26,7 @@ from sqlalchemy import (
     LargeBinary,
     String,
     UniqueConstraint,
+    bindparam,
     delete,
     func,
     select,
@@ -33,10 +34,11 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
+from ncp.errors import NcpError
 from ncp.store import policy
 from ncp.store.crypto import Sealed, TamperedContent, UnknownMasterKey
 from ncp.store.errors import ContentTampered, NotFound
-from ncp.store.models import Base, UtcDateTime
+from ncp.store.models import Base, Patient, UtcDateTime
 from ncp.store.policy import Actor
 from ncp.store.records import (
     _BY_UNIQUE_ID,
@@ -80,6 +82,7 @@ class PivotRead:
     national: bytes | None
 
 
+_MATRICULE = select(Patient.matricule).where(Patient.id == bindparam("id"))
 _CACHED = select(PivotCacheEntry.key_id, PivotCacheEntry.wrapped_key, PivotCacheEntry.nonce,
                  PivotCacheEntry.ciphertext)
 
@@ -96,19 +99,28 @@ class PivotCache:
 
     def read(self, actor: Actor, unique_id: str, *,
              variant: Callable[[DocumentInfo], str | None],
-             patient_id: int | None = None) -> PivotRead:
+             patient_id: int | None = None,
+             patient_matricule: str | None = None,
+             precheck: Callable[[DocumentInfo], None] | None = None) -> PivotRead:
         """Read one document version as ``actor`` (policy, access log), decrypting only what is
         needed: the cached pivot if present, else the stored document.
 
         ``variant(info)`` names the pivot wanted for that document (None: the document as
-        stored, e.g. a PDF). With ``patient_id``, a document of another patient is refused as
-        unknown (logged, nothing read). Raises what :meth:`Records.read_document` raises
-        (NotFound, AccessDenied, ContentTampered), with the same access-log rows.
+        stored, e.g. a PDF). With ``patient_id`` or ``patient_matricule``, a document of
+        another patient is refused as unknown (logged in its owner's record, nothing read).
+        Raises what :meth:`Records.read_document` raises (NotFound, AccessDenied,
+        ContentTampered), with the same access-log rows. ``precheck(info)`` may refuse the
+        document before it is read (e.g. the caller's rights for its kind): its NcpError is
+        logged as a denied access and raised, nothing is read.
         """
         r = self.records
         with r._tx() as s:
             row = s.execute(_BY_UNIQUE_ID, {"unique_id": unique_id}).first()
-            if row is None or (patient_id is not None and row.patient_id != patient_id):
+            other = row is not None and (
+                (patient_id is not None and row.patient_id != patient_id)
+                or (patient_matricule is not None and s.scalar(
+                    _MATRICULE, {"id": row.patient_id}) != patient_matricule))
+            if row is None or other:
                 # logged in the record of the document's owner: the attempt concerned them
                 owner = row.patient_id if row is not None else None
                 r._log(s, actor, owner, AccessAction.READ, f"document {unique_id}",
@@ -118,6 +130,15 @@ class PivotCache:
                 s.commit()
                 raise NotFound("unknown document")
             info = _document_info(row)
+            if precheck is not None:
+                try:
+                    precheck(info)
+                except NcpError as exc:
+                    r._log(s, actor, info.patient_id, AccessAction.READ, info.title,
+                           r._default_context(actor), Outcome.DENIED, document_id=info.id,
+                           detail=exc.detail or exc.error.text)
+                    s.commit()
+                    raise
             patient = r._patient_row(s, info.patient_id)
             facts = r._facts(s, actor, patient)
             decision = policy.read_document(actor, facts, _doc_facts(info))

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,6 +71,16 @@ class Binding:
     attribute: str | None  # "unit" for .../@unit bindings
     #: Template ids the path requires: a document without one of them has no such element.
     templates: frozenset[str] = frozenset()
+    #: For a path starting ``//x``: the HL7 element ``x``. The compiled XPath then starts from
+    #: the variable ``$x`` (every ``x`` of the document, found once per document by the caller)
+    #: instead of searching the whole tree again for each binding.
+    anchor: str | None = None
+
+    def select(self, root: etree._Element,
+               anchors: dict[str, list[etree._Element]]) -> list[etree._Element]:
+        if self.anchor is None:
+            return self.xpath(root)
+        return self.xpath(root, **{self.anchor: anchors[self.anchor]})
 
     @property
     def required(self) -> bool:
@@ -80,6 +91,7 @@ class Binding:
         return self.usage != "R"
 
 
+_ANCHOR = re.compile(r"//hl7:([A-Za-z]+)(?=[/\[]|$)")
 _TEMPLATE_TEST = re.compile(r"templateId/@root\s*=\s*'([^']+)'")
 _NAME = re.compile(r"[A-Za-z_][\w.-]*")
 _OPERATORS = {"and", "or", "div", "mod"}
@@ -179,10 +191,38 @@ def bindings_for(kind: DocumentKind, list_path: str | None = None) -> tuple[Bind
         previous = found.get(path)
         if previous and previous.required:
             continue
+        qualified = qualify(element_path)
+        anchor_match = _ANCHOR.match(qualified)
+        anchor = anchor_match.group(1) if anchor_match else None
+        if anchor:
+            qualified = f"${anchor}{qualified[anchor_match.end():]}"
         found[path] = Binding(path, use, _value_sets(path, value_set),
-                              etree.XPath(qualify(element_path), namespaces=_PREFIXES), attribute,
-                              frozenset(_TEMPLATE_TEST.findall(path)))
+                              etree.XPath(qualified, namespaces=_PREFIXES), attribute,
+                              frozenset(_TEMPLATE_TEST.findall(path)), anchor)
     return tuple(sorted(found.values(), key=lambda b: len(b.path), reverse=True))
+
+
+_TEMPLATE_ROOTS = etree.XPath("//hl7:templateId/@root", namespaces=_PREFIXES)
+
+
+def coded_elements(root: etree._Element, kind: DocumentKind,
+                   ) -> Iterator[tuple[Binding, etree._Element]]:
+    """Every coded element of a document with its binding, each element once (the most
+    specific binding wins), in binding order."""
+    present = set(_TEMPLATE_ROOTS(root))
+    bindings = [b for b in bindings_for(kind) if b.templates <= present]
+    # Each element a path starts from (``//entry``...) is found once for all bindings.
+    anchors: dict[str, list[etree._Element]] = {}
+    for binding in bindings:
+        if binding.anchor and binding.anchor not in anchors:
+            anchors[binding.anchor] = list(root.iter(f"{{{_PREFIXES['hl7']}}}{binding.anchor}"))
+    # Holding the elements (not their id()) keeps lxml's proxies alive, so identity holds.
+    seen: set[etree._Element] = set()
+    for binding in bindings:
+        for node in binding.select(root, anchors):
+            if isinstance(node, etree._Element) and node not in seen:
+                seen.add(node)
+                yield binding, node
 
 
 def list_file(specs: Path | None = None) -> Path:

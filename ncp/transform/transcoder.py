@@ -26,7 +26,7 @@ from ncp.cda.national import NATIONAL_TEMPLATES
 from ncp.errors import ErrorCode, NcpError
 from ncp.terminology.codesystems import BY_OID
 from ncp.terminology.service import Terminology, default_terminology
-from ncp.transform.bindings import Binding, bindings_for
+from ncp.transform.bindings import Binding, coded_elements
 from ncp.xmlutil import NS, XmlInputError, parse_xml
 
 HL7 = NS["hl7"]
@@ -75,9 +75,6 @@ class TranscodeResult:
     transcoded: int = 0
 
 
-_TEMPLATE_ROOTS = etree.XPath("//hl7:templateId/@root", namespaces={"hl7": HL7})
-
-
 def element_path(node: etree._Element) -> str:
     """``/hl7:ClinicalDocument[1]/hl7:component[1]/...``: the same notation as the validator."""
     prefixes = {NS["hl7"]: "hl7", NS["pharm"]: "pharm"}
@@ -120,21 +117,12 @@ class _Transcoder:
         self.transcoded = 0
 
     def run(self, root: etree._Element) -> None:
-        # Holding the elements (not their id()) keeps lxml's proxies alive, so identity holds.
-        seen: set[etree._Element] = set()
-        present = set(_TEMPLATE_ROOTS(root))
-        for binding in bindings_for(self.kind):
-            if not binding.templates <= present:
-                continue  # e.g. the eDispensation paths in a Patient Summary
-            for node in binding.xpath(root):
-                if not isinstance(node, etree._Element) or node in seen:
-                    continue
-                seen.add(node)
-                self.coded += 1
-                if binding.attribute:
-                    self._attribute(node, binding)
-                else:
-                    self._element(node, binding)
+        for binding, node in coded_elements(root, self.kind):
+            self.coded += 1
+            if binding.attribute:
+                self._attribute(node, binding)
+            else:
+                self._element(node, binding)
 
     # --- failures --------------------------------------------------------------------------
 
@@ -236,29 +224,32 @@ class _Transcoder:
         self._rewrite(node, found[0], found[1], label.text if label else found[1])
 
     def _rewrite(self, node: etree._Element, system: str, code: str, display: str) -> None:
+        """Replace the code of ``node``, keeping the original as a ``<translation>`` child."""
         get = node.get
+        old_code = get("code") or ""
         old_system = get("codeSystem") or ""
-        original = {"code": get("code"), "codeSystem": old_system,
-                    "codeSystemName": get("codeSystemName") or (
-                        BY_OID[old_system].name if old_system in BY_OID else None),
-                    "displayName": get("displayName") or get("code")}
+        original = {"code": old_code, "codeSystem": old_system}
+        old_name = get("codeSystemName") or (BY_OID[old_system].name if old_system in BY_OID
+                                             else "")
+        if old_name:
+            original["codeSystemName"] = old_name
+        original["displayName"] = get("displayName") or old_code
         if len(node):
             for old in node.iterchildren(_TRANSLATION):
                 if old.get("code") == code and old.get("codeSystem") == system:
                     node.remove(old)  # the new main code need not repeat as a translation
         node.set("code", code)
         node.set("codeSystem", system)
-        if system in BY_OID:
-            node.set("codeSystemName", BY_OID[system].name)
-        elif "codeSystemName" in node.attrib:
+        known = BY_OID.get(system)
+        if known is not None:
+            node.set("codeSystemName", known.name)
+        elif old_name and get("codeSystemName") is not None:
             del node.attrib["codeSystemName"]
-        node.attrib.pop("codeSystemVersion", None)
+        if get("codeSystemVersion") is not None:
+            del node.attrib["codeSystemVersion"]
         node.set("displayName", display)
         # CD's children are HL7 elements even under a pharm: element (the type is HL7's).
-        translation = etree.SubElement(node, _TRANSLATION)
-        for key, value in original.items():
-            if value:
-                translation.set(key, value)
+        etree.SubElement(node, _TRANSLATION, original)
         self.transcoded += 1
 
 

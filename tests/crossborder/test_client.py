@@ -5,6 +5,7 @@ does not name, and the eDispensation we send validating against the eHDSI schema
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,13 @@ from tests.crossborder.conftest import TwoCountries
 EMMA_BE = matricule.make(BE_PATIENTS[0][0], BE_PATIENTS[0][1])
 
 
+@pytest.fixture
+def luxembourg(two_countries: TwoCountries) -> Iterator[tuple[CrossBorder, object]]:
+    xb, who = _luxembourg(two_countries)
+    yield xb, who
+    xb.client.close()
+
+
 def _luxembourg(two: TwoCountries) -> tuple[CrossBorder, object]:
     profile = COUNTRIES["LU"]
     settings = Settings(var_dir=two.lu.var, pki_dir=two.lu.pki, country_code="LU",
@@ -31,8 +39,8 @@ def _luxembourg(two: TwoCountries) -> tuple[CrossBorder, object]:
     return xb, xb.professional(pid, "totp")
 
 
-def test_discovery_through_the_client(two_countries: TwoCountries) -> None:
-    xb, who = _luxembourg(two_countries)
+def test_discovery_through_the_client(luxembourg) -> None:  # type: ignore[no-untyped-def]
+    xb, who = luxembourg
     peer = xb.peer("BE")
     found = xb.client.discover(peer, who, mask=xb.mask(peer), values={"id": EMMA_BE})
     assert [(p.given_name, p.family_name, p.birth_date) for p in found] == \
@@ -40,8 +48,8 @@ def test_discovery_through_the_client(two_countries: TwoCountries) -> None:
 
 
 def test_a_peer_with_another_countrys_tls_certificate_is_refused(
-        two_countries: TwoCountries) -> None:
-    xb, who = _luxembourg(two_countries)
+        two_countries: TwoCountries, luxembourg) -> None:  # type: ignore[no-untyped-def]
+    xb, who = luxembourg
     peer = xb.peer("BE")
     wrong = dataclasses.replace(peer, tls_anchor_pem=(two_countries.lu.pki / "lu" /
                                                       "ca.pem").read_text())
@@ -51,8 +59,8 @@ def test_a_peer_with_another_countrys_tls_certificate_is_refused(
 
 
 def test_an_answer_from_a_signer_outside_the_directory_is_discarded(
-        two_countries: TwoCountries) -> None:
-    xb, who = _luxembourg(two_countries)
+        two_countries: TwoCountries, luxembourg) -> None:  # type: ignore[no-untyped-def]
+    xb, who = luxembourg
     peer = xb.peer("BE")
     narrowed = dataclasses.replace(peer, signing_anchor_pem=(two_countries.lu.pki / "lu" /
                                                              "ca.pem").read_text())

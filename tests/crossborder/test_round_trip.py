@@ -80,7 +80,7 @@ def _doctor_reads(two_countries: TwoCountries, doctor) -> None:  # type: ignore[
     # and so did we, as the initiating side
     with two_countries.lu.engine.connect() as conn:
         ours = {row[0] for row in conn.execute(text("SELECT event_code FROM audit_messages"))}
-    assert {"EHDSI-11", "EHDSI-21", "EHDSI-22"} <= ours
+    assert {"EHDSI-11", "EHDSI-92", "EHDSI-21", "EHDSI-22"} <= ours
 
 
 def test_patient_without_consent_is_refused_and_the_doctor_sees_why(

@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import sqlite3
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +32,7 @@ from ncp.store.db import make_engine, session_factory
 from ncp.store.keys import KeyRingSource
 from ncp.store.models import AccessLogEntry, AuditMessage, Dispensation, Document
 from ncp.store.pivot_cache import PivotCacheEntry
+from ncp.store.policy import Actor
 from ncp.store.records import Records
 from ncp.terminology.loader import load_all
 from tests.gateway.peer import LU_ROOT, Peer
@@ -51,21 +53,12 @@ def gw_pki(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-@pytest.fixture(scope="session")
-def _gateway_template(tmp_path_factory: pytest.TempPathFactory, _sqlite_template: Path,
-                      specs_dir: Path) -> tuple[Path, Path]:
-    """A migrated database with the terminology and the demo data, and its key ring file."""
-    folder = tmp_path_factory.mktemp("gw-template")
-    path = folder / "ncp.sqlite"
-    shutil.copyfile(_sqlite_template, path)
-    keys = folder / "master-keys.json"
-    KeyRing({"mk-gw": os.urandom(32)}, "mk-gw").save(keys)
-    engine = make_engine(f"sqlite:///{path}")
+def _fill(engine: Engine, keys: Path, specs_dir: Path) -> None:
+    """Terminology, the demo DSP, and two original clinical documents of patient 0: a
+    laboratory report (shared) and a masked imaging report (never shared)."""
     load_all(session_factory(engine), specs_dir)
     records = Records(session_factory(engine), KeyRingSource.from_file(keys))
     seed(records)
-    # Original clinical documents of patient 0: a laboratory report (shared) and a masked
-    # imaging report (never shared).
     pid = records.patient_id(PATIENTS[0].patient.matricule)
     for registry_id in ("LU-HP-100005", "LU-HP-100006"):
         records.add_relationship(patient_id=pid, professional_id=records.professional_id(
@@ -76,13 +69,39 @@ def _gateway_template(tmp_path_factory: pytest.TempPathFactory, _sqlite_template
     radiologist = records.professional_actor(records.professional_id("LU-HP-100006"))
     imaging = records.add_document(radiologist, pid, doc_type="imaging-report",
                                    title="IRM genou", media_type="application/pdf", content=PDF)
-    from ncp.store.policy import Actor
-
     records.set_masked(Actor.patient(pid), imaging.unique_id, True)
+
+
+@pytest.fixture(scope="session")
+def _gateway_keys(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    keys = tmp_path_factory.mktemp("gw-keys") / "master-keys.json"
+    KeyRing({"mk-gw": os.urandom(32)}, "mk-gw").save(keys)
+    return keys
+
+
+@pytest.fixture(scope="session")
+def _gateway_template(tmp_path_factory: pytest.TempPathFactory, _sqlite_template: Path,
+                      _gateway_keys: Path, specs_dir: Path) -> tuple[Path, Path]:
+    """A migrated SQLite database with the terminology and the demo data, and its key ring."""
+    path = tmp_path_factory.mktemp("gw-template") / "ncp.sqlite"
+    shutil.copyfile(_sqlite_template, path)
+    engine = make_engine(f"sqlite:///{path}")
+    _fill(engine, _gateway_keys, specs_dir)
     engine.dispose()
     with sqlite3.connect(path) as raw:
         raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    return path, keys
+    return path, _gateway_keys
+
+
+@pytest.fixture(scope="session")
+def _gateway_pg_template(postgres_cluster, _postgres_template: str,  # type: ignore[no-untyped-def]
+                         _gateway_keys: Path, specs_dir: Path) -> str:
+    """The same filled database on PostgreSQL (a template database, copied per test)."""
+    url = postgres_cluster.create_database("gw_template", _postgres_template)
+    engine = make_engine(url)
+    _fill(engine, _gateway_keys, specs_dir)
+    engine.dispose()
+    return "gw_template"
 
 
 @dataclass
@@ -115,13 +134,16 @@ class GatewayEnv:
         return self.records.patient_id(PATIENTS[n].patient.matricule)
 
 
-def make_env(tmp_path: Path, template: tuple[Path, Path], pki: Path,
-             **overrides: object) -> GatewayEnv:
-    db = tmp_path / "ncp.sqlite"
-    shutil.copyfile(template[0], db)
+def make_env(tmp_path: Path, template: tuple[Path, Path], pki: Path, *,
+             database_url: str | None = None, **overrides: object) -> GatewayEnv:
+    """A gateway over a copy of the SQLite template, or over ``database_url``."""
+    if database_url is None:
+        db = tmp_path / "ncp.sqlite"
+        shutil.copyfile(template[0], db)
+        database_url = f"sqlite:///{db}"
     keys = tmp_path / "master-keys.json"
     shutil.copyfile(template[1], keys)
-    settings = Settings(var_dir=tmp_path, pki_dir=pki, database_url=f"sqlite:///{db}",
+    settings = Settings(var_dir=tmp_path, pki_dir=pki, database_url=database_url,
                         master_keys=keys, **overrides)  # type: ignore[arg-type]
     engine = make_engine(settings.sqlalchemy_url)
     records = Records(session_factory(engine), KeyRingSource.from_file(keys))
@@ -154,6 +176,20 @@ def env_factory(tmp_path: Path, _gateway_template: tuple[Path, Path], gw_pki: Pa
     yield make
     for e in made:
         e.engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def any_env(request: pytest.FixtureRequest, tmp_path: Path,
+            _gateway_template: tuple[Path, Path], gw_pki: Path) -> Iterator[GatewayEnv]:
+    """The gateway over SQLite and over PostgreSQL (for what depends on the database)."""
+    url = None
+    if request.param == "postgresql":
+        cluster = request.getfixturevalue("postgres_cluster")
+        template = request.getfixturevalue("_gateway_pg_template")
+        url = cluster.create_database(f"gw_{uuid.uuid4().hex[:12]}", template)
+    e = make_env(tmp_path, _gateway_template, gw_pki, database_url=url)
+    yield e
+    e.engine.dispose()
 
 
 def json_of(path: Path) -> dict[str, object]:

@@ -113,7 +113,8 @@ def test_query_for_another_patient_than_the_trc_is_refused(env: GatewayEnv) -> N
     assert res.errors[0].error_code == "4206"
 
 
-def test_retrieve_ps_returns_the_pivot_as_mtom_and_caches_it(env: GatewayEnv) -> None:
+def test_retrieve_ps_returns_the_pivot_as_mtom_and_caches_it(any_env: GatewayEnv) -> None:
+    env = any_env
     pid = patient(0)
     entry = ask(env, env.be.query(pid)).entries[0]
     res, raw = fetch(env, env.be.retrieve(pid, [entry.unique_id]))
@@ -125,9 +126,17 @@ def test_retrieve_ps_returns_the_pivot_as_mtom_and_caches_it(env: GatewayEnv) ->
     assert detect_kind(root) is DocumentKind.PATIENT_SUMMARY
     assert root.find("{urn:hl7-org:v3}relatedDocument").get("typeCode") == "XFRM"
     assert env.count(PivotCacheEntry) == 1
+    from ncp.store.models import AuditMessage
+
+    with env.records._sessions() as s:
+        events = [r.event_code for r in s.query(AuditMessage).order_by(AuditMessage.id)]
+    assert events[-2:] == ["EHDSI-22", "EHDSI-94"]  # retrieve, and the transcoding
     again, _ = fetch(env, env.be.retrieve(pid, [entry.unique_id]))
     assert again.documents[0].document == doc.document
     assert env.count(PivotCacheEntry) == 1
+    with env.records._sessions() as s:
+        events = [r.event_code for r in s.query(AuditMessage).order_by(AuditMessage.id)]
+    assert events[-1] == "EHDSI-22"  # from the cache: no transcoding, no EHDSI-94
     # the query now carries size and hash of the pivot
     listed = ask(env, env.be.query(pid)).entries[0]
     import hashlib
@@ -209,6 +218,12 @@ def test_ep_only_professional_cannot_retrieve_a_patient_summary(env: GatewayEnv)
     res, _ = fetch(env, env.be.retrieve(pid, [ps.unique_id, ep.unique_id], hcp=pharmacist))
     assert [d.document_unique_id for d in res.documents] == [ep.unique_id]
     assert res.errors[0].error_code == "4703"
+    from ncp.store.policy import Actor
+
+    log = env.records.access_log(Actor.patient(env.patient_db_id(0)), env.patient_db_id(0))
+    by_doc = {(e.document_unique_id, e.outcome) for e in log if e.action == "read"}
+    assert (ps.unique_id, "denied") in by_doc and (ps.unique_id, "success") not in by_doc
+    assert (ep.unique_id, "success") in by_doc
     _ = etree
 
 

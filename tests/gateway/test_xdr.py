@@ -82,7 +82,8 @@ def test_a_fully_dispensed_prescription_is_refused_and_leaves_the_query(env: Gat
     assert uid not in [e.unique_id for e in listed.entries]
 
 
-def test_two_simultaneous_dispenses_one_wins(env: GatewayEnv) -> None:
+def test_two_simultaneous_dispenses_one_wins(any_env: GatewayEnv) -> None:
+    env = any_env
     pid = patient(0)
     _, ep, rx = pivot_ep(env)
     total = state(env, rx).packages_prescribed
@@ -156,3 +157,13 @@ def test_mtom_submission_is_accepted(env: GatewayEnv) -> None:
 def test_invalid_ed_is_4106(env: GatewayEnv) -> None:
     res = registry_response(env, env.be.submit(patient(0), b"<notacda/>"))
     assert res.status is ResponseStatus.FAILURE and res.errors[0].error_code == "4106"
+
+
+def test_ed_that_does_not_validate_against_the_cda_schema_is_4106(env: GatewayEnv) -> None:
+    _, ep, rx = pivot_ep(env)
+    ed = dispensation(ep, packages=1)
+    broken = ed.replace(b"<title>", b"<unexpected/><title>", 1)
+    assert broken != ed
+    res = registry_response(env, env.be.submit(patient(0), broken))
+    assert res.status is ResponseStatus.FAILURE and res.errors[0].error_code == "4106"
+    assert state(env, rx).packages_dispensed == 0

@@ -135,7 +135,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     runtime = build_runtime(settings)
     upgrade(runtime.engine)
     demo.seed(runtime.records)
-    seed_accounts(runtime.records, runtime.engine, cheap_hashes=True)
+    seed_accounts(runtime.records, runtime.engine, cheap_hashes=True, pki_root=pki)
     app = create_app(settings)
     config = uvicorn.Config(
         app, host="127.0.0.1", port=settings.port, http=PeerCertH11Protocol,

@@ -302,6 +302,13 @@ def test_professional_card_opens_a_portal_session(live: Live, tmp_path) -> None:
         "/portal/login/card")
     assert refused.status_code == 401
     assert live.client().post("/portal/login/card").status_code == 401  # no card at all
+    # The demo card: matched by its CA and subject serial number, not by its fingerprint.
+    cards = live.pki / "lu" / "cards"
+    demo_card = live.client(verify=live.tls(cards / "lu-hp-100001.pem",
+                                             cards / "lu-hp-100001.key"))
+    r = demo_card.post("/portal/login/card")
+    assert r.status_code == 303
+    assert "Marie Muller" in demo_card.get("/portal/pro").text
 
 
 def test_repeated_failures_lock_the_login(live: Live) -> None:
@@ -398,3 +405,11 @@ def test_markup_in_a_title_is_shown_as_text(live: Live) -> None:
     assert r.status_code == 303
     listing = live.login(MARIA).get("/portal/me").text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in listing and "<script>" not in listing
+
+
+def test_a_form_posted_from_another_site_is_refused(live: Live) -> None:
+    client = live.client(headers={"Origin": "https://evil.example"})
+    r = client.post("/portal/login", data={"login": JEAN, "password": "dsp-demo-password"})
+    assert r.status_code == 403 and "ncp_session" not in r.headers.get("set-cookie", "")
+    null = live.client(headers={"Origin": "null"})
+    assert null.post("/portal/login", data={"login": JEAN, "password": "x"}).status_code == 403

@@ -116,3 +116,17 @@ def test_terminology_sees_a_reload_after_refresh(terminology_engine):
     assert terms.transcode(LU_VOIE, "ORAL", f"{VS}.12") is not None
     terms.refresh()
     assert terms.has_value_set(f"{VS}.12")
+
+
+def test_reviewed_designations_cover_the_display_concepts():
+    from ncp.terminology.sources import designation_files, read_designation_csv
+
+    files = {path.stem: read_designation_csv(path) for path in designation_files()}
+    for category in ("gender", "routes", "dose-forms", "packages", "allergy", "reactions",
+                     "problems", "substitution", "sections", "labels"):
+        assert files.get(category), category
+    rows = [row for rows in files.values() for row in rows]
+    keys = [(r.code_system, r.code) for r in rows]
+    assert len(keys) == len(set(keys)), "a concept is reviewed twice"
+    complete = [r for r in rows if r.fr and r.de and r.en]
+    assert len(complete) >= 300
