@@ -58,6 +58,11 @@ def demo(
     init_pki(settings.pki_root, sorted({settings.country_code, "BE"}))
     runtime = build_runtime(settings)
     upgrade(runtime.engine)
+    from ncp.store.db import session_factory
+    from ncp.terminology.loader import load_all
+
+    # The gateway transcodes with the terminology in the database (value sets, mappings).
+    load_all(session_factory(runtime.engine), settings.specs_path)
     added = seed(runtime.records)
     from ncp.auth.demo import instructions, seed_accounts
 
@@ -137,3 +142,9 @@ app.add_typer(peers_app, name="peers")
 from ncp.auth.cli import accounts_app  # noqa: E402
 
 app.add_typer(accounts_app, name="accounts")
+from ncp.terminology.cli import terminology_app  # noqa: E402
+
+app.add_typer(terminology_app, name="terminology")
+from ncp.validation.cli import validate_command  # noqa: E402
+
+app.command("validate")(validate_command)

@@ -6,6 +6,7 @@ start on the self-generated development PKI or keys (see :meth:`Settings.check_p
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -48,6 +49,9 @@ class Settings(BaseSettings):
     #: Serve plain HTTP instead of mutual TLS: for local development only.
     allow_plain_http: bool = False
     ui_languages: list[str] = ["fr", "de", "en"]
+    #: Folder of the eHDSI artefacts (schemas, schematrons, value sets), as published: not
+    #: copied into the repository. Default: ``../shared/specs`` beside the checkout.
+    specs_dir: Path | None = None
     #: Largest SOAP request accepted, in bytes.
     max_request_bytes: int = 20 * 1024 * 1024
     #: ``assertion``: any second use of a SAML assertion id within its lifetime is refused (our
@@ -65,6 +69,10 @@ class Settings(BaseSettings):
     discard_window_hours: int = Field(24, ge=0)
     #: XDS repositoryUniqueId of our documents; empty means ``<home_community_id>.3.1``.
     gateway_repository_id: str = ""
+
+    @property
+    def specs_path(self) -> Path:
+        return self.specs_dir or default_specs_dir()
 
     @property
     def pki_root(self) -> Path:
@@ -117,6 +125,18 @@ class Settings(BaseSettings):
             problems.append("NCP_ALLOW_PLAIN_HTTP is not allowed in production")
         if problems:
             raise RuntimeError("refusing to start in production: " + "; ".join(problems))
+
+
+def default_specs_dir() -> Path:
+    """``$NCP_SPECS_DIR``, else ``<checkout>/../shared/specs`` (the layout of a checkout and CI).
+
+    Read from the environment directly as well, so modules that need the artefacts before any
+    settings object exists (schema caches) agree with :attr:`Settings.specs_path`.
+    """
+    configured = os.environ.get("NCP_SPECS_DIR")
+    if configured:
+        return Path(configured)
+    return Path(__file__).resolve().parents[2] / "shared" / "specs"
 
 
 @lru_cache(maxsize=1)

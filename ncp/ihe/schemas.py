@@ -11,7 +11,6 @@ relative ``schemaLocation``.
 
 from __future__ import annotations
 
-import os
 import threading
 from pathlib import Path
 from typing import Literal
@@ -20,9 +19,9 @@ from lxml import etree
 
 from ncp.ihe.errors import MessageError
 from ncp.ihe.registry import Transaction
+from ncp.settings import default_specs_dir
 
 #: The project checkout is ``<root>/main``; the shared artefacts are ``<root>/shared/specs``.
-_DEFAULT_SPECS = Path(__file__).resolve().parents[2].parent / "shared" / "specs"
 
 #: Compiled schemas with their lock. One validator object keeps one ``error_log``, so concurrent
 #: validations with the same schema are serialized to report each its own first error.
@@ -36,8 +35,7 @@ class SchemaViolation(MessageError):
 
 def specs_dir() -> Path:
     """Folder of the eHDSI artefacts: ``$NCP_SPECS_DIR`` or ``<checkout>/../shared/specs``."""
-    configured = os.environ.get("NCP_SPECS_DIR")
-    return Path(configured) if configured else _DEFAULT_SPECS
+    return default_specs_dir()
 
 
 def _load(path: Path) -> tuple[etree.XMLSchema, threading.Lock]:

@@ -117,8 +117,10 @@ def two_countries(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TwoCount
     finally:
         for country in countries.values():
             country.process.terminate()
+        for country in countries.values():
             try:
-                country.process.wait(15)
+                country.process.wait(20)
             except subprocess.TimeoutExpired:
                 country.process.kill()
+                country.process.wait(10)
             country.engine.dispose()

@@ -71,3 +71,21 @@ def test_doctype_is_refused_before_saxon(validate):
     report = validate(b'<!DOCTYPE x [<!ENTITY e "boom">]><x>&e;</x>')
     assert not report.ok
     assert "DOCTYPE" in report.xsd_errors[0].message
+
+
+def test_validation_from_several_threads(specs_dir, validate):
+    """The gateway validates from worker threads: Saxon is shared behind a lock."""
+    import threading
+
+    data = (specs_dir / SAMPLES / "ep/openncp-mock_1-5678-W7.xml").read_bytes()
+    counts: list[int] = []
+
+    def work() -> None:
+        counts.append(len(validate(data).failed_assertions))
+
+    threads = [threading.Thread(target=work) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert counts == [1, 1, 1]
