@@ -134,3 +134,15 @@ def logins(login: str = typer.Argument(...),
     for r in rows:
         typer.echo(f"{r.at:%Y-%m-%d %H:%M:%S}  {r.method:<12} {r.outcome:<8} "
                    f"{r.client or '-':<16} {r.reason or ''}")
+
+
+@accounts_app.command("disable")
+def disable(login: str = typer.Argument(...),
+            enable: bool = typer.Option(False, "--enable", help="Re-enable instead.")) -> None:
+    """Disable a login (its sessions end at once), or re-enable it."""
+    import datetime as dt
+
+    with _auth() as auth:
+        auth.store.set_disabled(_account_id(auth, login),
+                                None if enable else dt.datetime.now(dt.UTC))
+    typer.echo(f"{login.lower()} {'enabled' if enable else 'disabled'}")

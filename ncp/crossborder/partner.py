@@ -176,7 +176,6 @@ def prepare(settings: Settings, *, peers: dict[str, str], specs: Path | None = N
     from ncp.store.db import session_factory, upgrade
     from ncp.store.peers import PeerStore
     from ncp.terminology.loader import load_all
-    from ncp.validation.specs import specs_dir
 
     init_pki(settings.pki_root, sorted({settings.country_code, *peers}))
     runtime = build_runtime(settings)
@@ -188,7 +187,7 @@ def prepare(settings: Settings, *, peers: dict[str, str], specs: Path | None = N
 
             demo.seed(runtime.records)
             seed_accounts(runtime.records, runtime.engine, cheap_hashes=cheap_hashes,
-                          environment=settings.environment)
+                          environment=settings.environment, pki_root=settings.pki_root)
         else:
             _seed_partner(runtime.records)
             _seed_partner_accounts(runtime.records, runtime.engine, cheap_hashes)
@@ -199,7 +198,7 @@ def prepare(settings: Settings, *, peers: dict[str, str], specs: Path | None = N
         with sessions() as s:
             loaded = s.scalar(select(func.count()).select_from(TermConcept))
         if not loaded:
-            load_all(sessions, specs or specs_dir())
+            load_all(sessions, specs or settings.specs_path)
         store = PeerStore(sessions)
         now = dt.datetime.now(dt.UTC)
         for cc, url in peers.items():

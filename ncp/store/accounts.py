@@ -236,6 +236,15 @@ class AccountStore:
         with self._tx() as s:
             s.execute(update(Account).where(Account.id == account_id).values(language=language))
 
+    def set_disabled(self, account_id: int, now: dt.datetime | None) -> None:
+        """Disable (``now``) or re-enable (None) a login; disabling ends its sessions."""
+        with self._tx() as s:
+            s.execute(update(Account).where(Account.id == account_id).values(disabled_at=now))
+            if now is not None:
+                s.execute(update(AuthSession).where(AuthSession.account_id == account_id,
+                                                    AuthSession.ended_at.is_(None))
+                          .values(ended_at=now))
+
     def claim_totp_step(self, account_id: int, step: int) -> bool:
         """Record ``step`` as used; False if it (or a later one) was used already.
 

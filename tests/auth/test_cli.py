@@ -51,3 +51,5 @@ def test_accounts_commands(var: Path) -> None:
     assert runner.invoke(app, ["accounts", "token", "jean.s"]).exit_code == 2
     assert runner.invoke(app, ["accounts", "token", "nobody"]).exit_code == 2
     assert runner.invoke(app, ["accounts", "logins", "marie"]).exit_code == 0
+    assert "disabled" in runner.invoke(app, ["accounts", "disable", "marie"]).output
+    assert "enabled" in runner.invoke(app, ["accounts", "disable", "marie", "--enable"]).output

@@ -276,3 +276,17 @@ def test_accounts_refuse_bad_enrolment(setup) -> None:
     stored = auth.store.by_login("jean")
     assert stored is not None and stored.password_hash.startswith("$argon2id$")
     assert PASSWORD not in stored.password_hash
+
+
+def test_a_disabled_account_is_logged_out_and_cannot_log_in(setup, clock: Clock) -> None:
+    auth, records = setup
+    enrol_patient(auth, records)
+    token = auth.start_password("jean", PASSWORD)
+    principal = auth.finish_totp(token, code(auth, "jean", clock))
+    auth.store.set_disabled(principal.account.id, clock.now)
+    assert auth.principal(token) is None
+    with pytest.raises(AuthError):
+        auth.start_password("jean", PASSWORD)
+    assert events(auth)[-1] == ("jean", "password", "failure")
+    auth.store.set_disabled(principal.account.id, None)
+    assert auth.start_password("jean", PASSWORD)
