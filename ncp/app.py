@@ -27,13 +27,15 @@ class Runtime:
     settings: Settings
     engine: Engine
     records: Records
+    #: The master key ring of the encryption at rest, shared by every store of the process.
+    keys: KeyRingSource
 
 
 def build_runtime(settings: Settings) -> Runtime:
     engine = make_engine(settings.sqlalchemy_url)
     keys = KeyRingSource.from_file(settings.master_keys_path,
                                    create=settings.environment == "development")
-    return Runtime(settings, engine, Records(session_factory(engine), keys))
+    return Runtime(settings, engine, Records(session_factory(engine), keys), keys)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

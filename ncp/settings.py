@@ -69,6 +69,8 @@ class Settings(BaseSettings):
     discard_window_hours: int = Field(24, ge=0)
     #: XDS repositoryUniqueId of our documents; empty means ``<home_community_id>.3.1``.
     gateway_repository_id: str = ""
+    #: SOAP requests one process works on at once (the others queue in arrival order).
+    gateway_concurrency: int = Field(4, ge=1)
 
     @property
     def specs_path(self) -> Path:

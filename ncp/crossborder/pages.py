@@ -84,7 +84,7 @@ def service(request: Request) -> CrossBorder:
     xb = getattr(state, "crossborder", None)
     if xb is None:
         runtime = state.runtime
-        xb = CrossBorder(runtime.settings, runtime.engine)
+        xb = CrossBorder(runtime.settings, runtime.engine, keys=runtime.keys)
         state.crossborder = xb
     return xb
 

@@ -35,6 +35,7 @@ from ncp.settings import Settings
 from ncp.store.audit import AuditLog
 from ncp.store.db import session_factory
 from ncp.store.errors import InvalidInput, NotFound
+from ncp.store.keys import KeyRingSource
 from ncp.store.peers import (
     ContextInfo,
     CrossBorderStore,
@@ -105,13 +106,17 @@ class CrossBorder:
     """One per process: peers, contexts, the client, our issuer of assertions."""
 
     def __init__(self, settings: Settings, engine: Engine, *,
+                 keys: KeyRingSource | None = None,
                  client: GatewayClient | None = None,
                  clock: callable = lambda: dt.datetime.now(dt.UTC)) -> None:  # type: ignore[valid-type]
         sessions = session_factory(engine)
         self.settings = settings
         self.sessions = sessions
         self.peers = PeerStore(sessions)
-        self.store = CrossBorderStore(sessions)
+        if keys is None:
+            keys = KeyRingSource.from_file(settings.master_keys_path,
+                                           create=settings.environment == "development")
+        self.store = CrossBorderStore(sessions, keys)
         self.clock = clock
         self.audit = AuditLog(sessions)
         if client is None:

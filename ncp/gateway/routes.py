@@ -4,15 +4,16 @@
 ``POST /ws/xdr`` (ITI-41). A route reads the body (never more than the configured limit plus
 one byte: the pipeline then refuses it as too large), takes the verified TLS client certificate
 from the request scope (:mod:`ncp.server`) and hands both to :meth:`Gateway.handle` in a worker
-thread; the answer goes back as is.
+thread (at most ``NCP_GATEWAY_CONCURRENCY`` at once per process); the answer goes back as is.
 """
 
 from __future__ import annotations
 
+import functools
 import threading
 
+import anyio
 from fastapi import APIRouter, Request, Response
-from starlette.concurrency import run_in_threadpool
 
 from ncp.gateway.pipeline import Gateway
 from ncp.gateway.setup import build_gateway
@@ -22,6 +23,21 @@ __all__ = ["gateway_of", "router"]
 
 router = APIRouter(tags=["gateway"], include_in_schema=False)  # SOAP, described by WSDLs
 _lock = threading.Lock()
+
+
+def _limiter(request: Request) -> anyio.CapacityLimiter:
+    """At most ``NCP_GATEWAY_CONCURRENCY`` requests of this process in the pipeline at once;
+    the others wait their turn in order. Why: the work is CPU-bound under one GIL, and with
+    SQLite every extra thread is one more writer polling for the database lock (long tails)."""
+    state = request.app.state
+    limiter = getattr(state, "gateway_limiter", None)
+    if limiter is None:
+        with _lock:
+            limiter = getattr(state, "gateway_limiter", None)
+            if limiter is None:
+                limiter = anyio.CapacityLimiter(gateway_of(request).settings.gateway_concurrency)
+                state.gateway_limiter = limiter
+    return limiter
 
 
 def gateway_of(request: Request) -> Gateway:
@@ -52,10 +68,11 @@ async def _body(request: Request, limit: int) -> bytes:
 async def _serve(request: Request, endpoint: str) -> Response:
     gateway = gateway_of(request)
     body = await _body(request, gateway.settings.max_request_bytes)
-    answer = await run_in_threadpool(
+    call = functools.partial(
         gateway.handle, endpoint, body, request.headers.get("content-type", ""),
         peer_certificate_pem=client_cert_pem(request.scope),
         peer_host=request.client.host if request.client else None)
+    answer = await anyio.to_thread.run_sync(call, limiter=_limiter(request))
     return Response(content=answer.body, status_code=answer.status,
                     headers={"content-type": answer.content_type})
 

@@ -72,6 +72,13 @@ class RotationReport:
     retired: list[str]
 
 
+def _sealed_tables() -> list[type]:
+    """Every table whose rows carry a data key wrapped by a master key."""
+    from ncp.store.peers import SentDispensation
+
+    return [Document, SentDispensation]
+
+
 def rotate(sessions: sessionmaker[Session], path: Path, *, batch: int = 1000) -> RotationReport:
     """Make a new master key active, re-wrap every data key under it, retire the old keys.
 
@@ -81,21 +88,25 @@ def rotate(sessions: sessionmaker[Session], path: Path, *, batch: int = 1000) ->
     ring = KeyRing.load(path).with_new_active_key()
     ring.save(path)
     done = 0
-    while True:
-        with sessions() as s, s.begin():
-            rows = s.execute(
-                select(Document.id, Document.key_id, Document.wrapped_key)
-                .where(Document.key_id != ring.active).limit(batch)).all()
-            for row in rows:
-                s.execute(update(Document).where(Document.id == row.id,
-                                                 Document.key_id == row.key_id)
-                          .values(key_id=ring.active,
-                                  wrapped_key=ring.rewrap(row.key_id, row.wrapped_key)))
-        done += len(rows)
-        if len(rows) < batch:
-            break
-    with sessions() as s:
-        in_use = set(s.scalars(select(Document.key_id).group_by(Document.key_id)))
+    in_use: set[str] = set()
+    for table in _sealed_tables():
+        while True:
+            with sessions() as s, s.begin():
+                rows = s.execute(
+                    select(table.id, table.key_id, table.wrapped_key)
+                    .where(table.key_id.is_not(None), table.key_id != ring.active)
+                    .limit(batch)).all()
+                for row in rows:
+                    s.execute(update(table).where(table.id == row.id,
+                                                  table.key_id == row.key_id)
+                              .values(key_id=ring.active,
+                                      wrapped_key=ring.rewrap(row.key_id, row.wrapped_key)))
+            done += len(rows)
+            if len(rows) < batch:
+                break
+        with sessions() as s:
+            in_use |= set(s.scalars(select(table.key_id).where(table.key_id.is_not(None))
+                                    .group_by(table.key_id)))
     retired = [k for k in ring.key_ids if k != ring.active and k not in in_use]
     ring.without(retired).save(path)
     return RotationReport(ring.active, done, retired)

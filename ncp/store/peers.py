@@ -25,7 +25,9 @@ from dataclasses import dataclass, field
 from sqlalchemy import Integer, LargeBinary, String, Text, delete, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
-from ncp.store.errors import NotFound
+from ncp.store.crypto import Sealed, TamperedContent
+from ncp.store.errors import ContentTampered, NotFound
+from ncp.store.keys import KeyRingSource
 from ncp.store.models import Base, Professional, UtcDateTime
 
 __all__ = [
@@ -98,7 +100,12 @@ class SentDispensation(Base):
     product: Mapped[str] = mapped_column(String(300))
     packages: Mapped[int] = mapped_column(Integer)
     substituted: Mapped[int] = mapped_column(Integer)
-    content: Mapped[bytes] = mapped_column(LargeBinary)
+    #: The eD sent, encrypted like every document at rest (AES-256-GCM under a data key wrapped
+    #: by the master key ``key_id``); emptied (NULL) once the discard window has passed.
+    key_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    wrapped_key: Mapped[bytes | None] = mapped_column(LargeBinary(64), nullable=True)
+    nonce: Mapped[bytes | None] = mapped_column(LargeBinary(12), nullable=True)
+    ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     #: "sent", "refused", "discarded".
     status: Mapped[str] = mapped_column(String(20))
     outcome: Mapped[str] = mapped_column(Text)
@@ -192,11 +199,21 @@ def _context(row: CrossBorderContext) -> ContextInfo:
                        row.created_at, row.expires_at)
 
 
-def _dispensation(row: SentDispensation) -> DispensationInfo:
+def _dispensation(row: SentDispensation, keys: KeyRingSource,
+                  *, with_content: bool = True) -> DispensationInfo:
+    content = b""
+    if with_content and row.ciphertext is not None:
+        assert row.key_id is not None and row.wrapped_key is not None and row.nonce is not None
+        try:
+            content = keys.get(row.key_id).open(
+                Sealed(row.key_id, row.wrapped_key, row.nonce, row.ciphertext),
+                aad=row.document_unique_id.encode())
+        except TamperedContent:
+            raise ContentTampered("a stored eDispensation failed its integrity check") from None
     return DispensationInfo(row.id, row.account_id, row.country, row.patient_cx,
                             row.prescription_id, row.document_unique_id, row.document_id,
                             row.product, row.packages, bool(row.substituted), row.status,
-                            row.outcome, row.sent_at, row.discarded_at, row.content)
+                            row.outcome, row.sent_at, row.discarded_at, content)
 
 
 class _Tx:
@@ -264,6 +281,10 @@ class PeerStore(_Tx):
 class CrossBorderStore(_Tx):
     """Contexts (identified visitor + confirmed relationship) and sent dispensations."""
 
+    def __init__(self, sessions: sessionmaker[Session], keys: KeyRingSource) -> None:
+        super().__init__(sessions)
+        self._keys = keys
+
     def open_context(self, *, account_id: int, country: str, patient_cx: str,
                      patient_name: str, birth_date: str | None, gender: str | None,
                      purpose: str, now: dt.datetime, lifetime: dt.timedelta) -> ContextInfo:
@@ -319,25 +340,28 @@ class CrossBorderStore(_Tx):
         with self._tx() as s:
             s.execute(update(SentDispensation)
                       .where(SentDispensation.sent_at < now - keep_content,
-                             SentDispensation.content != b"")
-                      .values(content=b""))
+                             SentDispensation.ciphertext.is_not(None))
+                      .values(key_id=None, wrapped_key=None, nonce=None, ciphertext=None))
+            sealed = self._keys.current().seal(content, aad=document_unique_id.encode())
             row = SentDispensation(account_id=account_id, country=country.upper(),
                                    patient_cx=patient_cx, prescription_id=prescription_id,
                                    document_unique_id=document_unique_id,
                                    document_id=document_id, product=product[:300],
                                    packages=packages, substituted=int(substituted),
-                                   content=content, status=status, outcome=outcome,
+                                   key_id=sealed.key_id, wrapped_key=sealed.wrapped_key,
+                                   nonce=sealed.nonce, ciphertext=sealed.ciphertext,
+                                   status=status, outcome=outcome,
                                    sent_at=now, discarded_at=None)
             s.add(row)
             s.flush()
-            return _dispensation(row)
+            return _dispensation(row, self._keys)
 
     def dispensation(self, dispensation_id: int, *, account_id: int) -> DispensationInfo:
         with self._sessions() as s:
             row = s.get(SentDispensation, dispensation_id)
             if row is None or row.account_id != account_id:
                 raise NotFound("no such dispensation")
-            return _dispensation(row)
+            return _dispensation(row, self._keys)
 
     def dispensations_for(self, account_id: int, country: str,
                           patient_cx: str) -> list[DispensationInfo]:
@@ -347,7 +371,7 @@ class CrossBorderStore(_Tx):
                                     SentDispensation.country == country.upper(),
                                     SentDispensation.patient_cx == patient_cx)
                              .order_by(SentDispensation.id.desc()))
-            return [_dispensation(r) for r in rows]
+            return [_dispensation(r, self._keys, with_content=False) for r in rows]
 
     def mark_discarded(self, dispensation_id: int, *, outcome: str, now: dt.datetime) -> None:
         with self._tx() as s:

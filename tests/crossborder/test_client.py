@@ -77,11 +77,19 @@ def test_an_answer_from_a_signer_outside_the_directory_is_discarded(
 def test_the_dispensations_we_sent_validate_against_the_schematron(
         two_countries: TwoCountries, tmp_path: Path) -> None:
     """Run after the round trips (file order): every eD Belgium sent is valid eHDSI."""
+    from ncp.store.db import session_factory
+    from ncp.store.keys import KeyRingSource
+    from ncp.store.peers import CrossBorderStore, SentDispensation
     from ncp.validation.validator import validate_document
 
-    with two_countries.be.engine.connect() as conn:
-        sent = [row[0] for row in conn.execute(text(
-            "SELECT content FROM crossborder_dispensations"))]
+    be = two_countries.be
+    store = CrossBorderStore(session_factory(be.engine),
+                             KeyRingSource.from_file(be.var / "keys" / "master-keys.json"))
+    with be.engine.connect() as conn:
+        rows = conn.execute(text("SELECT id, account_id FROM crossborder_dispensations "
+                                 "WHERE ciphertext IS NOT NULL")).all()
+    sent = [store.dispensation(i, account_id=a).content for i, a in rows]
+    assert SentDispensation.__tablename__ == "crossborder_dispensations"
     if not sent:
         pytest.skip("no dispensation sent in this session (run with the round-trip tests)")
     for content in sent:

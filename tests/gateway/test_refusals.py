@@ -159,3 +159,44 @@ def test_every_refusal_is_audited_as_a_failure(env: GatewayEnv) -> None:
     assert [r.outcome for r in rows] == ["8", "8"]
     assert rows[1].patient_ref == patient(3).cx and "4701" in rows[1].message
     _ = uuid, soap
+
+
+HOSTILE = [
+    (b"", "application/soap+xml"),
+    (b"<x/>", "text/plain"),
+    (b'<?xml version="1.0"?><!DOCTYPE e [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+     b'<e:Envelope xmlns:e="http://www.w3.org/2003/05/soap-envelope"><e:Body>&x;</e:Body>'
+     b"</e:Envelope>", "application/soap+xml"),
+    (b'<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body/></s:Envelope>',
+     "text/xml"),
+    (b'<e:Envelope xmlns:e="http://www.w3.org/2003/05/soap-envelope">' + b"<a>" * 5000
+     + b"</a>" * 5000 + b"</e:Envelope>", "application/soap+xml"),
+    (b"--b\r\nContent-Type: text/plain\r\n\r\nhello\r\n--b--\r\n",
+     'multipart/related; boundary="b"; type="application/xop+xml"'),
+    (b'<e:Envelope xmlns:e="http://www.w3.org/2003/05/soap-envelope"><e:Header/><e:Body>'
+     b"<q/></e:Body></e:Envelope>", "application/soap+xml"),
+]
+
+
+@pytest.mark.parametrize("body, content_type", HOSTILE)
+def test_hostile_input_is_a_client_fault_audited_and_never_a_crash(
+        watched: GatewayEnv, body: bytes, content_type: str) -> None:
+    r = watched.post("xca", Sent(body, content_type, ""))
+    assert 400 <= r.status < 500 or (r.status == 500 and b"VersionMismatch" in r.body)
+    assert r.content_type.startswith("application/soap+xml")
+    assert b"passwd" not in r.body and b"root:" not in r.body
+    no_patient_data(r.body)
+
+
+def test_an_internal_error_is_a_receiver_fault_audited_as_major_failure(
+        env: GatewayEnv, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*_a: object, **_k: object) -> None:
+        raise RuntimeError("database on fire: secret detail")
+
+    monkeypatch.setattr(env.gateway.summaries, "find_summary", broken)
+    r = env.post("xca", env.be.query(patient(0)))
+    assert r.status == 500 and "Receiver" in fault_subcodes(r.body)
+    assert b"secret detail" not in r.body and b"error id" in r.body
+    with env.records._sessions() as s:
+        row = s.query(AuditMessage).order_by(AuditMessage.id.desc()).first()
+    assert row is not None and row.outcome == "12" and row.transaction == "ITI-38"

@@ -8,8 +8,10 @@ import datetime as dt
 import pytest
 from sqlalchemy import Engine
 
+from ncp.store.crypto import KeyRing
 from ncp.store.db import session_factory
 from ncp.store.errors import NotFound
+from ncp.store.keys import KeyRingSource
 from ncp.store.peers import CrossBorderStore, PeerStore
 
 NOW = dt.datetime(2026, 11, 22, 10, 0, tzinfo=dt.UTC)
@@ -34,8 +36,8 @@ def test_peers_merge_records_one_transaction_at_a_time(db_engine: Engine) -> Non
         peers.get("CY")
 
 
-def test_contexts_belong_to_their_account_and_expire(db_engine: Engine) -> None:
-    store = CrossBorderStore(session_factory(db_engine))
+def test_contexts_belong_to_their_account_and_expire(db_engine: Engine, keyring: KeyRing) -> None:
+    store = CrossBorderStore(session_factory(db_engine), KeyRingSource.fixed(keyring))
     ctx = store.open_context(account_id=7, country="be", patient_cx=CX,
                              patient_name="Emma Janssens", birth_date="1968-05-14", gender="F",
                              purpose="", now=NOW, lifetime=dt.timedelta(minutes=15))
@@ -58,8 +60,9 @@ def test_contexts_belong_to_their_account_and_expire(db_engine: Engine) -> None:
     assert not store.contexts_of(7, NOW + dt.timedelta(hours=3))
 
 
-def test_dispensation_copies_are_emptied_after_the_discard_window(db_engine: Engine) -> None:
-    store = CrossBorderStore(session_factory(db_engine))
+def test_dispensation_copies_are_emptied_after_the_discard_window(db_engine: Engine,
+                                                                 keyring: KeyRing) -> None:
+    store = CrossBorderStore(session_factory(db_engine), KeyRingSource.fixed(keyring))
     day = dt.timedelta(hours=24)
 
     def sent(n: int, at: dt.datetime) -> int:
@@ -70,7 +73,11 @@ def test_dispensation_copies_are_emptied_after_the_discard_window(db_engine: Eng
             outcome="accepted", now=at, keep_content=day).id
 
     old = sent(1, NOW)
-    assert store.dispensation(old, account_id=1).content
+    assert store.dispensation(old, account_id=1).content == b"<ClinicalDocument/>"
+    with db_engine.connect() as conn:  # encrypted at rest, like every document
+        stored = conn.exec_driver_sql(
+            "SELECT ciphertext FROM crossborder_dispensations").scalar_one()
+    assert b"ClinicalDocument" not in stored
     new = sent(2, NOW + day + dt.timedelta(minutes=1))
     assert store.dispensation(old, account_id=1).content == b""
     assert store.dispensation(new, account_id=1).content

@@ -56,3 +56,22 @@ def test_process_with_stale_ring_still_reads_rewrapped_rows(db_engine: Engine,
     other_process = Records(sessions, KeyRingSource.from_file(path))
     rotate(sessions, path)
     assert other_process.read_document(me, d.unique_id)[1] == b"x"
+
+
+def test_rotation_covers_sent_dispensations(db_engine: Engine, tmp_path: Path) -> None:
+    import datetime as dt
+
+    from ncp.store.peers import CrossBorderStore
+
+    path = tmp_path / "keys.json"
+    KeyRing.load_or_create(path)
+    sessions = session_factory(db_engine)
+    store = CrossBorderStore(sessions, KeyRingSource.from_file(path))
+    sent = store.record_dispensation(
+        account_id=1, country="BE", patient_cx="1^^^&1.2&ISO", prescription_id="p",
+        document_unique_id="1.2.3", document_id="1.2^3", product="X", packages=1,
+        substituted=False, content=b"<eD/>", status="sent", outcome="accepted",
+        now=dt.datetime.now(dt.UTC))
+    report = rotate(sessions, path)
+    assert report.rewrapped == 1 and report.retired
+    assert store.dispensation(sent.id, account_id=1).content == b"<eD/>"
