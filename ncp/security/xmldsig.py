@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import copy
 import functools
 import hmac
 import re
@@ -275,29 +276,32 @@ def _exc_c14n(el: etree._Element, prefixes: list[str] | None) -> bytes:
 def _without(target: etree._Element, sig: etree._Element, prefixes: list[str] | None) -> bytes:
     """Exclusive c14n of ``target`` minus the ``sig`` element (the enveloped transform).
 
-    The signature is detached for the time of the canonicalisation and put back exactly where
-    it was; its tail text (which the transform keeps) is parked on the preceding node meanwhile.
+    Works on a copy, so the received tree is never touched: removing and re-inserting an element
+    makes lxml re-declare namespaces on it, which would change what a later consumer serialises.
+    A copy is faithful for exclusive c14n, which renders only visibly used namespaces and no
+    inherited ``xml:`` attributes. The signature's tail text (which the transform keeps) moves
+    onto the preceding node of the copy.
     """
-    parent = sig.getparent()
+    path = [sig]
+    while path[-1] is not target:
+        parent_el = path[-1].getparent()
+        if parent_el is None:
+            raise _fail("malformed-signature", "the signature is not inside its target")
+        path.append(parent_el)
+    clone = copy.deepcopy(target)
+    node = clone
+    for el in reversed(path[:-1]):
+        node = node[el.getparent().index(el)]  # type: ignore[union-attr]
+    parent = node.getparent()
     assert parent is not None
-    index = parent.index(sig)
-    tail, prev = sig.tail, sig.getprevious()
-    saved = prev.tail if prev is not None else parent.text
-    parent.remove(sig)
+    tail, prev = node.tail, node.getprevious()
+    parent.remove(node)
     if tail:
         if prev is not None:
-            prev.tail = (saved or "") + tail
+            prev.tail = (prev.tail or "") + tail
         else:
-            parent.text = (saved or "") + tail
-    try:
-        return _exc_c14n(target, prefixes)
-    finally:
-        if prev is not None:
-            prev.tail = saved
-        else:
-            parent.text = saved
-        parent.insert(index, sig)
-        sig.tail = tail
+            parent.text = (parent.text or "") + tail
+    return _exc_c14n(clone, prefixes)
 
 
 def _kids(parent: etree._Element, local: str) -> list[etree._Element]:

@@ -253,3 +253,15 @@ def test_enveloped_transform_must_name_the_signature_parent(signed, be_creds):
     shape = inspect_signature(sig)
     assert _reason(verify_signature, shape, ids=index_ids(wrapper),
                    certificate_der=be_creds.certificate_der) == "enveloped-not-parent"
+
+
+def test_verification_leaves_namespace_declarations_alone(signed):
+    """The ds namespace declared on an ancestor, as in SMP records: verifying must not make
+    lxml re-declare it on the Signature (the tree is canonicalised from a copy)."""
+    from ncp.xmlutil import parse_xml
+
+    inner = etree.tostring(signed).decode().replace(f' xmlns:ds="{DS}"', "")
+    outer = parse_xml(f'<Wrapper xmlns:ds="{DS}">{inner}</Wrapper>'.encode())
+    before = etree.tostring(outer)
+    verify_enveloped(outer[0])
+    assert etree.tostring(outer) == before
