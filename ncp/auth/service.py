@@ -99,7 +99,7 @@ class Authenticator:
         passwords: Passwords | None = None,
         clock: Callable[[], dt.datetime] = utcnow,
     ) -> None:
-        self.store = AccountStore(sessions)
+        self.store = AccountStore(sessions, records.keys)
         self.records = records
         self.policy = policy or AuthPolicy()
         self.passwords = passwords or Passwords()

@@ -6,7 +6,9 @@ asks one service. The patient must be the TRC's (checked with the assertions), o
 to that service. The answer lists what the policy lets a foreign professional see: the PS (and
 its PDF rendition with the XFRM association when rendering is configured), each dispensable
 ePrescription with its metadata, the original clinical documents as PDF; "nothing" is the
-warning 1102 (PS) / 1104 (OrCD) or the error 1101 (eP).
+warning 1102 (PS) / 1104 (OrCD) or the error 1101 (eP). The query's other parameters (format,
+status, times, event codes such as an ATC code...) narrow the answer
+(:mod:`ncp.patient_summary.find_documents`).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from ncp.ihe import registry
 from ncp.ihe.codes import ClassCode, ReturnType, Service
 from ncp.ihe.rim import RegistryError
 from ncp.ihe.xca import query
+from ncp.patient_summary import find_documents
 from ncp.security.permissions import Transaction as SecurityTransaction
 from ncp.security.validation import VerifiedIdentity
 from ncp.security.wssecurity import VerifiedMessage
@@ -84,6 +87,7 @@ class CrossGatewayQuery:
                 entries, associations, errors = ep.entries, [], ep.errors
         except AccessDenied:
             raise closed_or_no_consent() from None
+        entries, associations = find_documents.apply(request, list(entries), list(associations))
         ex.partial_errors.extend(errors)
         registry_errors = tuple(RegistryError.from_error(e) for e in errors)
         if request.return_type is ReturnType.OBJECT_REF:

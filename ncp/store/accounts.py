@@ -21,6 +21,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     delete,
     func,
@@ -30,6 +31,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
+from ncp.store.crypto import Sealed, TamperedContent
+from ncp.store.errors import ContentTampered
+from ncp.store.keys import KeyRingSource
 from ncp.store.models import Base, Patient, Professional, UtcDateTime
 
 
@@ -46,7 +50,12 @@ class Account(Base):
                                                         unique=True)
     display_name: Mapped[str] = mapped_column(String(200))
     password_hash: Mapped[str] = mapped_column(String(200))
-    totp_secret: Mapped[str] = mapped_column(String(64))
+    #: The TOTP secret, sealed like document contents (AES-256-GCM under a data key wrapped by
+    #: the master key ``key_id``): a copy of the database does not yield second factors.
+    key_id: Mapped[str] = mapped_column(String(40))
+    wrapped_key: Mapped[bytes] = mapped_column(LargeBinary(64))
+    totp_nonce: Mapped[bytes] = mapped_column(LargeBinary(12))
+    totp_ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
     #: The last TOTP time step accepted: a code is never accepted twice.
     totp_last_step: Mapped[int | None] = mapped_column(Integer)
     language: Mapped[str] = mapped_column(String(2), default="fr")
@@ -178,10 +187,20 @@ class LoginRecord:
     client: str | None
 
 
-def _info(a: Account) -> AccountInfo:
+def _totp_aad(login: str) -> bytes:
+    return b"totp:" + login.encode()
+
+
+def _info(a: Account, keys: KeyRingSource) -> AccountInfo:
+    try:
+        secret = keys.get(a.key_id).open(
+            Sealed(a.key_id, a.wrapped_key, a.totp_nonce, a.totp_ciphertext),
+            aad=_totp_aad(a.login)).decode()
+    except TamperedContent:
+        raise ContentTampered("a stored second factor failed its integrity check") from None
     return AccountInfo(id=a.id, login=a.login, kind=a.kind, patient_id=a.patient_id,
                        professional_id=a.professional_id, display_name=a.display_name,
-                       password_hash=a.password_hash, totp_secret=a.totp_secret,
+                       password_hash=a.password_hash, totp_secret=secret,
                        totp_last_step=a.totp_last_step, language=a.language,
                        disabled=a.disabled_at is not None)
 
@@ -189,8 +208,9 @@ def _info(a: Account) -> AccountInfo:
 class AccountStore:
     """Queries over the account tables; each method is one short transaction."""
 
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
+    def __init__(self, sessions: sessionmaker[Session], keys: KeyRingSource) -> None:
         self._sessions = sessions
+        self._keys = keys
 
     @contextmanager
     def _tx(self) -> Iterator[Session]:
@@ -209,8 +229,11 @@ class AccountStore:
                 raise ValueError("unknown patient")
             if professional_id is not None and s.get(Professional, professional_id) is None:
                 raise ValueError("unknown professional")
+            sealed = self._keys.current().seal(totp_secret.encode(), aad=_totp_aad(login))
             account = Account(login=login, kind=kind, display_name=display_name,
-                              password_hash=password_hash, totp_secret=totp_secret,
+                              password_hash=password_hash, key_id=sealed.key_id,
+                              wrapped_key=sealed.wrapped_key, totp_nonce=sealed.nonce,
+                              totp_ciphertext=sealed.ciphertext,
                               patient_id=patient_id, professional_id=professional_id,
                               language=language, created_at=now)
             s.add(account)
@@ -220,12 +243,12 @@ class AccountStore:
     def by_login(self, login: str) -> AccountInfo | None:
         with self._sessions() as s:
             a = s.scalar(select(Account).where(Account.login == login))
-            return _info(a) if a else None
+            return _info(a, self._keys) if a else None
 
     def by_id(self, account_id: int) -> AccountInfo | None:
         with self._sessions() as s:
             a = s.get(Account, account_id)
-            return _info(a) if a else None
+            return _info(a, self._keys) if a else None
 
     def set_password_hash(self, account_id: int, password_hash: str) -> None:
         with self._tx() as s:
@@ -280,7 +303,7 @@ class AccountStore:
                                               AccountCertificate.account_id == Account.id)
                          .where(match, AccountCertificate.revoked_at.is_(None))
                          .order_by(AccountCertificate.fingerprint.is_(None)).limit(1))
-            return _info(a) if a else None
+            return _info(a, self._keys) if a else None
 
     # ------------------------------------------------------------------ sessions
 
@@ -303,7 +326,7 @@ class AccountStore:
             if row is None:
                 return None
             sess, account = row
-            return SessionInfo(id=sess.id, account=_info(account), stage=sess.stage,
+            return SessionInfo(id=sess.id, account=_info(account, self._keys), stage=sess.stage,
                                method=sess.method,
                                acting_for_patient_id=sess.acting_for_patient_id,
                                csrf_token=sess.csrf_token, created_at=sess.created_at,
@@ -435,7 +458,7 @@ class AccountStore:
                 return None
             token, account = row
             token.last_used_at = now
-            return _info(account)
+            return _info(account, self._keys)
 
     def tokens_of(self, account_id: int) -> list[tuple[int, str, dt.datetime, dt.datetime,
                                                         dt.datetime | None]]:

@@ -74,9 +74,10 @@ class RotationReport:
 
 def _sealed_tables() -> list[type]:
     """Every table whose rows carry a data key wrapped by a master key."""
+    from ncp.store.accounts import Account
     from ncp.store.peers import SentDispensation
 
-    return [Document, SentDispensation]
+    return [Document, SentDispensation, Account]
 
 
 def rotate(sessions: sessionmaker[Session], path: Path, *, batch: int = 1000) -> RotationReport:

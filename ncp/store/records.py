@@ -178,6 +178,11 @@ class Records:
         self._keys = keys if isinstance(keys, KeyRingSource) else KeyRingSource.fixed(keys)
         self._clock = clock
 
+    @property
+    def keys(self) -> KeyRingSource:
+        """The master key ring (shared with the other stores that seal data at rest)."""
+        return self._keys
+
     @contextmanager
     def _tx(self) -> Iterator[Session]:
         with self._sessions() as session, session.begin():

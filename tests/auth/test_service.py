@@ -290,3 +290,22 @@ def test_a_disabled_account_is_logged_out_and_cannot_log_in(setup, clock: Clock)
     assert events(auth)[-1] == ("jean", "password", "failure")
     auth.store.set_disabled(principal.account.id, None)
     assert auth.start_password("jean", PASSWORD)
+
+
+def test_totp_secrets_are_sealed_at_rest(setup, any_db_engine: Engine) -> None:
+    auth, records = setup
+    enrol_patient(auth, records)
+    secret = auth.store.by_login("jean").totp_secret
+    from ncp.store.accounts import Account
+
+    with auth.store._sessions() as s:
+        row = s.scalar(select(Account).where(Account.login == "jean"))
+        assert secret.encode() not in row.totp_ciphertext
+        tampered = bytearray(row.totp_ciphertext)
+        tampered[0] ^= 1
+        row.totp_ciphertext = bytes(tampered)
+        s.commit()
+    from ncp.store.errors import ContentTampered
+
+    with pytest.raises(ContentTampered):
+        auth.store.by_login("jean")

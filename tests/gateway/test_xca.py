@@ -3,8 +3,6 @@ ePrescription metadata, pivot documents (cached), per-document errors."""
 
 from __future__ import annotations
 
-from lxml import etree
-
 from ncp.cda.kinds import DocumentKind, detect_kind
 from ncp.ihe.codes import ClassCode, ResponseStatus
 from ncp.ihe.registry import ITI_38, ITI_39
@@ -224,7 +222,6 @@ def test_ep_only_professional_cannot_retrieve_a_patient_summary(env: GatewayEnv)
     by_doc = {(e.document_unique_id, e.outcome) for e in log if e.action == "read"}
     assert (ps.unique_id, "denied") in by_doc and (ps.unique_id, "success") not in by_doc
     assert (ep.unique_id, "success") in by_doc
-    _ = etree
 
 
 def test_a_document_that_cannot_be_transcoded_is_its_own_error(env: GatewayEnv) -> None:
@@ -262,3 +259,47 @@ def test_retrieve_needs_the_consent_of_the_documents_service(env: GatewayEnv) ->
     assert [d.document_unique_id for d in res.documents] == [ps.unique_id]
     assert [(e.error_code, e.location) for e in res.errors] == [("4701", ep.unique_id)]
     assert b"Ordonnance" not in raw.body
+
+
+def test_optional_query_parameters_narrow_the_answer(env: GatewayEnv) -> None:
+    from dataclasses import replace as dc_replace
+
+    from ncp.ihe.rim import Coded
+    from ncp.ihe.xca.query import build_request, parse_request
+    from ncp.xmlutil import qname
+
+    pid = patient(0)
+
+    def ask_with(class_code: ClassCode, **params: object) -> query.QueryResponse:
+        sent = env.be.query(pid, class_code)
+        q = parse_request(parse_xml(sent.body).find(qname("soap", "Body"))[0])
+        q = dc_replace(q, **params)
+        env_ = env.be.envelope(build_request(q), "urn:ihe:iti:2007:CrossGatewayQuery",
+                               env.be.assertions(pid))
+        return ask(env, env.be.send(env_))
+
+    pdf_only = ask_with(ClassCode.PATIENT_SUMMARY, format_codes=(
+        Coded(code="urn:ihe:iti:xds-sd:pdf:2008", scheme="1.3.6.1.4.1.19376.1.2.3"),))
+    assert [e.format_code.code for e in pdf_only.entries] == ["urn:ihe:iti:xds-sd:pdf:2008"]
+    assert not pdf_only.associations  # its XFRM target is not in the answer
+    every = ask(env, env.be.query(pid, ClassCode.EPRESCRIPTION)).entries
+    atc = every[0].eprescription.atc
+    one = ask_with(ClassCode.EPRESCRIPTION, event_codes=(Coded(code=atc.code,
+                                                                scheme=atc.scheme),))
+    assert one.entries and all(e.eprescription.atc.code == atc.code for e in one.entries)
+    later = ask_with(ClassCode.PATIENT_SUMMARY, creation_time_from="2999")
+    assert later.status is ResponseStatus.SUCCESS and not later.entries
+
+
+def test_a_closed_dsp_shares_nothing_on_retrieve_either(env: GatewayEnv) -> None:
+    from ncp.store.models import Document
+
+    pid = patient(4)  # consents given, DSP closed
+    with env.records._sessions() as s:
+        uids = [u for (u,) in s.query(Document.unique_id).filter(
+            Document.patient_id == env.patient_db_id(4))]
+    assert uids
+    res, raw = fetch(env, env.be.retrieve(pid, uids))
+    assert res.status is ResponseStatus.FAILURE and not res.documents
+    assert {e.error_code for e in res.errors} == {"4202"}
+    assert b"ClinicalDocument" not in raw.body

@@ -5,9 +5,7 @@ log in as anyone (password + TOTP, like a person would)."""
 from __future__ import annotations
 
 import datetime as dt
-import socket
 import ssl
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -15,7 +13,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import Encoding
@@ -27,17 +24,11 @@ from ncp.auth import totp
 from ncp.auth.demo import DEMO_PASSWORD, DEMO_TOTP_SECRET, seed_accounts
 from ncp.auth.service import Authenticator
 from ncp.security.pki import IssuedCertificate, init_pki, issue_leaf
-from ncp.server import PeerCertH11Protocol, tls_client_anchor_bundle
 from ncp.settings import Settings
-from ncp.store.accounts import Account
+from ncp.store.accounts import Account, AccountStore
 from ncp.store.db import session_factory, upgrade
 from ncp.store.records import Records
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from ncp.testing.server import free_port, running_server
 
 
 @dataclass
@@ -75,7 +66,7 @@ class Live:
         while wanted > step + totp.DRIFT_STEPS:
             time.sleep(1)
             step = int(time.time()) // totp.STEP_SECONDS
-        secret = conn_secret(self.engine, login)
+        secret = conn_secret(self.engine, self.records, login)
         return totp.code_at(secret, dt.datetime.fromtimestamp(wanted * totp.STEP_SECONDS,
                                                               dt.UTC))
 
@@ -114,10 +105,10 @@ class Live:
         return client
 
 
-def conn_secret(engine: Engine, login: str) -> str:
-    with engine.connect() as conn:
-        secret = conn.execute(select(Account.totp_secret).where(Account.login == login)).scalar()
-    return secret or DEMO_TOTP_SECRET
+def conn_secret(engine: Engine, records: Records, login: str) -> str:
+    """The account's TOTP secret, unsealed through the store (it is encrypted at rest)."""
+    account = AccountStore(session_factory(engine), records.keys).by_login(login)
+    return account.totp_secret if account else DEMO_TOTP_SECRET
 
 
 def csrf(page_html: str) -> str:
@@ -137,24 +128,9 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     demo.seed(runtime.records)
     seed_accounts(runtime.records, runtime.engine, cheap_hashes=True, pki_root=pki)
     app = create_app(settings)
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=settings.port, http=PeerCertH11Protocol,
-        ssl_certfile=str(settings.tls_cert_path), ssl_keyfile=str(settings.tls_key_path),
-        ssl_ca_certs=str(tls_client_anchor_bundle(settings)), ssl_cert_reqs=ssl.CERT_OPTIONAL,
-        log_level="warning")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("the server did not start")
-        time.sleep(0.05)
-    running = Live(f"https://localhost:{settings.port}", settings, runtime.records,
-                   runtime.engine, pki, app, [])
-    yield running
-    for client in running.clients:
-        client.close()
-    server.should_exit = True
-    thread.join(15)
+    with running_server(app, settings) as url:
+        running = Live(url, settings, runtime.records, runtime.engine, pki, app, [])
+        yield running
+        for client in running.clients:
+            client.close()
     runtime.engine.dispose()
