@@ -58,32 +58,14 @@ class DatabaseReplayCache:
         self._session_factory = session_factory
 
     def register_all(self, entries: Sequence[ReplayEntry], *, now: dt.datetime) -> str | None:
-        from sqlalchemy import select
+        from sqlalchemy.exc import IntegrityError
 
-        from ncp.store.models import AssertionReplay
-        from ncp.store.replay import register_assertion
+        from ncp.store.replay import register_assertions
 
-        ids = [aid for aid, _ in entries]
         try:
             with self._session_factory() as session, session.begin():
-                # Look first, write after: a replay is then refused before anything is written,
-                # even where the driver cannot roll back a released savepoint (pysqlite).
-                live = set(session.scalars(select(AssertionReplay.assertion_id).where(
-                    AssertionReplay.assertion_id.in_(ids),
-                    AssertionReplay.not_on_or_after > now)))
-                for aid in ids:
-                    if aid in live:
-                        return aid
-                for aid, until in entries:
-                    if not register_assertion(session, assertion_id=aid, not_on_or_after=until,
-                                              now=now):
-                        raise _AlreadySeen(aid)  # leaving the block rolls everything back
-        except _AlreadySeen as seen:
-            return seen.assertion_id
-        return None
-
-
-class _AlreadySeen(Exception):
-    def __init__(self, assertion_id: str) -> None:
-        super().__init__(assertion_id)
-        self.assertion_id = assertion_id
+                # a replay returns before anything is written
+                return register_assertions(session, list(entries), now=now)
+        except IntegrityError:
+            # another process registered one of these ids between our look and our write
+            return entries[0][0]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from ncp.store.models import AuditMessage
@@ -22,6 +22,10 @@ class StoredAudit:
     message: str
 
 
+#: Built once: one audit row per transaction is on every request's path.
+_INSERT = insert(AuditMessage).returning(AuditMessage.id)
+
+
 class AuditLog:
     """Writes each audit record in its own committed transaction (it must outlive a rollback
     of the work it describes), and hands out the ones still to forward."""
@@ -32,12 +36,10 @@ class AuditLog:
     def record(self, *, at: dt.datetime, transaction: str, event_code: str, outcome: int,
                patient_ref: str | None, message: bytes) -> int:
         with self._sessions() as s, s.begin():
-            row = AuditMessage(at=at, transaction=transaction, event_code=event_code,
-                               outcome=str(outcome), patient_ref=patient_ref,
-                               message=message.decode("utf-8"))
-            s.add(row)
-            s.flush()
-            return row.id
+            return int(s.execute(_INSERT, {
+                "at": at, "transaction": transaction, "event_code": event_code,
+                "outcome": str(outcome), "patient_ref": patient_ref,
+                "message": message.decode("utf-8")}).scalar_one())
 
     def pending(self, limit: int = 100) -> list[StoredAudit]:
         with self._sessions() as s:

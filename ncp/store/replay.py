@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -41,3 +42,25 @@ def purge_expired(session: Session, *, now: dt.datetime) -> int:
     """Delete ids whose lifetime is over; returns how many."""
     result = session.execute(delete(AssertionReplay).where(AssertionReplay.not_on_or_after <= now))
     return int(result.rowcount or 0)
+
+
+def register_assertions(
+    session: Session, entries: Sequence[tuple[str, dt.datetime]], *, now: dt.datetime
+) -> str | None:
+    """Record every (assertion id, NotOnOrAfter) of one request in a few statements.
+
+    Returns the first id already seen within its lifetime (and writes nothing), else None. The
+    caller owns the transaction; a concurrent insert of the same id fails on the primary key
+    (:class:`~sqlalchemy.exc.IntegrityError`), which the caller reports as a replay.
+    """
+    ids = [aid for aid, _ in entries]
+    live = set(session.scalars(select(AssertionReplay.assertion_id).where(
+        AssertionReplay.assertion_id.in_(ids), AssertionReplay.not_on_or_after > now)))
+    for aid in ids:
+        if aid in live:
+            return aid
+    session.execute(delete(AssertionReplay).where(AssertionReplay.assertion_id.in_(ids)))
+    session.execute(insert(AssertionReplay), [
+        {"assertion_id": aid, "not_on_or_after": until, "seen_at": now}
+        for aid, until in entries])
+    return None
