@@ -36,7 +36,7 @@ class AuditLog:
     def record(self, *, at: dt.datetime, transaction: str, event_code: str, outcome: int,
                patient_ref: str | None, message: bytes) -> int:
         with self._sessions() as s, s.begin():
-            return int(s.execute(_INSERT, {
+            return int(s.connection().execute(_INSERT, {
                 "at": at, "transaction": transaction, "event_code": event_code,
                 "outcome": str(outcome), "patient_ref": patient_ref,
                 "message": message.decode("utf-8")}).scalar_one())

@@ -115,7 +115,7 @@ class PivotCache:
         """
         r = self.records
         with r._tx() as s:
-            row = s.execute(_BY_UNIQUE_ID, {"unique_id": unique_id}).first()
+            row = s.connection().execute(_BY_UNIQUE_ID, {"unique_id": unique_id}).first()
             other = row is not None and (
                 (patient_id is not None and row.patient_id != patient_id)
                 or (patient_matricule is not None and s.scalar(
@@ -146,7 +146,7 @@ class PivotCache:
                    _outcome(decision), document_id=info.id, detail=decision.reason)
             r._enforce(s, decision)
             wanted = variant(info)
-            cached = None if wanted is None else s.execute(_CACHED.where(
+            cached = None if wanted is None else s.connection().execute(_CACHED.where(
                 PivotCacheEntry.document_id == info.id,
                 PivotCacheEntry.variant == wanted)).first()
             try:
@@ -158,7 +158,7 @@ class PivotCache:
                         return PivotRead(info, pivot, None)
                     except UnknownMasterKey:
                         pass  # sealed under a retired master key: transcode again
-                sealed = s.execute(_SEALED, {"id": info.id}).one()
+                sealed = s.connection().execute(_SEALED, {"id": info.id}).one()
                 national = r._keys.get(sealed.key_id).open(Sealed(*sealed),
                                                            aad=info.unique_id.encode())
                 return PivotRead(info, None, national)

@@ -382,13 +382,13 @@ class Records:
             if until is not None:
                 params["until"] = until
             statement = _list_statement(wanted is not None, since is not None, until is not None)
-            docs = [_document_info(row) for row in s.execute(statement, params)]
+            docs = [_document_info(row) for row in s.connection().execute(statement, params)]
             return [d for d in docs if policy.read_document(actor, facts, _doc_facts(d))]
 
     def read_document(self, actor: Actor, unique_id: str) -> tuple[DocumentInfo, bytes]:
         """Metadata and decrypted content of one document version, if the policy allows."""
         with self._tx() as s:
-            row = s.execute(_BY_UNIQUE_ID, {"unique_id": unique_id}).first()
+            row = s.connection().execute(_BY_UNIQUE_ID, {"unique_id": unique_id}).first()
             if row is None:
                 self._log(s, actor, None, AccessAction.READ, f"document {unique_id}",
                           self._default_context(actor), Outcome.ERROR,
@@ -403,7 +403,7 @@ class Records:
                       decision.context, _outcome(decision), document_id=info.id,
                       detail=decision.reason)
             self._enforce(s, decision)
-            sealed = s.execute(_SEALED, {"id": info.id}).one()
+            sealed = s.connection().execute(_SEALED, {"id": info.id}).one()
             try:
                 content = self._keys.get(sealed.key_id).open(
                     Sealed(*sealed), aad=info.unique_id.encode())
@@ -919,8 +919,9 @@ class Records:
                          consents=_consents(s, patient.id, now))
         if actor.kind is not ActorKind.PROFESSIONAL or actor.professional_id is None:
             return Facts(patient_id=patient.id, dsp_open=open_)
-        kinds = set(s.scalars(_FACTS, {"patient_id": patient.id,
-                                       "professional_id": actor.professional_id, "now": now}))
+        kinds = set(s.connection().execute(_FACTS, {
+            "patient_id": patient.id, "professional_id": actor.professional_id, "now": now,
+        }).scalars())
         return Facts(
             patient_id=patient.id,
             dsp_open=open_,
@@ -945,7 +946,7 @@ class Records:
         document_id: int | None = None,
         detail: str | None = None,
     ) -> None:
-        s.execute(_LOG_INSERT, {
+        s.connection().execute(_LOG_INSERT, {
             "at": self._clock(), "patient_id": patient_id, "actor_kind": actor.kind.value,
             "actor_professional_id": actor.professional_id,
             "actor_patient_id": actor.patient_id if actor.kind in (
@@ -989,7 +990,7 @@ class Records:
 
     @staticmethod
     def _patient_row(s: Session, patient_id: int) -> _PatientRow:
-        row = s.execute(_PATIENT_ROW, {"id": patient_id}).first()
+        row = s.connection().execute(_PATIENT_ROW, {"id": patient_id}).first()
         if row is None:
             raise NotFound("unknown patient")
         return _PatientRow(*row)
@@ -1068,6 +1069,11 @@ _SEALED = select(Document.key_id, Document.wrapped_key, Document.nonce,
 _PATIENT_ROW = select(Patient.id, Patient.dsp_state, Patient.referring_doctor_id).where(
     Patient.id == bindparam("id"))
 _LOG_INSERT = insert(AccessLogEntry)
+_CONSENTS = select(CrossBorderConsent.service).where(
+    CrossBorderConsent.patient_id == bindparam("patient_id"),
+    CrossBorderConsent.given_at <= bindparam("now", type_=UtcDateTime()),
+    or_(CrossBorderConsent.withdrawn_at.is_(None),
+        CrossBorderConsent.withdrawn_at > bindparam("now", type_=UtcDateTime())))
 
 
 @lru_cache(maxsize=8)
@@ -1112,9 +1118,7 @@ def _patient_info(p: Patient) -> PatientInfo:
 
 
 def _consents(s: Session, patient_id: int, now: dt.datetime) -> frozenset[CrossBorderService]:
-    rows = s.scalars(select(CrossBorderConsent.service).where(
-        CrossBorderConsent.patient_id == patient_id, CrossBorderConsent.given_at <= now,
-        or_(CrossBorderConsent.withdrawn_at.is_(None), CrossBorderConsent.withdrawn_at > now)))
+    rows = s.connection().execute(_CONSENTS, {"patient_id": patient_id, "now": now}).scalars()
     return frozenset(CrossBorderService(r) for r in rows)
 
 

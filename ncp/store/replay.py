@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import bindparam, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ncp.store.models import AssertionReplay
+from ncp.store.models import AssertionReplay, UtcDateTime
 
 
 def register_assertion(
@@ -54,13 +54,21 @@ def register_assertions(
     (:class:`~sqlalchemy.exc.IntegrityError`), which the caller reports as a replay.
     """
     ids = [aid for aid, _ in entries]
-    live = set(session.scalars(select(AssertionReplay.assertion_id).where(
-        AssertionReplay.assertion_id.in_(ids), AssertionReplay.not_on_or_after > now)))
+    conn = session.connection()  # Core statements: no ORM bookkeeping on this hot path
+    live = set(conn.execute(_LIVE, {"ids": ids, "now": now}).scalars())
     for aid in ids:
         if aid in live:
             return aid
-    session.execute(delete(AssertionReplay).where(AssertionReplay.assertion_id.in_(ids)))
-    session.execute(insert(AssertionReplay), [
+    conn.execute(_FORGET, {"ids": ids})
+    conn.execute(_REMEMBER, [
         {"assertion_id": aid, "not_on_or_after": until, "seen_at": now}
         for aid, until in entries])
     return None
+
+
+_LIVE = select(AssertionReplay.assertion_id).where(
+    AssertionReplay.assertion_id.in_(bindparam("ids", expanding=True)),
+    AssertionReplay.not_on_or_after > bindparam("now", type_=UtcDateTime()))
+_FORGET = delete(AssertionReplay).where(
+    AssertionReplay.assertion_id.in_(bindparam("ids", expanding=True)))
+_REMEMBER = insert(AssertionReplay)
