@@ -72,6 +72,17 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False)
 
 
+def analyze(engine: Engine) -> None:
+    """Refresh the planner statistics (after a bulk load, as an operator would)."""
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("VACUUM ANALYZE")
+            conn.exec_driver_sql("CHECKPOINT")
+    else:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("ANALYZE")
+
+
 def database_status(engine: Engine) -> str:
     """``ok`` or a short reason, for ``GET /health``."""
     try:
