@@ -48,7 +48,6 @@ from ncp.security import InMemoryReplayCache, MessageSecurity
 from ncp.security.permissions import Transaction
 from ncp.security.pki import init_pki
 from ncp.security.validation import AssertionValidator
-from ncp.security.validation import PatientId as SecPatientId
 from ncp.settings import Settings
 from ncp.store.db import make_engine, session_factory, upgrade
 from ncp.store.keys import KeyRingSource
@@ -85,13 +84,10 @@ def _serve(settings: Settings, sock: socket.socket) -> None:
     import uvicorn
 
     from ncp.app import create_app
-    from ncp.server import PeerCertH11Protocol, tls_client_anchor_bundle
+    from ncp.server import uvicorn_config
 
-    config = uvicorn.Config(
-        create_app(settings), http=PeerCertH11Protocol,
-        ssl_certfile=str(settings.tls_cert_path), ssl_keyfile=str(settings.tls_key_path),
-        ssl_ca_certs=str(tls_client_anchor_bundle(settings)), ssl_cert_reqs=ssl.CERT_OPTIONAL,
-        log_level="warning", access_log=False)
+    config = uvicorn_config(create_app(settings), settings, log_level="warning",
+                            access_log=False)
     uvicorn.Server(config).run(sockets=[sock])
 
 
@@ -132,8 +128,7 @@ def _crypto_floor(settings: Settings, peer: object, patient: PatientId, uid: str
         t = time.perf_counter()
         verified = security.verify_request(msg.envelope, peer_country="BE", now=now)
         validator.validate(verified.assertions, transaction=Transaction.XCA_RETRIEVE_PS,
-                           patient_id=SecPatientId(root=patient.root,
-                                                   extension=patient.extension),
+                           patient_id=patient,
                            peer_country="BE", now=now)
         security.sign_response(envelope, now=now)
         times.append(time.perf_counter() - t)

@@ -49,7 +49,6 @@ from ncp.patient_summary import CrossBorderDocuments, EntryFactory, PatientSumma
 from ncp.security import MessageSecurity
 from ncp.security.errors import SecurityError
 from ncp.security.permissions import Transaction as SecurityTransaction
-from ncp.security.validation import PatientId as SecurityPatientId
 from ncp.security.validation import VerifiedIdentity
 from ncp.security.wssecurity import VerifiedMessage
 from ncp.settings import Settings
@@ -126,10 +125,6 @@ def actor_of(identity: VerifiedIdentity) -> Actor:
     hcp = identity.hcp
     return Actor.foreign(name=hcp.name, organisation=hcp.organisation,
                          country=identity.country, profession=_profession(hcp.role_code))
-
-
-def to_security_patient(pid: PatientId) -> SecurityPatientId:
-    return SecurityPatientId(root=pid.root, extension=pid.extension)
 
 
 def _optimise(envelope: etree._Element) -> dict[str, bytes]:
@@ -266,7 +261,7 @@ class Gateway:
             ex.patient = subject.patient
             identity = self.security.identify(
                 verified, transaction=subject.security_transaction,
-                patient_id=to_security_patient(subject.patient) if subject.patient else None,
+                patient_id=subject.patient,
                 peer_country=country, now=now)
             ex.identity = identity
             return handler.answer(self, ex, request, identity)

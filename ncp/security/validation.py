@@ -30,6 +30,8 @@ from cryptography import x509
 from lxml import etree
 
 from ncp.errors import ErrorCode
+from ncp.ihe.errors import PatientIdError
+from ncp.ihe.identifiers import PatientId
 from ncp.security.errors import (
     AssertionInvalid,
     CertificateError,
@@ -97,26 +99,6 @@ class AssertionPolicy:
     audiences: frozenset[str] = frozenset({X_BORDER_AUDIENCE})
     require_trc_audience: bool = True
     replay_scope: Literal["assertion", "assertion+message"] = "assertion"
-
-
-@dataclass(frozen=True, slots=True)
-class PatientId:
-    """A patient identifier: assigning authority OID (root) and extension."""
-
-    root: str
-    extension: str
-
-    @classmethod
-    def from_cx(cls, value: str) -> PatientId:
-        """Parse HL7 CX ``ext^^^&root&ISO`` (the form of the TRC subject-id)."""
-        ext, sep, rest = value.strip().partition("^^^")
-        parts = rest.split("&")
-        if not sep or len(parts) < 2 or not ext or not parts[1]:
-            raise ValueError(f"not an HL7 CX identifier: {value!r}")
-        return cls(root=parts[1], extension=ext)
-
-    def to_cx(self) -> str:
-        return f"{self.extension}^^^&{self.root}&ISO"
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -391,14 +373,19 @@ class AssertionValidator:
             raise _refuse(kind, "malformed-assertion", "the TRC names no patient")
         try:
             trc_patient = PatientId.from_cx(subject.value)
-        except ValueError as exc:
-            raise _refuse(kind, "malformed-assertion", str(exc)) from None
+        except PatientIdError as exc:
+            raise _refuse(kind, "malformed-assertion", exc.detail) from None
         if purpose is not None and purpose.value not in PURPOSES_OF_USE:
             raise _refuse(kind, "purpose-of-use", purpose.value)
         if patient_id is None:
             raise _refuse(kind, "patient-mismatch", "the request names no patient",
                           ErrorCode.PATIENT_NOT_MATCHING_TRC)
-        wanted = PatientId.from_cx(patient_id) if isinstance(patient_id, str) else patient_id
+        try:
+            wanted = (PatientId.from_cx(patient_id) if isinstance(patient_id, str)
+                      else patient_id)
+        except PatientIdError as exc:
+            raise _refuse(kind, "patient-mismatch", exc.detail,
+                          ErrorCode.PATIENT_NOT_MATCHING_TRC) from None
         if wanted != trc_patient:
             raise _refuse(kind, "patient-mismatch", "the TRC is for another patient",
                           ErrorCode.PATIENT_NOT_MATCHING_TRC)

@@ -6,36 +6,9 @@ import datetime as dt
 from collections.abc import Sequence
 
 from sqlalchemy import bindparam, delete, insert, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ncp.store.models import AssertionReplay, UtcDateTime
-
-
-def register_assertion(
-    session: Session, *, assertion_id: str, not_on_or_after: dt.datetime, now: dt.datetime
-) -> bool:
-    """Record ``assertion_id``; True the first time, False if seen and still within its lifetime.
-
-    The primary key makes the check atomic across processes: two gateways receiving the same
-    assertion at once cannot both insert it. Expired ids are purged as they are met. The caller
-    owns the transaction (this function flushes but does not commit).
-    """
-    existing = session.execute(
-        select(AssertionReplay).where(AssertionReplay.assertion_id == assertion_id)
-    ).scalar_one_or_none()
-    if existing is not None:
-        if existing.not_on_or_after > now:
-            return False
-        session.delete(existing)
-        session.flush()
-    try:
-        with session.begin_nested():
-            session.add(AssertionReplay(assertion_id=assertion_id,
-                                        not_on_or_after=not_on_or_after, seen_at=now))
-    except IntegrityError:
-        return False
-    return True
 
 
 def purge_expired(session: Session, *, now: dt.datetime) -> int:

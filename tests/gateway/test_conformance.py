@@ -6,17 +6,13 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import socket
 import ssl
-import threading
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
-import uvicorn
 import zeep
 from lxml import etree
 from zeep.plugins import Plugin
@@ -30,7 +26,7 @@ from ncp.ihe.schemas import validate_body
 from ncp.ihe.xca import query, retrieve
 from ncp.ihe.xdr import submit
 from ncp.security.wssecurity import build_security_header, sign_envelope
-from ncp.server import PeerCertH11Protocol, tls_client_anchor_bundle
+from ncp.testing.server import free_port, running_server
 from ncp.xmlutil import parse_xml, qname
 from tests.gateway.conftest import GatewayEnv, patient
 from tests.gateway.peer import HOME, REPOSITORY, Peer, read_answer
@@ -164,33 +160,11 @@ def test_request_bodies_we_answer_validate(env: GatewayEnv) -> None:
 # --------------------------------------------------------------------------- zeep over HTTPS
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def https_gateway(env_factory) -> Iterator[tuple[str, GatewayEnv]]:  # type: ignore[no-untyped-def]
-    env = env_factory(port=_free_port())
-    settings = env.settings
-    app = create_app(settings)
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=settings.port, http=PeerCertH11Protocol,
-        ssl_certfile=str(settings.tls_cert_path), ssl_keyfile=str(settings.tls_key_path),
-        ssl_ca_certs=str(tls_client_anchor_bundle(settings)), ssl_cert_reqs=ssl.CERT_OPTIONAL,
-        log_level="warning")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("the server did not start")
-        time.sleep(0.05)
-    yield f"https://localhost:{settings.port}", env
-    server.should_exit = True
-    thread.join(10)
+    env = env_factory(port=free_port())
+    with running_server(create_app(env.settings), env.settings) as url:
+        yield url, env
 
 
 def _wsdl(tmp_path: Path, specs_dir: Path, folder: str, name: str) -> str:
