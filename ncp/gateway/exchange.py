@@ -18,7 +18,7 @@ from ncp.ihe import registry
 from ncp.ihe.codes import Service
 from ncp.ihe.identifiers import PatientId
 from ncp.security.validation import VerifiedIdentity
-from ncp.store.audit import AuditLog
+from ncp.store.audit import AuditLog, AuditRecord
 
 __all__ = ["TRANSLATION_EVENT", "Exchange", "write_audit"]
 
@@ -54,8 +54,9 @@ class Exchange:
     error: NcpError | None = None
     #: Errors reported per document while the transaction as a whole answered.
     partial_errors: list[NcpError] = field(default_factory=list)
-    #: Unique ids of the documents transcoded (national -> pivot) for this request: each such
-    #: request also gets an EHDSI-94 (translation) audit record.
+    #: Unique ids of the documents transcoded for this request (national -> pivot for a
+    #: retrieve, a received eDispensation pivot -> national for a submit): each such request
+    #: also gets an EHDSI-94 (translation) audit record.
     transcoded: list[str] = field(default_factory=list)
     crashed: bool = False
 
@@ -70,7 +71,7 @@ class Exchange:
         return Outcome.SUCCESS
 
 
-#: eHDSI event of a document transformation (transcoding to the pivot).
+#: eHDSI event of a document transformation (to or from the pivot).
 TRANSLATION_EVENT = "EHDSI-94"
 
 
@@ -106,14 +107,14 @@ def write_audit(audit: AuditLog, ex: Exchange) -> None:
     transaction = ex.transaction or registry.get(
         {"xcpd": "ITI-55", "xca": "ITI-38", "xdr": "ITI-41"}.get(ex.endpoint, "ITI-38"))
     event = _event(ex, transaction)
-    audit.record(at=ex.at, transaction=transaction.iti, event_code=event.ehdsi_event,
-                 outcome=int(event.outcome), patient_ref=event.patient_id,
-                 message=build_audit_message(event))
+    records = [AuditRecord(ex.at, transaction.iti, event.ehdsi_event, int(event.outcome),
+                           event.patient_id, build_audit_message(event))]
     if ex.transcoded:
         translation = replace(event, ehdsi_event=TRANSLATION_EVENT, outcome=Outcome.SUCCESS,
-                              objects=tuple((uid, "ITI-39", "Transformed document")
+                              objects=tuple((uid, transaction.iti, "Transformed document")
                                             for uid in ex.transcoded),
                               error_code=None, error_text=None)
-        audit.record(at=ex.at, transaction=transaction.iti, event_code=TRANSLATION_EVENT,
-                     outcome=int(Outcome.SUCCESS), patient_ref=event.patient_id,
-                     message=build_audit_message(translation))
+        records.append(AuditRecord(ex.at, transaction.iti, TRANSLATION_EVENT,
+                                   int(Outcome.SUCCESS), event.patient_id,
+                                   build_audit_message(translation)))
+    audit.record_all(records)

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Protocol
 
-from sqlalchemy.orm import Session
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
 
 __all__ = ["DatabaseReplayCache", "InMemoryReplayCache", "ReplayCache", "ReplayEntry"]
 
@@ -50,22 +51,15 @@ class InMemoryReplayCache:
 class DatabaseReplayCache:
     """Replay cache on the ``assertion_replay`` table (shared by every gateway process).
 
-    ``session_factory`` is a SQLAlchemy ``sessionmaker``; each call runs in its own transaction,
-    committed only if none of the ids was seen (the table's primary key arbitrates races).
+    ``session_factory`` is a SQLAlchemy ``sessionmaker`` (its engine is used); each call is one
+    transaction, committed only if none of the ids was seen (the table's primary key
+    arbitrates races, see :func:`ncp.store.replay.register_assertions`).
     """
 
-    def __init__(self, session_factory: Callable[[], Session]) -> None:
-        self._session_factory = session_factory
+    def __init__(self, session_factory: sessionmaker[Session]) -> None:
+        self._engine: Engine = session_factory.kw["bind"]
 
     def register_all(self, entries: Sequence[ReplayEntry], *, now: dt.datetime) -> str | None:
-        from sqlalchemy.exc import IntegrityError
-
         from ncp.store.replay import register_assertions
 
-        try:
-            with self._session_factory() as session, session.begin():
-                # a replay returns before anything is written
-                return register_assertions(session, list(entries), now=now)
-        except IntegrityError:
-            # another process registered one of these ids between our look and our write
-            return entries[0][0]
+        return register_assertions(self._engine, list(entries), now=now)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import lru_cache
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Engine, bindparam, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from ncp.store.models import AuditMessage
+from ncp.store.models import AuditMessage, UtcDateTime
+from ncp.store.unit import Query, unit
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,8 +24,28 @@ class StoredAudit:
     message: str
 
 
-#: Built once: one audit row per transaction is on every request's path.
-_INSERT = insert(AuditMessage).returning(AuditMessage.id)
+_COLUMNS = ("at", "transaction", "event_code", "outcome", "patient_ref", "message")
+
+
+@lru_cache(maxsize=4)
+def _insert(n: int) -> Query:
+    """One INSERT of ``n`` rows (built once per n: one or two rows are on every request's
+    path), returning the ids."""
+    return Query(insert(AuditMessage).values([
+        {c: bindparam(f"{c}{i}", type_=UtcDateTime()) if c == "at" else bindparam(f"{c}{i}")
+         for c in _COLUMNS} for i in range(n)]).returning(AuditMessage.id))
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRecord:
+    """One audit message to store."""
+
+    at: dt.datetime
+    transaction: str
+    event_code: str
+    outcome: int
+    patient_ref: str | None
+    message: bytes
 
 
 class AuditLog:
@@ -32,14 +54,25 @@ class AuditLog:
 
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self._sessions = sessions
+        self._engine: Engine = sessions.kw["bind"]
 
     def record(self, *, at: dt.datetime, transaction: str, event_code: str, outcome: int,
                patient_ref: str | None, message: bytes) -> int:
-        with self._sessions() as s, s.begin():
-            return int(s.connection().execute(_INSERT, {
-                "at": at, "transaction": transaction, "event_code": event_code,
-                "outcome": str(outcome), "patient_ref": patient_ref,
-                "message": message.decode("utf-8")}).scalar_one())
+        return self.record_all([AuditRecord(at, transaction, event_code, outcome, patient_ref,
+                                            message)])[0]
+
+    def record_all(self, records: list[AuditRecord]) -> list[int]:
+        """Store the audit messages of one exchange, all or none, in one statement (one round
+        trip on PostgreSQL); returns their ids in order."""
+        params: dict[str, object] = {}
+        for i, r in enumerate(records):
+            params.update({f"at{i}": r.at, f"transaction{i}": r.transaction,
+                           f"event_code{i}": r.event_code, f"outcome{i}": str(r.outcome),
+                           f"patient_ref{i}": r.patient_ref,
+                           f"message{i}": r.message.decode("utf-8")})
+        with unit(self._engine, single_statements=True) as u:
+            rows = u.write(_insert(len(records)), params).rows()
+        return sorted(int(row[0]) for row in rows)
 
     def pending(self, limit: int = 100) -> list[StoredAudit]:
         with self._sessions() as s:

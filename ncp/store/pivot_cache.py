@@ -26,7 +26,6 @@ from sqlalchemy import (
     LargeBinary,
     String,
     UniqueConstraint,
-    bindparam,
     delete,
     func,
     select,
@@ -37,18 +36,24 @@ from sqlalchemy.orm import Mapped, mapped_column
 from ncp.errors import NcpError
 from ncp.store import policy
 from ncp.store.crypto import Sealed, TamperedContent, UnknownMasterKey
-from ncp.store.errors import ContentTampered, NotFound
-from ncp.store.models import Base, Patient, UtcDateTime
+from ncp.store.errors import AccessDenied, ContentTampered, NotFound
+from ncp.store.models import Base, Document, UtcDateTime
 from ncp.store.policy import Actor
 from ncp.store.records import (
-    _BY_UNIQUE_ID,
-    _SEALED,
+    _LOG_Q,
+    _SEALED_Q,
+    _VIEW,
+    _VIEW_END,
+    _VIEW_MATRICULE,
     DocumentInfo,
     Records,
     _doc_facts,
     _document_info,
+    _fact_params,
     _outcome,
+    _view_facts,
 )
+from ncp.store.unit import Query, unit
 from ncp.store.vocabulary import AccessAction, Outcome
 
 __all__ = ["PivotCache", "PivotCacheEntry", "PivotRead"]
@@ -82,9 +87,12 @@ class PivotRead:
     national: bytes | None
 
 
-_MATRICULE = select(Patient.matricule).where(Patient.id == bindparam("id"))
-_CACHED = select(PivotCacheEntry.key_id, PivotCacheEntry.wrapped_key, PivotCacheEntry.nonce,
-                 PivotCacheEntry.ciphertext)
+#: The read view of a document (see ``records._VIEW``) with each of its cached pivots (a row
+#: per variant, a handful at most; one row of NULLs when none), sealed.
+_PIVOT_VIEW_Q = Query(
+    _VIEW.outerjoin(PivotCacheEntry, PivotCacheEntry.document_id == Document.id)
+    .add_columns(PivotCacheEntry.variant, PivotCacheEntry.key_id, PivotCacheEntry.wrapped_key,
+                 PivotCacheEntry.nonce, PivotCacheEntry.ciphertext))
 
 
 def _aad(unique_id: str, variant: str) -> bytes:
@@ -114,56 +122,67 @@ class PivotCache:
         logged as a denied access and raised, nothing is read.
         """
         r = self.records
-        with r._tx() as s:
-            row = s.connection().execute(_BY_UNIQUE_ID, {"unique_id": unique_id}).first()
+        now = r._clock()
+        with unit(r._engine) as u:
+            # One query: the document with its patient, the actor's facts and the cached
+            # pivots of the document (a row each, sealed; opened only after the policy allowed
+            # the read). Then the log row and the commit; the national content is read only on
+            # a cache miss.
+            [rows] = u.fetch((_PIVOT_VIEW_Q, {"unique_id": unique_id,
+                                              **_fact_params(actor, now)}))
+            row = rows[0] if rows else None
             other = row is not None and (
-                (patient_id is not None and row.patient_id != patient_id)
-                or (patient_matricule is not None and s.scalar(
-                    _MATRICULE, {"id": row.patient_id}) != patient_matricule))
+                (patient_id is not None and row[2] != patient_id)
+                or (patient_matricule is not None and row[_VIEW_MATRICULE] != patient_matricule))
             if row is None or other:
                 # logged in the record of the document's owner: the attempt concerned them
-                owner = row.patient_id if row is not None else None
-                r._log(s, actor, owner, AccessAction.READ, f"document {unique_id}",
-                       r._default_context(actor), Outcome.ERROR,
-                       detail="no such document" if row is None
-                       else "document of another patient")
-                s.commit()
+                owner = row[2] if row is not None else None
+                u.write(_LOG_Q, r._log_row(actor, owner, AccessAction.READ,
+                                           f"document {unique_id}", r._default_context(actor),
+                                           Outcome.ERROR, at=now,
+                                           detail="no such document" if row is None
+                                           else "document of another patient"))
+                u.commit()
                 raise NotFound("unknown document")
             info = _document_info(row)
             if precheck is not None:
                 try:
                     precheck(info)
                 except NcpError as exc:
-                    r._log(s, actor, info.patient_id, AccessAction.READ, info.title,
-                           r._default_context(actor), Outcome.DENIED, document_id=info.id,
-                           detail=exc.detail or exc.error.text)
-                    s.commit()
+                    u.write(_LOG_Q, r._log_row(actor, info.patient_id, AccessAction.READ,
+                                               info.title, r._default_context(actor),
+                                               Outcome.DENIED, document_id=info.id, at=now,
+                                               detail=exc.detail or exc.error.text))
+                    u.commit()
                     raise
-            patient = r._patient_row(s, info.patient_id)
-            facts = r._facts(s, actor, patient)
+            facts = _view_facts(actor, row)
             decision = policy.read_document(actor, facts, _doc_facts(info))
-            r._log(s, actor, info.patient_id, AccessAction.READ, info.title, decision.context,
-                   _outcome(decision), document_id=info.id, detail=decision.reason)
-            r._enforce(s, decision)
+            u.write(_LOG_Q, r._log_row(actor, info.patient_id, AccessAction.READ, info.title,
+                                       decision.context, _outcome(decision),
+                                       document_id=info.id, detail=decision.reason, at=now))
+            if not decision:
+                u.commit()
+                raise AccessDenied(decision.reason)
             wanted = variant(info)
-            cached = None if wanted is None else s.connection().execute(_CACHED.where(
-                PivotCacheEntry.document_id == info.id,
-                PivotCacheEntry.variant == wanted)).first()
+            cached = None if wanted is None else next(
+                (c[_VIEW_END + 1:] for c in rows if c[_VIEW_END] == wanted), None)
             try:
                 if cached is not None:
                     assert wanted is not None
                     try:
-                        pivot = r._keys.get(cached.key_id).open(
+                        pivot = r._keys.get(cached[0]).open(
                             Sealed(*cached), aad=_aad(info.unique_id, wanted))
+                        u.commit()  # the log row is durable before the pivot leaves
                         return PivotRead(info, pivot, None)
                     except UnknownMasterKey:
                         pass  # sealed under a retired master key: transcode again
-                sealed = s.connection().execute(_SEALED, {"id": info.id}).one()
-                national = r._keys.get(sealed.key_id).open(Sealed(*sealed),
-                                                           aad=info.unique_id.encode())
+                sealed = u.fetch((_SEALED_Q, {"id": info.id}))[0][0]
+                national = r._keys.get(sealed[0]).open(Sealed(*sealed),
+                                                       aad=info.unique_id.encode())
+                u.commit()
                 return PivotRead(info, None, national)
             except TamperedContent:
-                s.rollback()
+                u.rollback()
                 r._log_tampered(actor, info)
                 raise ContentTampered("the stored document failed its integrity check") from None
 

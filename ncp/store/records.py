@@ -10,22 +10,26 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import NamedTuple
 
 from sqlalchemy import (
+    ColumnElement,
+    Engine,
+    Exists,
+    Integer,
     Select,
     and_,
     bindparam,
+    exists,
     func,
     insert,
     literal,
     or_,
     select,
-    union_all,
     update,
 )
 from sqlalchemy.orm import Session, aliased, sessionmaker
@@ -49,6 +53,7 @@ from ncp.store.models import (
     UtcDateTime,
 )
 from ncp.store.policy import Actor, Decision, DocumentFacts, Facts
+from ncp.store.unit import Query, unit
 from ncp.store.vocabulary import (
     AccessAction,
     AccessContext,
@@ -175,6 +180,7 @@ class Records:
         clock: Callable[[], dt.datetime] = utcnow,
     ) -> None:
         self._sessions = sessions
+        self._engine: Engine = sessions.kw["bind"]
         self._keys = keys if isinstance(keys, KeyRingSource) else KeyRingSource.fixed(keys)
         self._clock = clock
 
@@ -366,51 +372,70 @@ class Records:
     ) -> list[DocumentInfo]:
         """The current documents of a patient that ``actor`` may see, newest first."""
         wanted = _doc_type(doc_type) if doc_type is not None else None
-        with self._tx() as s:
-            patient = self._patient_row(s, patient_id)
-            facts = self._facts(s, actor, patient)
+        params: dict[str, object] = {"patient_id": patient_id}
+        if wanted is not None:
+            params["doc_type"] = wanted.value
+        if since is not None:
+            params["since"] = since
+        if until is not None:
+            params["until"] = until
+        statement = _list_query(wanted is not None, since is not None, until is not None)
+        now = self._clock()
+        with unit(self._engine) as u:
+            # One step: the patient with the actor's facts, and the candidate documents
+            # (metadata only, never returned unless the policy allows); then the log row and
+            # the commit.
+            patient_rows, doc_rows = u.fetch(
+                (_PATIENT_FACTS_Q, {"id": patient_id, **_fact_params(actor, now)}),
+                (statement, params))
+            if not patient_rows:
+                raise NotFound("unknown patient")
+            head = patient_rows[0]
+            facts = _facts_of(actor, _PatientRow(head[0], head[1], head[2]), head[4:])
             decision = policy.record_access(actor, facts)
             what = f"documents{' of type ' + wanted.value if wanted else ''}"
-            self._log(s, actor, patient_id, AccessAction.SEARCH, what, decision.context,
-                      _outcome(decision), detail=decision.reason)
-            self._enforce(s, decision)
-            params: dict[str, object] = {"patient_id": patient_id}
-            if wanted is not None:
-                params["doc_type"] = wanted.value
-            if since is not None:
-                params["since"] = since
-            if until is not None:
-                params["until"] = until
-            statement = _list_statement(wanted is not None, since is not None, until is not None)
-            docs = [_document_info(row) for row in s.connection().execute(statement, params)]
+            u.write(_LOG_Q, self._log_row(actor, patient_id, AccessAction.SEARCH, what,
+                                          decision.context, _outcome(decision),
+                                          detail=decision.reason, at=now))
+            if not decision:
+                u.commit()
+                raise AccessDenied(decision.reason)
+            docs = [_document_info(row) for row in doc_rows]
             return [d for d in docs if policy.read_document(actor, facts, _doc_facts(d))]
 
     def read_document(self, actor: Actor, unique_id: str) -> tuple[DocumentInfo, bytes]:
         """Metadata and decrypted content of one document version, if the policy allows."""
-        with self._tx() as s:
-            row = s.connection().execute(_BY_UNIQUE_ID, {"unique_id": unique_id}).first()
-            if row is None:
-                self._log(s, actor, None, AccessAction.READ, f"document {unique_id}",
-                          self._default_context(actor), Outcome.ERROR,
-                          detail="no such document")
-                s.commit()
+        now = self._clock()
+        with unit(self._engine) as u:
+            # One query: the document (with its sealed content, opened only if allowed), its
+            # patient and the actor's facts; then the log row and the commit.
+            [doc_rows] = u.fetch((_READ_Q, {"unique_id": unique_id,
+                                            **_fact_params(actor, now)}))
+            if not doc_rows:
+                u.write(_LOG_Q, self._log_row(actor, None, AccessAction.READ,
+                                              f"document {unique_id}",
+                                              self._default_context(actor), Outcome.ERROR,
+                                              detail="no such document", at=now))
+                u.commit()
                 raise NotFound("unknown document")
+            row = doc_rows[0]
             info = _document_info(row)
-            patient = self._patient_row(s, info.patient_id)
-            facts = self._facts(s, actor, patient)
+            facts = _view_facts(actor, row)
             decision = policy.read_document(actor, facts, _doc_facts(info))
-            self._log(s, actor, info.patient_id, AccessAction.READ, info.title,
-                      decision.context, _outcome(decision), document_id=info.id,
-                      detail=decision.reason)
-            self._enforce(s, decision)
-            sealed = s.connection().execute(_SEALED, {"id": info.id}).one()
+            u.write(_LOG_Q, self._log_row(actor, info.patient_id, AccessAction.READ, info.title,
+                                          decision.context, _outcome(decision),
+                                          document_id=info.id, detail=decision.reason, at=now))
+            if not decision:
+                u.commit()
+                raise AccessDenied(decision.reason)
             try:
-                content = self._keys.get(sealed.key_id).open(
-                    Sealed(*sealed), aad=info.unique_id.encode())
+                content = self._keys.get(row[-4]).open(Sealed(*row[-4:]),
+                                                       aad=info.unique_id.encode())
             except TamperedContent:
-                s.rollback()
+                u.rollback()
                 self._log_tampered(actor, info)
                 raise ContentTampered("the stored document failed its integrity check") from None
+            u.commit()  # the log row is durable before the content leaves
             return info, content
 
     def document_versions(self, actor: Actor, unique_id: str) -> list[DocumentInfo]:
@@ -755,7 +780,9 @@ class Records:
     def consents(self, patient_id: int) -> frozenset[CrossBorderService]:
         """The services the patient currently consents to share across borders."""
         with self._sessions() as s:
-            return _consents(s, patient_id, self._clock())
+            rows = s.connection().execute(_CONSENTS, {"patient_id": patient_id,
+                                                      "now": self._clock()}).scalars()
+            return frozenset(CrossBorderService(r) for r in rows)
 
     def close_dsp(self, actor: Actor, patient_id: int, reason: str = "") -> None:
         self._set_state(actor, patient_id, DspState.CLOSED, reason)
@@ -912,26 +939,9 @@ class Records:
     # ------------------------------------------------------------------ internals
 
     def _facts(self, s: Session, actor: Actor, patient: Patient | _PatientRow) -> Facts:
-        now = self._clock()
-        open_ = patient.dsp_state == DspState.OPEN.value
-        if actor.kind is ActorKind.FOREIGN:
-            return Facts(patient_id=patient.id, dsp_open=open_,
-                         consents=_consents(s, patient.id, now))
-        if actor.kind is not ActorKind.PROFESSIONAL or actor.professional_id is None:
-            return Facts(patient_id=patient.id, dsp_open=open_)
-        kinds = set(s.connection().execute(_FACTS, {
-            "patient_id": patient.id, "professional_id": actor.professional_id, "now": now,
-        }).scalars())
-        return Facts(
-            patient_id=patient.id,
-            dsp_open=open_,
-            relationship="relationship" in kinds,
-            granted=AccessRuleKind.GRANT.value in kinds,
-            blocked=AccessRuleKind.BLOCK.value in kinds,
-            named_for_restricted=AccessRuleKind.RESTRICTED.value in kinds,
-            emergency="emergency" in kinds,
-            referring_doctor=patient.referring_doctor_id == actor.professional_id,
-        )
+        row = s.connection().execute(_PATIENT_FACTS, {
+            "id": patient.id, **_fact_params(actor, self._clock())}).one()
+        return _facts_of(actor, patient, row[4:])
 
     def _log(
         self,
@@ -946,8 +956,26 @@ class Records:
         document_id: int | None = None,
         detail: str | None = None,
     ) -> None:
-        s.connection().execute(_LOG_INSERT, {
-            "at": self._clock(), "patient_id": patient_id, "actor_kind": actor.kind.value,
+        s.connection().execute(_LOG_INSERT, self._log_row(
+            actor, patient_id, action, what, context, outcome, document_id=document_id,
+            detail=detail))
+
+    def _log_row(
+        self,
+        actor: Actor,
+        patient_id: int | None,
+        action: AccessAction,
+        what: str,
+        context: AccessContext,
+        outcome: Outcome,
+        *,
+        document_id: int | None = None,
+        detail: str | None = None,
+        at: dt.datetime | None = None,
+    ) -> dict[str, object]:
+        """The access-log row of one access (see :class:`~ncp.store.models.AccessLogEntry`)."""
+        return {
+            "at": at or self._clock(), "patient_id": patient_id, "actor_kind": actor.kind.value,
             "actor_professional_id": actor.professional_id,
             "actor_patient_id": actor.patient_id if actor.kind in (
                 ActorKind.PATIENT, ActorKind.HELPER) else None,
@@ -958,7 +986,7 @@ class Records:
             "actor_country": actor.country, "action": action.value, "what": what[:300],
             "document_id": document_id, "context": context.value, "outcome": outcome.value,
             "detail": (detail or "")[:400] or None,
-        })
+        }
 
     def _log_tampered(self, actor: Actor, info: DocumentInfo) -> None:
         with self._tx() as s:
@@ -1021,26 +1049,72 @@ class _PatientRow(NamedTuple):
     referring_doctor_id: int | None
 
 
-def _build_facts_statement() -> Select[tuple[str]]:
-    """One round trip for relationship, rules and emergency accesses of (patient, professional).
+def _fact_columns(patient_id: ColumnElement[int]) -> list[ColumnElement[bool]]:
+    """The policy's facts about (patient, actor) as boolean columns, in :data:`_FACTS` order.
 
-    Built once: composing SQLAlchemy expressions costs more than running this query.
+    Columns, not a query of their own, so that the hot queries answer the document, its
+    patient and the facts at once. ``professional_id`` is NULL for actors other than a DSP
+    professional (then the first five are false).
     """
-    patient_id, professional_id = bindparam("patient_id"), bindparam("professional_id")
+    professional_id = bindparam("professional_id", type_=Integer)
     now = bindparam("now", type_=UtcDateTime())
-    rel = select(literal("relationship").label("kind")).where(
+    relationship = exists().where(
         TherapeuticRelationship.patient_id == patient_id,
         TherapeuticRelationship.professional_id == professional_id,
         TherapeuticRelationship.valid_from <= now,
         or_(TherapeuticRelationship.valid_to.is_(None), TherapeuticRelationship.valid_to > now))
-    rules = select(AccessRule.kind.label("kind")).where(
-        AccessRule.patient_id == patient_id, AccessRule.professional_id == professional_id,
-        AccessRule.revoked_at.is_(None))
-    emergency = select(literal("emergency").label("kind")).where(
+
+    def rule(kind: AccessRuleKind) -> Exists:
+        return exists().where(
+            AccessRule.patient_id == patient_id, AccessRule.professional_id == professional_id,
+            AccessRule.kind == kind.value, AccessRule.revoked_at.is_(None))
+
+    emergency = exists().where(
         EmergencyAccess.patient_id == patient_id,
         EmergencyAccess.professional_id == professional_id,
         EmergencyAccess.started_at <= now, EmergencyAccess.expires_at > now)
-    return select(union_all(rel, rules, emergency).subquery().c.kind)
+
+    def consent(service: CrossBorderService) -> Exists:
+        return exists().where(
+            CrossBorderConsent.patient_id == patient_id,
+            CrossBorderConsent.service == service.value, CrossBorderConsent.given_at <= now,
+            or_(CrossBorderConsent.withdrawn_at.is_(None), CrossBorderConsent.withdrawn_at > now))
+
+    return [relationship, rule(AccessRuleKind.GRANT), rule(AccessRuleKind.BLOCK),
+            rule(AccessRuleKind.RESTRICTED), emergency,
+            *(consent(service) for service in CrossBorderService)]
+
+
+#: What the columns of :func:`_fact_columns` say, in order.
+_FACTS = ("relationship", "granted", "blocked", "named_for_restricted", "emergency")
+
+
+def _fact_params(actor: Actor, now: dt.datetime) -> dict[str, object]:
+    professional = actor.professional_id if actor.kind is ActorKind.PROFESSIONAL else None
+    return {"professional_id": professional, "now": now}
+
+
+def _facts_of(actor: Actor, patient: Patient | _PatientRow,
+              flags: Sequence[object]) -> Facts:
+    """The policy's facts from the columns of :func:`_fact_columns`."""
+    open_ = patient.dsp_state == DspState.OPEN.value
+    if actor.kind is ActorKind.FOREIGN:
+        consents = frozenset(service for service, flag in
+                             zip(CrossBorderService, flags[len(_FACTS):], strict=True) if flag)
+        return Facts(patient_id=patient.id, dsp_open=open_, consents=consents)
+    if actor.kind is not ActorKind.PROFESSIONAL or actor.professional_id is None:
+        return Facts(patient_id=patient.id, dsp_open=open_)
+    return Facts(
+        patient_id=patient.id, dsp_open=open_,
+        **{name: bool(flag) for name, flag in zip(_FACTS, flags, strict=False)},
+        referring_doctor=patient.referring_doctor_id == actor.professional_id,
+    )
+
+
+def _view_facts(actor: Actor, row: Sequence[object]) -> Facts:
+    """The facts of a row of :data:`_VIEW` (document, patient, facts, ...)."""
+    patient = _PatientRow(row[2], row[_DOC_COLUMNS], row[_DOC_COLUMNS + 1])  # type: ignore[arg-type]
+    return _facts_of(actor, patient, row[_DOC_COLUMNS + 3:_DOC_COLUMNS + 3 + _FACT_COUNT])
 
 
 def _build_document_select() -> Select:  # type: ignore[type-arg]
@@ -1061,19 +1135,42 @@ def _build_document_select() -> Select:  # type: ignore[type-arg]
     )
 
 
-_FACTS = _build_facts_statement()
 _DOCUMENTS = _build_document_select()
+#: Columns of :data:`_DOCUMENTS` (what :func:`_document_info` reads).
+_DOC_COLUMNS = 17
+_FACT_COUNT = len(_FACTS) + len(CrossBorderService)
 _BY_UNIQUE_ID = _DOCUMENTS.where(Document.unique_id == bindparam("unique_id"))
-_SEALED = select(Document.key_id, Document.wrapped_key, Document.nonce,
-                 Document.ciphertext).where(Document.id == bindparam("id"))
-_PATIENT_ROW = select(Patient.id, Patient.dsp_state, Patient.referring_doctor_id).where(
+#: A document, its patient (state, referring doctor, matricule) and the actor's facts: the
+#: view a read through the policy needs, in one query.
+_VIEW = (_BY_UNIQUE_ID.join(Patient, Patient.id == Document.patient_id)
+         .add_columns(Patient.dsp_state, Patient.referring_doctor_id, Patient.matricule,
+                      *_fact_columns(Document.patient_id)))
+#: Its column holding the matricule, and the first column after it.
+_VIEW_MATRICULE = _DOC_COLUMNS + 2
+_VIEW_END = _DOC_COLUMNS + 3 + _FACT_COUNT
+_READ_Q = Query(_VIEW.add_columns(Document.key_id, Document.wrapped_key, Document.nonce,
+                                  Document.ciphertext))
+#: A patient (id, state, referring doctor, matricule) and the actor's facts.
+_PATIENT_FACTS = select(Patient.id, Patient.dsp_state, Patient.referring_doctor_id,
+                        Patient.matricule, *_fact_columns(Patient.id)).where(
     Patient.id == bindparam("id"))
-_LOG_INSERT = insert(AccessLogEntry)
+_PATIENT_FACTS_Q = Query(_PATIENT_FACTS)
 _CONSENTS = select(CrossBorderConsent.service).where(
     CrossBorderConsent.patient_id == bindparam("patient_id"),
     CrossBorderConsent.given_at <= bindparam("now", type_=UtcDateTime()),
     or_(CrossBorderConsent.withdrawn_at.is_(None),
         CrossBorderConsent.withdrawn_at > bindparam("now", type_=UtcDateTime())))
+_SEALED = select(Document.key_id, Document.wrapped_key, Document.nonce,
+                 Document.ciphertext).where(Document.id == bindparam("id"))
+_SEALED_Q = Query(_SEALED)
+_PATIENT_ROW = select(Patient.id, Patient.dsp_state, Patient.referring_doctor_id).where(
+    Patient.id == bindparam("id"))
+_LOG_INSERT = insert(AccessLogEntry)
+_LOG_Q = Query(insert(AccessLogEntry).values({
+    c: bindparam(c) for c in (
+        "at", "patient_id", "actor_kind", "actor_professional_id", "actor_patient_id",
+        "actor_name", "actor_organisation", "actor_country", "action", "what", "document_id",
+        "context", "outcome", "detail")}))
 
 
 @lru_cache(maxsize=8)
@@ -1091,16 +1188,28 @@ def _list_statement(by_type: bool, since: bool, until: bool) -> Select:  # type:
     return statement.order_by(Document.created_at.desc(), Document.id.desc())
 
 
+@lru_cache(maxsize=8)
+def _list_query(by_type: bool, since: bool, until: bool) -> Query:
+    return Query(_list_statement(by_type, since, until))
+
+
 def _document_info(row: object) -> DocumentInfo:
     (id_, uid, pid, doc_type, title, media, author_id, author_name, org, created, start, conf,
-     masked, version, series, current, size) = tuple(row)  # type: ignore[arg-type]
+     masked, version, series, current, size) = tuple(row)[:_DOC_COLUMNS]  # type: ignore[arg-type]
     return DocumentInfo(
         id=id_, unique_id=uid, patient_id=pid, doc_type=DocumentType(doc_type), title=title,
         media_type=media, author_professional_id=author_id, author_name=author_name,
-        organisation=org, created_at=created, service_start=start,
+        organisation=org, created_at=_utc(created), service_start=_utc(start),
         confidentiality=Confidentiality(conf), masked=bool(masked), version=version,
         series_id=series or id_, is_current=bool(current), content_size=size,
     )
+
+
+def _utc(value: dt.datetime | None) -> dt.datetime | None:
+    """UTC-aware, whichever path read it (the raw PostgreSQL path gets the session's zone)."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
 def _doc_facts(info: DocumentInfo) -> DocumentFacts:
@@ -1115,11 +1224,6 @@ def _patient_info(p: Patient) -> PatientInfo:
         birth_date=p.birth_date, gender=p.gender, street=p.street, postal_code=p.postal_code,
         city=p.city, country=p.country, preferred_language=p.preferred_language,
         dsp_state=p.dsp_state, referring_doctor_id=p.referring_doctor_id)
-
-
-def _consents(s: Session, patient_id: int, now: dt.datetime) -> frozenset[CrossBorderService]:
-    rows = s.connection().execute(_CONSENTS, {"patient_id": patient_id, "now": now}).scalars()
-    return frozenset(CrossBorderService(r) for r in rows)
 
 
 def _active_consent(s: Session, patient_id: int,

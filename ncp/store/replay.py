@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from functools import lru_cache
 
-from sqlalchemy import bindparam, delete, insert, select
+from sqlalchemy import Engine, bindparam, delete
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from ncp.store.models import AssertionReplay, UtcDateTime
+from ncp.store.unit import Query, unit
 
 
 def purge_expired(session: Session, *, now: dt.datetime) -> int:
@@ -18,30 +21,58 @@ def purge_expired(session: Session, *, now: dt.datetime) -> int:
 
 
 def register_assertions(
-    session: Session, entries: Sequence[tuple[str, dt.datetime]], *, now: dt.datetime
+    engine: Engine, entries: Sequence[tuple[str, dt.datetime]], *, now: dt.datetime
 ) -> str | None:
-    """Record every (assertion id, NotOnOrAfter) of one request in a few statements.
+    """Record every (assertion id, NotOnOrAfter) of one request, in one statement.
 
-    Returns the first id already seen within its lifetime (and writes nothing), else None. The
-    caller owns the transaction; a concurrent insert of the same id fails on the primary key
-    (:class:`~sqlalchemy.exc.IntegrityError`), which the caller reports as a replay.
+    Returns the first id already seen within its lifetime, and then keeps none of the ids of
+    this request, else None.
+
+    How: an upsert that inserts each new id, takes over the row of an id whose lifetime is
+    over, and leaves a live id alone; ``RETURNING`` names the ids it wrote, so a missing one
+    is a replay. Two processes racing with the same id serialise on its primary key: the
+    second sees the first's committed, live row and reports the replay. The statement commits
+    by itself (one round trip on PostgreSQL); on a replay a second statement removes the ids
+    it has just written, so a refused request leaves no id behind.
     """
-    ids = [aid for aid, _ in entries]
-    conn = session.connection()  # Core statements: no ORM bookkeeping on this hot path
-    live = set(conn.execute(_LIVE, {"ids": ids, "now": now}).scalars())
-    for aid in ids:
-        if aid in live:
-            return aid
-    conn.execute(_FORGET, {"ids": ids})
-    conn.execute(_REMEMBER, [
-        {"assertion_id": aid, "not_on_or_after": until, "seen_at": now}
-        for aid, until in entries])
-    return None
+    if not entries:
+        return None
+    params: dict[str, object] = {"now": now}
+    for i, (aid, until) in enumerate(entries):
+        params[f"id{i}"] = aid
+        params[f"until{i}"] = until
+    with unit(engine, single_statements=True) as u:
+        written = [r[0] for r in u.write(_upsert(engine.dialect.name, len(entries)),
+                                         params).rows()]
+        replayed = next((aid for aid, _ in entries if aid not in written), None)
+        if replayed is not None and written:
+            u.write(_forget(len(written)),
+                    {f"id{i}": aid for i, aid in enumerate(written)} | {"now": now})
+    return replayed
 
 
-_LIVE = select(AssertionReplay.assertion_id).where(
-    AssertionReplay.assertion_id.in_(bindparam("ids", expanding=True)),
-    AssertionReplay.not_on_or_after > bindparam("now", type_=UtcDateTime()))
-_FORGET = delete(AssertionReplay).where(
-    AssertionReplay.assertion_id.in_(bindparam("ids", expanding=True)))
-_REMEMBER = insert(AssertionReplay)
+@lru_cache(maxsize=16)
+def _forget(n: int) -> Query:
+    """Delete ``n`` ids written at ``now`` by a request found to be a replay."""
+    return Query(delete(AssertionReplay).where(
+        AssertionReplay.assertion_id.in_([bindparam(f"id{i}") for i in range(n)]),
+        AssertionReplay.seen_at == bindparam("now", type_=UtcDateTime())))
+
+
+@lru_cache(maxsize=16)
+def _upsert(dialect: str, n: int) -> Query:
+    """The upsert of ``n`` ids for ``dialect`` (PostgreSQL and SQLite share the syntax)."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    now = bindparam("now", type_=UtcDateTime())
+    statement = insert(AssertionReplay).values([
+        {"assertion_id": bindparam(f"id{i}"),
+         "not_on_or_after": bindparam(f"until{i}", type_=UtcDateTime()),
+         "seen_at": now}
+        for i in range(n)])
+    statement = statement.on_conflict_do_update(
+        index_elements=[AssertionReplay.assertion_id],
+        set_={"not_on_or_after": statement.excluded.not_on_or_after,
+              "seen_at": statement.excluded.seen_at},
+        where=AssertionReplay.not_on_or_after <= now,
+    ).returning(AssertionReplay.assertion_id)
+    return Query(statement)

@@ -16,7 +16,7 @@ from ncp.audit.message import AuditEvent, Outcome, Participant, build_audit_mess
 from ncp.audit.syslog import SyslogTlsSender, format_rfc5424, forward_pending, frame
 from ncp.ihe import registry
 from ncp.security.pki import init_pki
-from ncp.store.audit import AuditLog
+from ncp.store.audit import AuditLog, AuditRecord
 from ncp.store.db import session_factory
 
 AT = dt.datetime(2026, 11, 22, 10, 0, tzinfo=dt.UTC)
@@ -88,8 +88,8 @@ def test_error_is_recorded_with_code_and_text() -> None:
     assert err is not None and err.find("ParticipantObjectDetail").get("type") == "errormsg"
 
 
-def test_records_are_durable_and_forwarded_once(db_engine: Engine) -> None:
-    log = AuditLog(session_factory(db_engine))
+def test_records_are_durable_and_forwarded_once(any_db_engine: Engine) -> None:
+    log = AuditLog(session_factory(any_db_engine))
     ids = [log.record(at=AT, transaction="ITI-38", event_code="EHDSI-21", outcome=0,
                       patient_ref="p^^^&1.3.182.4.4&ISO",
                       message=build_audit_message(event(registry.ITI_38, "EHDSI-21")))
@@ -108,6 +108,18 @@ def test_records_are_durable_and_forwarded_once(db_engine: Engine) -> None:
     with pytest.raises(OSError):
         forward_pending(log, failing)
     assert len(log.pending()) == 1  # kept for the next run
+
+
+def test_records_of_one_exchange_are_stored_together(any_db_engine: Engine) -> None:
+    log = AuditLog(session_factory(any_db_engine))
+    first, second = log.record_all([
+        AuditRecord(AT, "ITI-39", "EHDSI-22", 0, "p^^^&1.3.182.4.4&ISO", b"<AuditMessage/>"),
+        AuditRecord(AT, "ITI-39", "EHDSI-TRANSLATION", 0, "p^^^&1.3.182.4.4&ISO",
+                    "<AuditMessage>é</AuditMessage>".encode())])
+    assert second > first
+    stored = {r.id: r for r in log.pending()}
+    assert stored[second].message == "<AuditMessage>é</AuditMessage>"
+    assert stored[first].event_code == "EHDSI-22" and stored[first].at == AT
 
 
 def test_rfc5424_and_5425_framing(db_engine: Engine) -> None:

@@ -21,25 +21,25 @@ def _validate(validator, hcp, trc, now=NOW):
                               patient_id=PATIENT, peer_country="BE", now=now)
 
 
-def test_replay_is_refused_across_processes(db_engine, trust, make_pair):
+def test_replay_is_refused_across_processes(any_db_engine, trust, make_pair):
     # two engines on the same database stand for two gateway processes
-    other = make_engine(db_engine.url.render_as_string(hide_password=False))
+    other = make_engine(any_db_engine.url.render_as_string(hide_password=False))
     try:
-        first = AssertionValidator(trust, DatabaseReplayCache(session_factory(db_engine)))
+        first = AssertionValidator(trust, DatabaseReplayCache(session_factory(any_db_engine)))
         second = AssertionValidator(trust, DatabaseReplayCache(session_factory(other)))
         hcp, trc = make_pair()
         _validate(first, hcp, trc)
         with pytest.raises(ReplayDetected) as info:
             _validate(second, hcp, trc)
         assert info.value.reason == "replay"
-        with session_factory(db_engine)() as s:
+        with session_factory(any_db_engine)() as s:
             assert s.scalar(select(func.count()).select_from(AssertionReplay)) == 2
     finally:
         other.dispose()
 
 
-def test_replay_of_one_id_records_nothing(db_engine, trust, make_pair, be_creds):
-    validator = AssertionValidator(trust, DatabaseReplayCache(session_factory(db_engine)))
+def test_replay_of_one_id_records_nothing(any_db_engine, trust, make_pair, be_creds):
+    validator = AssertionValidator(trust, DatabaseReplayCache(session_factory(any_db_engine)))
     hcp, trc = make_pair()
     _validate(validator, hcp, trc)
     fresh_hcp, _ = make_pair()
@@ -52,15 +52,40 @@ def test_replay_of_one_id_records_nothing(db_engine, trust, make_pair, be_creds)
     sign_enveloped(trc2, be_creds)
     with pytest.raises(ReplayDetected):
         _validate(validator, fresh_hcp, trc2)
-    with session_factory(db_engine)() as s:
+    with session_factory(any_db_engine)() as s:
         ids = set(s.scalars(select(AssertionReplay.assertion_id)))
     assert fresh_hcp.get("ID") not in ids
 
 
-def test_expired_id_may_be_seen_again(db_engine, trust, make_pair):
-    validator = AssertionValidator(trust, DatabaseReplayCache(session_factory(db_engine)))
+def test_expired_id_may_be_seen_again(any_db_engine, trust, make_pair):
+    validator = AssertionValidator(trust, DatabaseReplayCache(session_factory(any_db_engine)))
     hcp, trc = make_pair()
     _validate(validator, hcp, trc)
-    cache = DatabaseReplayCache(session_factory(db_engine))
+    cache = DatabaseReplayCache(session_factory(any_db_engine))
     later = NOW + dt.timedelta(hours=3)
     assert cache.register_all([(hcp.get("ID"), later + dt.timedelta(hours=1))], now=later) is None
+
+
+def test_concurrent_registration_of_one_id_has_one_winner(any_db_engine):
+    import threading
+
+    caches = [DatabaseReplayCache(session_factory(any_db_engine)) for _ in range(6)]
+    until = NOW + dt.timedelta(hours=1)
+    results: list[str | None] = []
+    barrier = threading.Barrier(len(caches))
+
+    def register(cache: DatabaseReplayCache) -> None:
+        barrier.wait()
+        results.append(cache.register_all([("_race", until), (f"_own{id(cache)}", until)],
+                                          now=NOW))
+
+    threads = [threading.Thread(target=register, args=(c,)) for c in caches]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results, key=str) == [None] + ["_race"] * (len(caches) - 1)
+    with session_factory(any_db_engine)() as s:
+        ids = set(s.scalars(select(AssertionReplay.assertion_id)))
+    # the losers recorded nothing, not even their own fresh id
+    assert len(ids) == 2 and "_race" in ids
