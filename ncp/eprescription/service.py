@@ -9,6 +9,11 @@ Rules held here (the faces only translate):
   none gives error 1101;
 - an eDispensation must fulfil one of *our* prescriptions of *the TRC's patient*; anything else
   is "not identifiable" (5009), so a submission cannot probe other patients' prescriptions;
+- the DSP keeps the eDispensation in its national profile, like every other DSP document: the
+  received pivot is transformed (:func:`ncp.transform.to_national`) before anything is written,
+  and a document that cannot be transformed is refused with the transformation's eHDSI error
+  (4505 for a required code without a national mapping); what was received is kept too, sealed
+  beside the national document, as the evidence of what the foreign country sent;
 - dispensing itself (quantity, status, substitution, concurrency, idempotency) is the store's
   atomic operation (:class:`ncp.store.dispensing.Dispensing`);
 - a discard is accepted within the configured window from the organisation that dispensed.
@@ -33,6 +38,8 @@ from ncp.store.dispensing import DispenseResult, Dispensing, PrescriptionInfo
 from ncp.store.errors import NotFound
 from ncp.store.pivot_cache import PivotCache
 from ncp.store.policy import Actor
+from ncp.terminology.service import Terminology
+from ncp.transform import to_national
 
 __all__ = ["EPrescriptionService", "PrescriptionQuery", "SubmittedDispensation"]
 
@@ -77,8 +84,12 @@ def metadata_of(p: PrescriptionInfo) -> EPrescriptionMetadata:
 class EPrescriptionService:
     def __init__(self, dispensing: Dispensing, cache: PivotCache, entries: EntryFactory, *,
                  eprescription_root: str, patient_root: str,
-                 schema_errors: Callable[[etree._Element], list[str]] | None = None) -> None:
+                 schema_errors: Callable[[etree._Element], list[str]] | None = None,
+                 terminology: Terminology | None = None) -> None:
         self.dispensing = dispensing
+        #: The terminology of the pivot -> national transformation (None: the process-wide
+        #: database terminology, :func:`ncp.terminology.service.default_terminology`).
+        self.terminology = terminology
         self.schema_errors = schema_errors
         self.cache = cache
         self.entries = entries
@@ -122,18 +133,31 @@ class EPrescriptionService:
     def submit(self, actor: Actor, doc: SubmittedDispensation, *, patient_db_id: int,
                trc_patient: PatientId, pharmacist: str, organisation: str,
                country: str) -> DispenseResult:
-        """Record one eDispensation, or discard the one it names (raises NcpError)."""
+        """Record one eDispensation, or discard the one it names (raises NcpError).
+
+        The DSP document is the national form of the eD; the eD as received is kept sealed
+        beside it. A transformation failure (:class:`ncp.transform.TranscodingError`, 4505 or
+        4203) refuses the submission before anything is written. A re-submission of a
+        recorded eD is answered as the first one was, without transforming it again (a newer
+        mapping release cannot turn an accepted eD into a refused one).
+        """
         ed = read_dispensation(doc.content, schema_errors=self.schema_errors)
         info = self._our_prescription(ed, patient_db_id, trc_patient)
         if doc.discard:
             return self.dispensing.discard(actor, dispensation_unique_id=ed.document_id,
                                            discard_unique_id=doc.xds_unique_id,
                                            organisation=organisation)
+        repeated = self.dispensing.recorded(prescription_id=info.prescription_id,
+                                            dispensation_unique_id=ed.document_id,
+                                            packages=ed.packages)
+        if repeated is not None:
+            return repeated
+        national = to_national(doc.content, terminology=self.terminology).document
         try:
             return self.dispensing.dispense(
                 actor, prescription_id=info.prescription_id, dispensation_unique_id=ed.document_id,
-                packages=ed.packages, content=doc.content, pharmacist=pharmacist,
-                organisation=organisation, country=country, substituted=ed.substituted,
-                title=f"eDispensation : {info.product_name}"[:300])
+                packages=ed.packages, content=national, original=doc.content,
+                pharmacist=pharmacist, organisation=organisation, country=country,
+                substituted=ed.substituted, title=f"eDispensation : {info.product_name}"[:300])
         except NotFound:
             raise NotIdentifiable("unknown prescription") from None

@@ -4,9 +4,12 @@ discard for one of our ePrescriptions.
 One submission carries one structured eDispensation (class 60593-1) or one discard
 (``DISCARD-60593-1``); a level 1 PDF rendition sent alongside is accepted and not stored (the
 structured document is the record). The patient of the submission is the TRC's and ours, with
-the ePrescription consent. Dispensing is atomic and idempotent in the store; the answer is a
-RegistryResponse, Success or Failure with the eHDSI error (5007 not dispensable, 5008
-substitution not allowed, 5009 not identifiable, 5017 discard failed, 4106 invalid eD).
+the ePrescription consent. The DSP stores the eD in its national profile (the received pivot
+transformed by :func:`ncp.transform.to_national`, audited as an EHDSI-94 translation) and keeps
+the pivot as received, sealed beside it. Dispensing is atomic and idempotent in the store; the
+answer is a RegistryResponse, Success or Failure with the eHDSI error (5007 not dispensable,
+5008 substitution not allowed, 5009 not identifiable, 5017 discard failed, 4106 invalid eD,
+4505 an eD code without national mapping).
 """
 
 from __future__ import annotations
@@ -72,17 +75,19 @@ class ProvideAndRegister:
         ex.objects.append((doc.entry.unique_id, "ITI-41", "Document"))
         patient = resolve_patient(gw, patient_id, {service})
         hcp = identity.hcp
+        discard = doc.entry.class_code.code == ClassCode.EDISPENSATION_DISCARD.value
         try:
-            gw.prescriptions.submit(
+            result = gw.prescriptions.submit(
                 actor,
                 SubmittedDispensation(xds_unique_id=doc.entry.unique_id, content=doc.content,
-                                      discard=doc.entry.class_code.code ==
-                                      ClassCode.EDISPENSATION_DISCARD.value),
+                                      discard=discard),
                 patient_db_id=patient, trc_patient=patient_id,
                 pharmacist=hcp.name, organisation=hcp.organisation_id or hcp.organisation,
                 country=identity.country)
         except AccessDenied:
             raise closed_or_no_consent() from None
+        if not discard and not result.duplicate:
+            ex.transcoded.append(doc.entry.unique_id)  # stored in its national form: EHDSI-94
         return submit.build_response(submit.RegistryResponse.of())
 
     def refuse(self, gw: Gateway, ex: Exchange, request: submit.ProvideAndRegisterRequest | None,

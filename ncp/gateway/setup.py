@@ -61,6 +61,7 @@ def build_gateway(
                                   require_timestamp=settings.require_timestamp)
         security = MessageSecurity.from_settings(settings, sessions, wss_policy=policy)
     cache = PivotCache(records)
+    terms = terminology or DbTerminology(sessions)
     entries = EntryFactory(settings.home_community_id, repository_unique_id(settings))
     dispensing = Dispensing(records,
                             discard_window=dt.timedelta(hours=settings.discard_window_hours))
@@ -79,7 +80,7 @@ def build_gateway(
         prescriptions=EPrescriptionService(dispensing, cache, entries,
                                            eprescription_root=settings.eprescription_id_root,
                                            patient_root=settings.patient_id_root,
-                                           schema_errors=cda_schema_errors),
-        documents=CrossBorderDocuments(cache, terminology or DbTerminology(sessions),
-                                       renderer=renderer),
+                                           schema_errors=cda_schema_errors,
+                                           terminology=terms),
+        documents=CrossBorderDocuments(cache, terms, renderer=renderer),
         entries=entries, handlers=handlers, **kwargs)

@@ -3,8 +3,9 @@
 Each prescription is a document of the DSP (the national eP CDA, written through the policy like
 any other document) plus a ``prescriptions`` row with what the gateway shows without decrypting
 (ATC, dose form, strength, substitution) and what dispensing changes (packages dispensed,
-status). Dispensing is one transaction: the policy check, the received eDispensation stored as a
-document, the dispensation row, and a conditional update of the prescription:
+status). Dispensing is one transaction: the policy check, the eDispensation stored as a document
+(in the national profile, the original as received sealed beside it), the dispensation row, and
+a conditional update of the prescription:
 
     UPDATE prescriptions SET packages_dispensed = packages_dispensed + :n, status = ...
      WHERE id = :id AND status IN ('active', 'partially-dispensed')
@@ -29,6 +30,7 @@ from ncp.errors import ErrorCode
 from ncp.store import policy
 from ncp.store.errors import AccessDenied, InvalidInput, NotFound, StoreError
 from ncp.store.models import Dispensation, Document, Prescription
+from ncp.store.originals import keep_original
 from ncp.store.policy import Actor
 from ncp.store.records import _DOCUMENTS, DocumentInfo, Records, _document_info
 from ncp.store.vocabulary import AccessAction, Confidentiality, DocumentType, Outcome
@@ -183,8 +185,14 @@ class Dispensing:
         country: str,
         substituted: bool = False,
         title: str = "eDispensation",
+        original: bytes | None = None,
     ) -> DispenseResult:
-        """Record an eDispensation against one of our prescriptions (atomic, idempotent)."""
+        """Record an eDispensation against one of our prescriptions (atomic, idempotent).
+
+        ``content`` is the document the DSP stores (the national form); ``original``, when
+        ``content`` was transformed from what the pharmacy abroad sent, is that document as
+        received, kept sealed beside it (:mod:`ncp.store.originals`) in the same transaction.
+        """
         if packages < 1:
             raise InvalidInput("a dispensation is of at least one package")
         if not dispensation_unique_id.strip():
@@ -228,6 +236,8 @@ class Dispensing:
                 s, actor, row.patient_id, kind=DocumentType.DISPENSATION,
                 conf=Confidentiality.NORMAL, title=title, media_type="text/xml",
                 content=content, unique_id=None)
+            if original is not None:
+                keep_original(r, s, doc, original, country=country)
             s.add(Dispensation(
                 unique_id=dispensation_unique_id, prescription_row_id=row.id,
                 document_id=doc.id, packages=packages, organisation=organisation,
@@ -236,6 +246,20 @@ class Dispensing:
             status = s.scalar(select(Prescription.status).where(Prescription.id == row.id))
             return DispenseResult(dispensation_unique_id, prescription_id, packages,
                                   PrescriptionStatus(status), duplicate=False)
+
+    def recorded(self, *, prescription_id: str, dispensation_unique_id: str,
+                 packages: int) -> DispenseResult | None:
+        """The answer to a re-submission of an eDispensation already recorded (None if it is
+        new), so that a caller can answer it without preparing its document again.
+        :meth:`dispense` stays idempotent on its own (two first submissions at once)."""
+        with self.records._sessions() as s:
+            existing = s.scalar(select(Dispensation).where(
+                Dispensation.unique_id == dispensation_unique_id))
+            if existing is None:
+                return None
+            row = s.scalar(select(Prescription).where(
+                Prescription.prescription_id == prescription_id))
+            return self._repeat(s, existing, row, prescription_id, packages)
 
     def discard(self, actor: Actor, *, dispensation_unique_id: str, discard_unique_id: str,
                 organisation: str) -> DispenseResult:

@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from ncp.store.crypto import KeyRing, UnknownMasterKey
-from ncp.store.models import Document
+from ncp.store.models import Document, ReceivedOriginal
 
 
 class KeyRingSource:
@@ -76,8 +76,9 @@ def _sealed_tables() -> list[type]:
     """Every table whose rows carry a data key wrapped by a master key."""
     from ncp.store.accounts import Account
     from ncp.store.peers import SentDispensation
+    from ncp.store.pivot_cache import PivotCacheEntry
 
-    return [Document, SentDispensation, Account]
+    return [Document, ReceivedOriginal, PivotCacheEntry, SentDispensation, Account]
 
 
 def rotate(sessions: sessionmaker[Session], path: Path, *, batch: int = 1000) -> RotationReport:

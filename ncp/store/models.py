@@ -281,6 +281,35 @@ class Dispensation(Base):
     discard_unique_id: Mapped[str | None] = mapped_column(String(128), unique=True)
 
 
+class ReceivedOriginal(Base):
+    """A document exactly as a foreign country sent it, kept beside the national form that the
+    DSP stores in its place (today: the pivot eDispensation behind a dispensation document).
+
+    The DSP's users read the national document; this row is the evidence of what crossed the
+    border. Sealed like every document (its own data key wrapped by a master key, the
+    associated data binding it to its document: :mod:`ncp.store.originals`), and written in the
+    same transaction as the document it belongs to.
+    """
+
+    __tablename__ = "received_originals"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: The stored (national) document this is the original of: one original per document.
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"), unique=True)
+    #: The sending country (the TLS client's and the assertion signer's).
+    country: Mapped[str] = mapped_column(String(2))
+    received_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    media_type: Mapped[str] = mapped_column(String(80))
+    content_size: Mapped[int] = mapped_column(Integer)
+    #: SHA-256 of the bytes received (hex): the original can be matched to the sender's copy
+    #: without decrypting it.
+    sha256: Mapped[str] = mapped_column(String(64))
+    key_id: Mapped[str] = mapped_column(String(40))
+    wrapped_key: Mapped[bytes] = mapped_column(LargeBinary(64))
+    nonce: Mapped[bytes] = mapped_column(LargeBinary(12))
+    ciphertext: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+
+
 class AssertionReplay(Base):
     """SAML assertion ids already accepted, kept until their NotOnOrAfter (shared replay cache)."""
 

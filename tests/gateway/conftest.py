@@ -30,7 +30,13 @@ from ncp.settings import Settings
 from ncp.store.crypto import KeyRing
 from ncp.store.db import make_engine, session_factory
 from ncp.store.keys import KeyRingSource
-from ncp.store.models import AccessLogEntry, AuditMessage, Dispensation, Document
+from ncp.store.models import (
+    AccessLogEntry,
+    AuditMessage,
+    Dispensation,
+    Document,
+    ReceivedOriginal,
+)
 from ncp.store.pivot_cache import PivotCacheEntry
 from ncp.store.policy import Actor
 from ncp.store.records import Records
@@ -128,7 +134,8 @@ class GatewayEnv:
     def counts(self) -> dict[str, int]:
         """Rows of every table a request could write, to prove what a refusal wrote."""
         return {m.__tablename__: self.count(m) for m in  # type: ignore[attr-defined]
-                (Document, Dispensation, PivotCacheEntry, AuditMessage, AccessLogEntry)}
+                (Document, Dispensation, ReceivedOriginal, PivotCacheEntry, AuditMessage,
+                 AccessLogEntry)}
 
     def patient_db_id(self, n: int) -> int:
         return self.records.patient_id(PATIENTS[n].patient.matricule)

@@ -5,13 +5,22 @@ from __future__ import annotations
 import threading
 from dataclasses import replace
 
+from lxml import etree
+from sqlalchemy import select
+
+from ncp.cda.kinds import DocumentKind, detect_kind
+from ncp.cda.national import NATIONAL_TEMPLATES
 from ncp.ihe.codes import ClassCode, ResponseStatus
 from ncp.ihe.registry import ITI_41
 from ncp.ihe.schemas import validate_body
 from ncp.ihe.xca import query, retrieve
 from ncp.ihe.xdr import submit
 from ncp.store.dispensing import Dispensing, PrescriptionStatus
-from ncp.store.models import Dispensation, Document
+from ncp.store.models import AuditMessage, Dispensation, Document, ReceivedOriginal
+from ncp.store.originals import Originals
+from ncp.store.policy import Actor
+from ncp.validation.validator import xsd_errors
+from ncp.xmlutil import NS, parse_xml
 from tests.gateway.conftest import GatewayEnv, patient
 from tests.gateway.peer import PHARMACIST, Peer, dispensation, read_answer
 
@@ -105,7 +114,7 @@ def test_two_simultaneous_dispenses_one_wins(any_env: GatewayEnv) -> None:
     failed = next(r for r in results if r.status is ResponseStatus.FAILURE)
     assert failed.errors[0].error_code == "5007"
     assert state(env, rx).packages_dispensed == total
-    assert env.count(Dispensation) == 1
+    assert env.count(Dispensation) == 1 and env.count(ReceivedOriginal) == 1
 
 
 def test_unknown_prescription_or_another_patients_is_not_identifiable(env: GatewayEnv) -> None:
@@ -166,4 +175,108 @@ def test_ed_that_does_not_validate_against_the_cda_schema_is_4106(env: GatewayEn
     assert broken != ed
     res = registry_response(env, env.be.submit(patient(0), broken))
     assert res.status is ResponseStatus.FAILURE and res.errors[0].error_code == "4106"
+    assert state(env, rx).packages_dispensed == 0
+
+
+# --------------------------------------------------------------------------- what is stored
+
+LU_FORME = "1.3.182.2.4.1.100.3"
+EDQM = "0.4.0.127.0.16.1.1.2.1"
+
+
+def stored_unique_id(env: GatewayEnv, ed: bytes) -> str:
+    """The DSP document recorded for the eD ``ed`` (by its ClinicalDocument id)."""
+    ident = parse_xml(ed).find("hl7:id", NS)
+    with env.records._sessions() as s:
+        return str(s.scalar(select(Document.unique_id).join(
+            Dispensation, Dispensation.document_id == Document.id).where(
+            Dispensation.unique_id == f"{ident.get('root')}^{ident.get('extension')}")))
+
+
+def product_forms(root: etree._Element) -> list[etree._Element]:
+    return root.xpath("//hl7:supply/hl7:product//hl7:manufacturedMaterial/pharm:formCode",
+                      namespaces=NS)
+
+
+def audit_events(env: GatewayEnv) -> list[str]:
+    with env.records._sessions() as s:
+        return list(s.scalars(select(AuditMessage.event_code).order_by(AuditMessage.id)))
+
+
+def test_the_dsp_holds_the_national_ed_and_the_received_pivot_sealed(
+        any_env: GatewayEnv, specs_dir) -> None:  # type: ignore[no-untyped-def]
+    env = any_env
+    pid = patient(0)
+    _, ep, _rx = pivot_ep(env)
+    ed = dispensation(ep, packages=1)
+    xds_id = "2.25.4141"
+    assert registry_response(env, env.be.submit(pid, ed, unique_id=xds_id)).status is \
+        ResponseStatus.SUCCESS
+    assert audit_events(env)[-2:] == ["EHDSI-41", "EHDSI-94"]  # dispensed, and transformed
+    with env.records._sessions() as s:
+        translation = s.scalar(select(AuditMessage.message).order_by(AuditMessage.id.desc()))
+    assert f'ParticipantObjectID="{xds_id}"' in translation and "ITI-41" in translation
+    uid = stored_unique_id(env, ed)
+    me = Actor.patient(env.patient_db_id(0))
+    info, stored = env.records.read_document(me, uid)
+    assert info.doc_type == "dispensation" and info.media_type == "text/xml"
+    # national, as every DSP document: the national template, CDA-valid, national codes with
+    # the eHDSI code kept as their translation, and a link to the pivot it came from
+    root = parse_xml(stored)
+    assert xsd_errors(root, specs=specs_dir) == []
+    assert detect_kind(root) is None
+    assert NATIONAL_TEMPLATES[DocumentKind.EDISPENSATION] in root.xpath(
+        "hl7:templateId/@root", namespaces=NS)
+    forms = product_forms(root)
+    assert forms and all(f.get("codeSystem") == LU_FORME for f in forms)
+    received_forms = product_forms(parse_xml(ed))
+    translation = forms[0].find("hl7:translation", NS)
+    assert (translation.get("codeSystem"), translation.get("code")) == (
+        EDQM, received_forms[0].get("code"))
+    pivot_id = parse_xml(ed).find("hl7:id", NS)
+    parent = root.find("hl7:relatedDocument[@typeCode='XFRM']/hl7:parentDocument/hl7:id", NS)
+    assert (parent.get("root"), parent.get("extension")) == (pivot_id.get("root"),
+                                                             pivot_id.get("extension"))
+    # the eD as received: kept, sealed, linked to the document, the same bytes when opened
+    kept = Originals(env.records).read(me, uid)
+    assert kept.content == ed and kept.country == "BE"
+    with env.records._sessions() as s:
+        row = s.scalars(select(ReceivedOriginal)).one()
+        assert row.document_id == info.id and ed[-200:] not in row.ciphertext
+    # re-submitted: answered as before, nothing new is stored or transformed
+    counts = env.counts()
+    assert registry_response(env, env.be.submit(pid, ed)).status is ResponseStatus.SUCCESS
+    after = env.counts()
+    assert after["audit_messages"] == counts["audit_messages"] + 1
+    assert {k: v for k, v in after.items() if k not in ("audit_messages", "access_log")} == \
+        {k: v for k, v in counts.items() if k not in ("audit_messages", "access_log")}
+    assert audit_events(env)[-1] == "EHDSI-41"
+    # discarded: the prescription is open again, the record and its evidence stay
+    res = registry_response(env, env.be.submit(pid, ed, discard=True))
+    assert res.status is ResponseStatus.SUCCESS, res.errors
+    assert Originals(env.records).read(me, uid).content == ed
+
+
+def unmappable(ed: bytes) -> bytes:
+    """``ed`` with a dispensed product's dose form (required) outside every value set."""
+    root = parse_xml(ed)
+    product_forms(root)[0].set("code", "ZZZ-NOT-EDQM")
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+
+
+def test_an_ed_that_cannot_be_made_national_is_refused_and_leaves_only_the_audit(
+        any_env: GatewayEnv) -> None:
+    env = any_env
+    pid = patient(0)
+    _, ep, rx = pivot_ep(env)
+    counts = env.counts()
+    res = registry_response(env, env.be.submit(pid, unmappable(dispensation(ep, packages=1))))
+    assert res.status is ResponseStatus.FAILURE
+    (error,) = res.errors
+    assert error.error_code == "4505" and "formCode" in (error.location or "")
+    after = env.counts()
+    assert after["audit_messages"] == counts["audit_messages"] + 1
+    assert {k: v for k, v in after.items() if k != "audit_messages"} == \
+        {k: v for k, v in counts.items() if k != "audit_messages"}
+    assert audit_events(env)[-1] == "EHDSI-41"
     assert state(env, rx).packages_dispensed == 0

@@ -65,3 +65,27 @@ def test_a_tampered_pivot_is_refused(records: Records, shared) -> None:  # type:
         s.execute(update(PivotCacheEntry).values(variant="ps|v9"))  # moved onto another key
     with pytest.raises(ContentTampered):
         cache.read(FOREIGN, info.unique_id, variant=lambda _: "ps|v9", patient_id=pid)
+
+
+def test_rotation_rewraps_cached_pivots(any_db_engine, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # Why: a pivot left under a retired key could never be opened nor replaced (the row is
+    # unique per document and variant), so every later read would transcode again.
+    from ncp.store.crypto import KeyRing
+    from ncp.store.db import session_factory
+    from ncp.store.keys import KeyRingSource, rotate
+
+    path = tmp_path / "keys.json"
+    KeyRing.load_or_create(path)
+    sessions = session_factory(any_db_engine)
+    records = Records(sessions, KeyRingSource.from_file(path))
+    gp = professional(records)
+    pid, me = patient(records, referring=gp)
+    records.give_consent(me, pid, "patient-summary")
+    info = records.add_document(gp, pid, doc_type="patient-summary", title="PS",
+                                media_type="text/xml", content=NATIONAL)
+    cache = PivotCache(records)
+    cache.put(info, variant="ps|v1", pivot=PIVOT)
+    report = rotate(sessions, path)
+    assert report.rewrapped == 2 and report.retired  # the document and its pivot
+    hit = cache.read(FOREIGN, info.unique_id, variant=lambda _: "ps|v1", patient_id=pid)
+    assert hit.pivot == PIVOT
