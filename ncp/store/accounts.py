@@ -32,6 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from ncp.store.crypto import Sealed, TamperedContent
+from ncp.store.db import reading
 from ncp.store.errors import ContentTampered
 from ncp.store.keys import KeyRingSource
 from ncp.store.models import Base, Patient, Professional, UtcDateTime
@@ -241,12 +242,12 @@ class AccountStore:
             return account.id
 
     def by_login(self, login: str) -> AccountInfo | None:
-        with self._sessions() as s:
+        with reading(self._sessions) as s:
             a = s.scalar(select(Account).where(Account.login == login))
             return _info(a, self._keys) if a else None
 
     def by_id(self, account_id: int) -> AccountInfo | None:
-        with self._sessions() as s:
+        with reading(self._sessions) as s:
             a = s.get(Account, account_id)
             return _info(a, self._keys) if a else None
 
@@ -294,7 +295,7 @@ class AccountStore:
     def by_certificate(self, *, fingerprint: str, issuer: str,
                        subject_serial: str | None) -> AccountInfo | None:
         """The account a presented certificate belongs to (fingerprint first)."""
-        with self._sessions() as s:
+        with reading(self._sessions) as s:
             match = AccountCertificate.fingerprint == fingerprint
             if subject_serial:
                 match = or_(match, (AccountCertificate.issuer == issuer)
@@ -318,7 +319,7 @@ class AccountStore:
 
     def session(self, session_id: str) -> SessionInfo | None:
         """A session that was not ended (expiry is the caller's rule)."""
-        with self._sessions() as s:
+        with reading(self._sessions) as s:
             row = s.execute(select(AuthSession, Account)
                             .join(Account, Account.id == AuthSession.account_id)
                             .where(AuthSession.id == session_id,
@@ -368,7 +369,7 @@ class AccountStore:
     def failures_since(self, *, since: dt.datetime, login: str | None = None,
                        client: str | None = None) -> int:
         """Failed attempts since ``since`` for a login name or a client address."""
-        with self._sessions() as s:
+        with reading(self._sessions) as s:
             query = select(func.count()).select_from(LoginEvent).where(
                 LoginEvent.at >= since, LoginEvent.outcome == "failure")
             if login is not None:
@@ -378,7 +379,7 @@ class AccountStore:
             return int(s.scalar(query) or 0)
 
     def login_history(self, account_id: int, limit: int = 50) -> list[LoginRecord]:
-        with self._sessions() as s:
+        with reading(self._sessions) as s:
             rows = s.scalars(select(LoginEvent).where(LoginEvent.account_id == account_id)
                              .order_by(LoginEvent.id.desc()).limit(limit))
             return [LoginRecord(r.at, r.login, r.method, r.outcome, r.reason, r.client)
@@ -410,7 +411,7 @@ class AccountStore:
 
     def helpers_of(self, patient_id: int) -> list[tuple[int, str, str]]:
         """(account id, login, display name) of the patient's current helpers."""
-        with self._sessions() as s:
+        with reading(self._sessions) as s:
             rows = s.execute(select(Account.id, Account.login, Account.display_name)
                              .join(HelperLink, HelperLink.helper_account_id == Account.id)
                              .where(HelperLink.patient_id == patient_id,
@@ -420,7 +421,7 @@ class AccountStore:
 
     def helped_patients(self, helper_account_id: int) -> list[tuple[int, str]]:
         """(patient id, patient name) of the patients this account may act for."""
-        with self._sessions() as s:
+        with reading(self._sessions) as s:
             rows = s.execute(select(Patient.id, Patient.given_name, Patient.family_name)
                              .join(HelperLink, HelperLink.patient_id == Patient.id)
                              .where(HelperLink.helper_account_id == helper_account_id,
@@ -429,7 +430,7 @@ class AccountStore:
             return [(r[0], f"{r[1]} {r[2]}") for r in rows]
 
     def is_helper(self, patient_id: int, helper_account_id: int) -> bool:
-        with self._sessions() as s:
+        with reading(self._sessions) as s:
             return s.scalar(select(HelperLink.id).where(
                 HelperLink.patient_id == patient_id,
                 HelperLink.helper_account_id == helper_account_id,
@@ -463,7 +464,7 @@ class AccountStore:
     def tokens_of(self, account_id: int) -> list[tuple[int, str, dt.datetime, dt.datetime,
                                                         dt.datetime | None]]:
         """(id, label, created, expires, last used) of the account's live tokens."""
-        with self._sessions() as s:
+        with reading(self._sessions) as s:
             rows = s.scalars(select(ApiToken).where(ApiToken.account_id == account_id,
                                                     ApiToken.revoked_at.is_(None))
                              .order_by(ApiToken.id))

@@ -9,6 +9,7 @@ from functools import lru_cache
 from sqlalchemy import Engine, bindparam, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from ncp.store.db import reading
 from ncp.store.models import AuditMessage, UtcDateTime
 from ncp.store.unit import Query, unit
 
@@ -75,7 +76,7 @@ class AuditLog:
         return sorted(int(row[0]) for row in rows)
 
     def pending(self, limit: int = 100) -> list[StoredAudit]:
-        with self._sessions() as s:
+        with reading(self._sessions) as s:
             rows = s.scalars(select(AuditMessage).where(AuditMessage.forwarded_at.is_(None))
                              .order_by(AuditMessage.id).limit(limit)).all()
             return [_stored(r) for r in rows]
@@ -88,13 +89,13 @@ class AuditLog:
                       .values(forwarded_at=at))
 
     def for_patient(self, patient_ref: str, limit: int = 100) -> list[StoredAudit]:
-        with self._sessions() as s:
+        with reading(self._sessions) as s:
             rows = s.scalars(select(AuditMessage).where(AuditMessage.patient_ref == patient_ref)
                              .order_by(AuditMessage.id.desc()).limit(limit)).all()
             return [_stored(r) for r in rows]
 
     def recent(self, limit: int = 100) -> list[StoredAudit]:
-        with self._sessions() as s:
+        with reading(self._sessions) as s:
             rows = s.scalars(select(AuditMessage).order_by(AuditMessage.id.desc())
                              .limit(limit)).all()
             return [_stored(r) for r in rows]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
@@ -70,6 +72,19 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+@contextmanager
+def reading(sessions: sessionmaker[Session]) -> Iterator[Session]:
+    """A session for reads only, whose transaction ends with COMMIT.
+
+    Why not a plain ``with sessions() as s``: closing a session rolls its transaction back, and
+    on PostgreSQL psycopg answers a ROLLBACK by dropping every prepared statement of the
+    connection, so the hot paths (:mod:`ncp.store.unit`) would prepare theirs again. Committing
+    a transaction that wrote nothing costs the same round trip and keeps them.
+    """
+    with sessions() as session, session.begin():
+        yield session
 
 
 def analyze(engine: Engine) -> None:

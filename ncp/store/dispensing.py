@@ -155,7 +155,7 @@ class Dispensing:
         if not docs:
             return []
         now = self.records._clock()
-        with self.records._sessions() as s:
+        with self.records._read() as s:
             rows = s.scalars(select(Prescription).where(
                 Prescription.document_id.in_(list(docs)),
                 Prescription.status.in_(DISPENSABLE))).all()
@@ -164,7 +164,7 @@ class Dispensing:
 
     def prescription(self, prescription_id: str) -> PrescriptionInfo:
         """Dispensing state of one prescription (for our own portal and tests; no content)."""
-        with self.records._sessions() as s:
+        with self.records._read() as s:
             row = s.scalar(select(Prescription).where(
                 Prescription.prescription_id == prescription_id))
             if row is None:
@@ -252,7 +252,7 @@ class Dispensing:
         """The answer to a re-submission of an eDispensation already recorded (None if it is
         new), so that a caller can answer it without preparing its document again.
         :meth:`dispense` stays idempotent on its own (two first submissions at once)."""
-        with self.records._sessions() as s:
+        with self.records._read() as s:
             existing = s.scalar(select(Dispensation).where(
                 Dispensation.unique_id == dispensation_unique_id))
             if existing is None:

@@ -81,7 +81,7 @@ class Originals:
         """
         r = self.records
         info, _national = r.read_document(actor, unique_id)
-        with r._sessions() as s:
+        with r._read() as s:
             kept = s.execute(_KEPT.where(ReceivedOriginal.document_id == info.id)).first()
         if kept is None:
             raise NotFound("no original was received for this document")

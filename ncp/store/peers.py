@@ -26,6 +26,7 @@ from sqlalchemy import Integer, LargeBinary, String, Text, delete, select, updat
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from ncp.store.crypto import Sealed, TamperedContent
+from ncp.store.db import reading
 from ncp.store.errors import ContentTampered, NotFound
 from ncp.store.keys import KeyRingSource
 from ncp.store.models import Base, Professional, UtcDateTime
@@ -261,14 +262,14 @@ class PeerStore(_Tx):
             return _peer(row)
 
     def get(self, country: str) -> PeerInfo:
-        with self._sessions() as s:
+        with reading(self._sessions) as s:
             row = s.scalar(select(PeerGateway).where(PeerGateway.country == country.upper()))
             if row is None:
                 raise NotFound(f"no gateway known for {country}")
             return _peer(row)
 
     def all(self) -> list[PeerInfo]:
-        with self._sessions() as s:
+        with reading(self._sessions) as s:
             return [_peer(r) for r in s.scalars(select(PeerGateway)
                                                 .order_by(PeerGateway.country))]
 
@@ -301,7 +302,7 @@ class CrossBorderStore(_Tx):
 
     def context(self, token: str, *, account_id: int, now: dt.datetime) -> ContextInfo:
         """The live context ``token`` of ``account_id`` (another account's is not found)."""
-        with self._sessions() as s:
+        with reading(self._sessions) as s:
             row = s.get(CrossBorderContext, token)
             if row is None or row.account_id != account_id or row.expires_at <= now:
                 raise NotFound("no such cross-border context")
@@ -321,7 +322,7 @@ class CrossBorderStore(_Tx):
             return _context(row)
 
     def contexts_of(self, account_id: int, now: dt.datetime) -> list[ContextInfo]:
-        with self._sessions() as s:
+        with reading(self._sessions) as s:
             rows = s.scalars(select(CrossBorderContext)
                              .where(CrossBorderContext.account_id == account_id,
                                     CrossBorderContext.expires_at > now)
@@ -357,7 +358,7 @@ class CrossBorderStore(_Tx):
             return _dispensation(row, self._keys)
 
     def dispensation(self, dispensation_id: int, *, account_id: int) -> DispensationInfo:
-        with self._sessions() as s:
+        with reading(self._sessions) as s:
             row = s.get(SentDispensation, dispensation_id)
             if row is None or row.account_id != account_id:
                 raise NotFound("no such dispensation")
@@ -365,7 +366,7 @@ class CrossBorderStore(_Tx):
 
     def dispensations_for(self, account_id: int, country: str,
                           patient_cx: str) -> list[DispensationInfo]:
-        with self._sessions() as s:
+        with reading(self._sessions) as s:
             rows = s.scalars(select(SentDispensation)
                              .where(SentDispensation.account_id == account_id,
                                     SentDispensation.country == country.upper(),

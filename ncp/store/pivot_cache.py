@@ -206,7 +206,7 @@ class PivotCache:
         answers: the caller has already listed the documents through the policy)."""
         if not document_ids:
             return {}
-        with self.records._sessions() as s:
+        with self.records._read() as s:
             rows = s.execute(select(PivotCacheEntry.document_id, PivotCacheEntry.content_size,
                                     PivotCacheEntry.sha1)
                              .where(PivotCacheEntry.document_id.in_(document_ids),
@@ -222,7 +222,7 @@ class PivotCache:
 
     def count(self) -> int:
         """How many pivots are cached (operations and tests)."""
-        with self.records._sessions() as s:
+        with self.records._read() as s:
             return int(s.scalar(select(func.count()).select_from(PivotCacheEntry)) or 0)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import NamedTuple
@@ -37,6 +37,7 @@ from sqlalchemy.orm import Session, aliased, sessionmaker
 from ncp.store import matricule as matricule_rules
 from ncp.store import policy
 from ncp.store.crypto import KeyRing, Sealed, TamperedContent
+from ncp.store.db import reading
 from ncp.store.errors import AccessDenied, ContentTampered, InvalidInput, NotFound
 from ncp.store.keys import KeyRingSource
 from ncp.store.models import (
@@ -194,6 +195,10 @@ class Records:
         with self._sessions() as session, session.begin():
             yield session
 
+    def _read(self) -> AbstractContextManager[Session]:
+        """A read-only transaction (:func:`ncp.store.db.reading`)."""
+        return reading(self._sessions)
+
     # ------------------------------------------------------------------ registry
 
     def add_organisation(self, *, identifier: str, name: str, kind: str,
@@ -289,14 +294,14 @@ class Records:
 
     def patient_id(self, matricule: str) -> int:
         """The internal id of a DSP by matricule (administrative lookup, no patient data)."""
-        with self._sessions() as s:
+        with self._read() as s:
             pid = s.scalar(select(Patient.id).where(Patient.matricule == matricule))
         if pid is None:
             raise NotFound("no DSP for this matricule")
         return pid
 
     def professional_id(self, registry_id: str) -> int:
-        with self._sessions() as s:
+        with self._read() as s:
             pid = s.scalar(select(Professional.id).where(Professional.registry_id == registry_id))
         if pid is None:
             raise NotFound(f"unknown professional {registry_id}")
@@ -304,7 +309,7 @@ class Records:
 
     def professional_actor(self, professional_id: int) -> Actor:
         """The :class:`Actor` for a registered professional (name and organisation filled in)."""
-        with self._sessions() as s:
+        with self._read() as s:
             prof = self._professional(s, professional_id)
             org = prof.organisation.name if prof.organisation else None
             return Actor.professional(prof.id, prof.profession, prof.display_name, org)
@@ -779,7 +784,7 @@ class Records:
 
     def consents(self, patient_id: int) -> frozenset[CrossBorderService]:
         """The services the patient currently consents to share across borders."""
-        with self._sessions() as s:
+        with self._read() as s:
             rows = s.connection().execute(_CONSENTS, {"patient_id": patient_id,
                                                       "now": self._clock()}).scalars()
             return frozenset(CrossBorderService(r) for r in rows)
