@@ -387,16 +387,15 @@ class Records:
         statement = _list_query(wanted is not None, since is not None, until is not None)
         now = self._clock()
         with unit(self._engine) as u:
-            # One step: the patient with the actor's facts, and the candidate documents
+            # One query: the patient with the actor's facts and the candidate documents
             # (metadata only, never returned unless the policy allows); then the log row and
             # the commit.
-            patient_rows, doc_rows = u.fetch(
-                (_PATIENT_FACTS_Q, {"id": patient_id, **_fact_params(actor, now)}),
-                (statement, params))
-            if not patient_rows:
+            [rows] = u.fetch((statement, {**params, **_fact_params(actor, now)}))
+            if not rows:
                 raise NotFound("unknown patient")
-            head = patient_rows[0]
-            facts = _facts_of(actor, _PatientRow(head[0], head[1], head[2]), head[4:])
+            head = rows[0]
+            patient = _PatientRow(head[-1], head[_DOC_COLUMNS], head[_DOC_COLUMNS + 1])
+            facts = _facts_of(actor, patient, head[_DOC_COLUMNS + 3:_VIEW_END])
             decision = policy.record_access(actor, facts)
             what = f"documents{' of type ' + wanted.value if wanted else ''}"
             u.write(_LOG_Q, self._log_row(actor, patient_id, AccessAction.SEARCH, what,
@@ -405,7 +404,7 @@ class Records:
             if not decision:
                 u.commit()
                 raise AccessDenied(decision.reason)
-            docs = [_document_info(row) for row in doc_rows]
+            docs = [_document_info(row) for row in rows if row[0] is not None]
             return [d for d in docs if policy.read_document(actor, facts, _doc_facts(d))]
 
     def read_document(self, actor: Actor, unique_id: str) -> tuple[DocumentInfo, bytes]:
@@ -1122,19 +1121,24 @@ def _view_facts(actor: Actor, row: Sequence[object]) -> Facts:
     return _facts_of(actor, patient, row[_DOC_COLUMNS + 3:_DOC_COLUMNS + 3 + _FACT_COUNT])
 
 
+def _document_columns(author: type[Professional], org: type[Organisation]) -> list[ColumnElement]:  # type: ignore[type-arg]
+    """The columns :func:`_document_info` reads (author and organisation are aliases)."""
+    return [
+        Document.id, Document.unique_id, Document.patient_id, Document.doc_type,
+        Document.title, Document.media_type, Document.author_professional_id,
+        func.coalesce(Document.author_name,
+                      author.given_name + literal(" ") + author.family_name),
+        org.name, Document.created_at, Document.service_start, Document.confidentiality,
+        Document.masked, Document.version, Document.series_id, Document.is_current,
+        Document.content_size,
+    ]
+
+
 def _build_document_select() -> Select:  # type: ignore[type-arg]
     author = aliased(Professional, name="author")
     org = aliased(Organisation, name="org")
     return (
-        select(
-            Document.id, Document.unique_id, Document.patient_id, Document.doc_type,
-            Document.title, Document.media_type, Document.author_professional_id,
-            func.coalesce(Document.author_name,
-                          author.given_name + literal(" ") + author.family_name),
-            org.name, Document.created_at, Document.service_start, Document.confidentiality,
-            Document.masked, Document.version, Document.series_id, Document.is_current,
-            Document.content_size,
-        )
+        select(*_document_columns(author, org))
         .outerjoin(author, author.id == Document.author_professional_id)
         .outerjoin(org, org.id == Document.organisation_id)
     )
@@ -1159,7 +1163,6 @@ _READ_Q = Query(_VIEW.add_columns(Document.key_id, Document.wrapped_key, Documen
 _PATIENT_FACTS = select(Patient.id, Patient.dsp_state, Patient.referring_doctor_id,
                         Patient.matricule, *_fact_columns(Patient.id)).where(
     Patient.id == bindparam("id"))
-_PATIENT_FACTS_Q = Query(_PATIENT_FACTS)
 _CONSENTS = select(CrossBorderConsent.service).where(
     CrossBorderConsent.patient_id == bindparam("patient_id"),
     CrossBorderConsent.given_at <= bindparam("now", type_=UtcDateTime()),
@@ -1179,23 +1182,33 @@ _LOG_Q = Query(insert(AccessLogEntry).values({
 
 
 @lru_cache(maxsize=8)
-def _list_statement(by_type: bool, since: bool, until: bool) -> Select:  # type: ignore[type-arg]
-    statement = _DOCUMENTS.where(Document.patient_id == bindparam("patient_id"),
-                                 Document.is_current.is_(True))
-    if by_type:
-        statement = statement.where(Document.doc_type == bindparam("doc_type"))
-    if since:
-        statement = statement.where(Document.created_at >= bindparam("since",
-                                                                     type_=UtcDateTime()))
-    if until:
-        statement = statement.where(Document.created_at < bindparam("until",
-                                                                    type_=UtcDateTime()))
-    return statement.order_by(Document.created_at.desc(), Document.id.desc())
-
-
-@lru_cache(maxsize=8)
 def _list_query(by_type: bool, since: bool, until: bool) -> Query:
-    return Query(_list_statement(by_type, since, until))
+    """A patient's current documents (newest first) with, on every row, the patient's state,
+    referring doctor and matricule, the actor's facts and the patient id: the columns of
+    :data:`_VIEW` plus the patient id, one row without document when there is none.
+
+    The facts are computed from the ``patient_id`` parameter, not from the row, so the
+    database evaluates them once for the query.
+    """
+    patient_id = bindparam("patient_id")
+    author = aliased(Professional, name="author")
+    org = aliased(Organisation, name="org")
+    on = [Document.patient_id == Patient.id, Document.is_current.is_(True)]
+    if by_type:
+        on.append(Document.doc_type == bindparam("doc_type"))
+    if since:
+        on.append(Document.created_at >= bindparam("since", type_=UtcDateTime()))
+    if until:
+        on.append(Document.created_at < bindparam("until", type_=UtcDateTime()))
+    return Query(
+        select(*_document_columns(author, org), Patient.dsp_state, Patient.referring_doctor_id,
+               Patient.matricule, *_fact_columns(patient_id), Patient.id)
+        .select_from(Patient)
+        .outerjoin(Document, and_(*on))
+        .outerjoin(author, author.id == Document.author_professional_id)
+        .outerjoin(org, org.id == Document.organisation_id)
+        .where(Patient.id == patient_id)
+        .order_by(Document.created_at.desc(), Document.id.desc()))
 
 
 def _document_info(row: object) -> DocumentInfo:
