@@ -1,33 +1,36 @@
-"""A unit of work on one pooled connection, with the fewest statements and no ORM on the way.
+"""A unit of work on one pooled connection: the fewest statements, run by the driver itself.
 
 Why this exists: on the hot paths (a gateway retrieve, a DSP list or read, the replay cache,
-the audit record) the SQL itself is cheap; the cost was the number of statements, each a round
-trip to PostgreSQL, and the per-statement bookkeeping of the ORM session and of SQLAlchemy's
-execution layer (about 0.2 ms a statement here, against 0.05 ms for a prepared statement sent
-by psycopg itself). One DSP read used to be seven round trips (BEGIN, document, patient,
-facts, access-log row, content, COMMIT); through a unit it is five, of cheaper statements.
+the audit record) the SQL itself is cheap; the cost was the number of statements and the
+bookkeeping around each one. Measured here: SQLAlchemy's execution layer costs about 0.2 ms a
+statement (a multi-row INSERT, which its cache does not keep, 0.5 ms to compile again), the
+ORM session more; a prepared statement sent by psycopg itself 0.05 ms, an INSERT through the
+sqlite3 module 0.03 ms. One DSP read used to be seven statements (BEGIN, document, patient,
+facts, access-log row, content, COMMIT); through a unit it is one query, the access-log row
+and the commit.
 
-A :class:`Unit` runs in *steps*: :meth:`Unit.fetch` runs the queries of a step and returns
-each one's rows, :meth:`Unit.write` runs a write (its ``RETURNING`` rows readable later),
-:meth:`Unit.commit` ends the transaction. The access-log row of a read is written in the same
-transaction as the read, and the caller commits before anything leaves the store.
+Statements are SQLAlchemy Core objects wrapped once in a :class:`Query` and compiled once per
+dialect, with SQLAlchemy's own type conversions (bind and result processors: SQLite keeps
+dates as text, booleans as integers), so each statement has one definition for both back ends
+and the values are stored exactly as the ORM stores them. A unit then hands the compiled text
+to the DBAPI connection it checked out of SQLAlchemy's pool:
 
-- On PostgreSQL (psycopg 3) the statements go straight to psycopg as server-side prepared
-  statements on a connection checked out of SQLAlchemy's pool. psycopg's pipeline mode was
-  measured too and was slower here (0.51 ms against 0.24 ms for an insert and its commit):
-  its extra synchronisation costs more than the round trips it saves on loopback.
-- On SQLite (in process, no round trips) the same statements run through SQLAlchemy Core on one
-  connection, which gives SQLite its type handling (dates are stored as text) and its
-  ``BEGIN IMMEDIATE`` (:mod:`ncp.store.db`).
+- PostgreSQL (psycopg 3): server-side prepared statements. psycopg's pipeline mode was measured
+  too and was slower here (0.51 ms against 0.24 ms for an insert and its commit).
+- SQLite (sqlite3): ``BEGIN IMMEDIATE`` as every store transaction (:mod:`ncp.store.db`).
 
-Statements are SQLAlchemy Core objects wrapped once in a :class:`Query`; the PostgreSQL text is
-compiled from the same object, so each statement has one definition for both back ends.
+A :class:`Unit` runs in steps: :meth:`Unit.fetch` runs queries and returns each one's rows,
+:meth:`Unit.write` runs a write (its ``RETURNING`` rows readable later), :meth:`Unit.commit`
+ends the transaction. The access-log row of a read is written in the same transaction as the
+read, and the caller commits before anything leaves the store. Driver errors are raised as
+SQLAlchemy's (``IntegrityError``...), as callers of the store expect.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Engine
@@ -38,112 +41,107 @@ from sqlalchemy.sql import Executable
 __all__ = ["Pending", "Query", "Unit", "unit"]
 
 Row = Sequence[Any]
+Processor = Callable[[Any], Any]
+
+
+@dataclass(frozen=True, slots=True)
+class _Compiled:
+    """One statement for one dialect: text, parameter order, conversions."""
+
+    sql: str
+    #: parameter names in placeholder order (qmark drivers), or None (named: pyformat)
+    order: tuple[str, ...] | None
+    defaults: dict[str, Any]
+    binds: tuple[tuple[str, Processor], ...]
+    results: tuple[tuple[int, Processor], ...]
+
+    def parameters(self, given: Mapping[str, Any]) -> Sequence[Any] | dict[str, Any]:
+        values = {**self.defaults, **given} if self.defaults else dict(given)
+        for name, process in self.binds:
+            if name in values:
+                values[name] = process(values[name])
+        if self.order is None:
+            return values
+        return tuple(values[name] for name in self.order)
+
+    def rows(self, raw: list[Any]) -> list[Row]:
+        if not self.results:
+            return raw
+        out = []
+        for row in raw:
+            values = list(row)
+            for i, process in self.results:
+                values[i] = process(values[i])
+            out.append(values)
+        return out
 
 
 class Query:
-    """One Core statement, with its PostgreSQL text compiled on first use."""
+    """One Core statement, compiled for a dialect on first use there."""
 
-    __slots__ = ("_psycopg", "statement")
+    __slots__ = ("_compiled", "statement")
 
     def __init__(self, statement: Executable) -> None:
         self.statement = statement
-        self._psycopg: tuple[str, dict[str, Any]] | None = None
+        self._compiled: dict[str, _Compiled] = {}
 
-    def psycopg(self, dialect: Dialect) -> tuple[str, dict[str, Any]]:
-        """SQL text (pyformat placeholders) and the values bound in the statement itself
-        (literals); the caller's parameters complete them."""
-        if self._psycopg is None:
-            compiled = self.statement.compile(dialect=dialect)
-            defaults = {k: v for k, v in compiled.params.items() if v is not None}
-            self._psycopg = (str(compiled), defaults)
-        return self._psycopg
+    def compiled(self, dialect: Dialect) -> _Compiled:
+        done = self._compiled.get(dialect.name)
+        if done is None:
+            done = self._compiled[dialect.name] = self._compile(dialect)
+        return done
+
+    def _compile(self, dialect: Dialect) -> _Compiled:
+        compiled = self.statement.compile(dialect=dialect)
+        binds = []
+        for name, bind in compiled.binds.items():
+            process = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            if process is not None and name in compiled.params:
+                binds.append((name, process))
+        results = []
+        for i, column in enumerate(getattr(self.statement, "selected_columns", ())):
+            process = column.type.dialect_impl(dialect).result_processor(dialect, None)
+            if process is not None:
+                results.append((i, process))
+        return _Compiled(
+            sql=str(compiled),
+            order=tuple(compiled.positiontup) if compiled.positiontup is not None else None,
+            defaults={k: v for k, v in compiled.params.items() if v is not None},
+            binds=tuple(binds), results=tuple(results))
 
 
 class Pending:
-    """The rows a queued write returns (``RETURNING``), readable once the unit committed."""
+    """The rows a write returned (``RETURNING``), read at once: SQLite finishes a statement,
+    and may commit it, only when its rows have been read."""
 
-    __slots__ = ("_cursor", "_rows")
+    __slots__ = ("_rows",)
 
-    def __init__(self, rows: list[Row] | None = None, cursor: Any = None) -> None:
+    def __init__(self, rows: list[Row]) -> None:
         self._rows = rows
-        self._cursor = cursor
 
     def rows(self) -> list[Row]:
-        if self._rows is None:
-            self._rows = list(self._cursor.fetchall()) if self._cursor is not None else []
         return self._rows
 
 
 class Unit:
-    """One transaction; see the module docstring. Not thread-safe (one per request)."""
+    """One transaction on one pooled DBAPI connection; see the module docstring.
+    Not thread-safe (one per request)."""
 
-    def fetch(self, *steps: tuple[Query, Mapping[str, Any]]) -> list[list[Row]]:
-        """Run the queries of one step (sent together) and return each one's rows."""
-        raise NotImplementedError
-
-    def write(self, query: Query, params: Mapping[str, Any] | Sequence[Mapping[str, Any]]
-              ) -> Pending:
-        """Queue a write (sent with the next step or the commit)."""
-        raise NotImplementedError
-
-    def commit(self) -> None:
-        raise NotImplementedError
-
-    def rollback(self) -> None:
-        raise NotImplementedError
-
-    def close(self) -> None:
-        raise NotImplementedError
-
-
-class _CoreUnit(Unit):
-    """SQLAlchemy Core on one connection (SQLite, and any driver other than psycopg)."""
-
-    def __init__(self, engine: Engine) -> None:
-        self._conn = engine.connect()
-        self._tx = self._conn.begin()
-
-    def fetch(self, *steps: tuple[Query, Mapping[str, Any]]) -> list[list[Row]]:
-        return [list(self._conn.execute(q.statement, dict(p)).all()) for q, p in steps]
-
-    def write(self, query: Query, params: Mapping[str, Any] | Sequence[Mapping[str, Any]]
-              ) -> Pending:
-        multi = not isinstance(params, Mapping)
-        result = self._conn.execute(query.statement,
-                                    [dict(p) for p in params] if multi else dict(params))
-        return Pending(list(result.all()) if result.returns_rows else [])
-
-    def commit(self) -> None:
-        if self._tx.is_active:
-            self._tx.commit()
-
-    def rollback(self) -> None:
-        if self._tx.is_active:
-            self._tx.rollback()
-
-    def close(self) -> None:
-        self._conn.close()
-
-
-class _PsycopgUnit(Unit):
-    """psycopg 3 on a pooled connection, with server-side prepared statements."""
-
-    def __init__(self, engine: Engine, *, autocommit: bool = False) -> None:
+    def __init__(self, engine: Engine, *, single_statements: bool = False) -> None:
         self._dialect = engine.dialect
         self._proxy = engine.raw_connection()
         self._conn = self._proxy.driver_connection
-        self._conn.autocommit = autocommit
+        self._psycopg = self._dialect.driver == "psycopg"
+        self._single = single_statements
         self._open = True
-
-    def _execute(self, query: Query, params: Mapping[str, Any]) -> Any:
-        sql, defaults = query.psycopg(self._dialect)
-        cursor = self._conn.cursor()
-        cursor.execute(sql, {**defaults, **params} if defaults else params, prepare=True)
-        return cursor
+        with self._errors():
+            if self._psycopg:
+                self._conn.autocommit = single_statements
+            elif not single_statements:
+                self._conn.execute("BEGIN IMMEDIATE")
 
     @contextmanager
     def _errors(self) -> Iterator[None]:
-        """Driver errors as SQLAlchemy's (IntegrityError...), as callers of the store expect."""
         dbapi = self._dialect.loaded_dbapi
         try:
             yield
@@ -152,35 +150,50 @@ class _PsycopgUnit(Unit):
                 self._proxy.invalidate()
             raise DBAPIError.instance(None, None, exc, dbapi.Error) from exc
 
-    def fetch(self, *steps: tuple[Query, Mapping[str, Any]]) -> list[list[Row]]:
-        with self._errors():
-            cursors = [self._execute(q, p) for q, p in steps]
-            return [cursor.fetchall() for cursor in cursors]
+    def _execute(self, query: Query, params: Mapping[str, Any]) -> tuple[Any, _Compiled]:
+        compiled = query.compiled(self._dialect)
+        cursor = self._conn.cursor()
+        if self._psycopg:
+            cursor.execute(compiled.sql, compiled.parameters(params), prepare=True)
+        else:
+            cursor.execute(compiled.sql, compiled.parameters(params))
+        return cursor, compiled
 
-    def write(self, query: Query, params: Mapping[str, Any] | Sequence[Mapping[str, Any]]
-              ) -> Pending:
+    def fetch(self, *steps: tuple[Query, Mapping[str, Any]]) -> list[list[Row]]:
+        """Run each query and return its rows (converted as SQLAlchemy would)."""
         with self._errors():
-            if isinstance(params, Mapping):
-                return Pending(cursor=self._execute(query, params))
-            sql, defaults = query.psycopg(self._dialect)
-            cursor = self._conn.cursor()
-            cursor.executemany(sql, [{**defaults, **p} for p in params])
-            return Pending([])
+            out = []
+            for query, params in steps:
+                cursor, compiled = self._execute(query, params)
+                out.append(compiled.rows(cursor.fetchall()))
+            return out
+
+    def write(self, query: Query, params: Mapping[str, Any]) -> Pending:
+        """Run a write; its ``RETURNING`` rows are read from the result."""
+        with self._errors():
+            cursor, compiled = self._execute(query, params)
+            return Pending(compiled.rows(cursor.fetchall()) if cursor.description else [])
 
     def commit(self) -> None:
         with self._errors():
-            self._conn.commit()
+            if self._psycopg:
+                self._conn.commit()  # nothing to do in autocommit or when idle
+            elif self._conn.in_transaction:
+                self._conn.execute("COMMIT")
 
     def rollback(self) -> None:
         with self._errors():
-            self._conn.rollback()
+            if self._psycopg:
+                self._conn.rollback()
+            elif self._conn.in_transaction:
+                self._conn.execute("ROLLBACK")
 
     def close(self) -> None:
         if not self._open:
             return
         self._open = False
         try:
-            if self._conn.autocommit and not self._conn.closed:
+            if self._psycopg and self._conn.autocommit and not self._conn.closed:
                 self._conn.autocommit = False  # as the pool hands connections out
         finally:
             self._proxy.close()  # back to the pool (which rolls back anything left open)
@@ -192,11 +205,12 @@ def unit(engine: Engine, *, single_statements: bool = False) -> Iterator[Unit]:
     block raises (a refusal that must keep its log row commits before it raises).
 
     ``single_statements``: every statement of the block is atomic on its own and commits by
-    itself (PostgreSQL autocommit: no BEGIN and COMMIT round trips). Only for blocks whose
-    statements need no common transaction, e.g. one multi-row INSERT.
+    itself (no BEGIN and COMMIT round trips on PostgreSQL). Only for blocks whose statements
+    need no common transaction, e.g. one multi-row INSERT.
     """
-    u: Unit = (_PsycopgUnit(engine, autocommit=single_statements)
-               if engine.dialect.driver == "psycopg" else _CoreUnit(engine))
+    if engine.dialect.driver not in ("psycopg", "pysqlite"):
+        raise NotImplementedError(f"no unit of work for the {engine.dialect.driver} driver")
+    u = Unit(engine, single_statements=single_statements)
     try:
         yield u
         u.commit()
@@ -204,8 +218,7 @@ def unit(engine: Engine, *, single_statements: bool = False) -> Iterator[Unit]:
         try:
             u.rollback()
         except Exception:
-            if isinstance(u, _PsycopgUnit):
-                u._proxy.invalidate()
+            u._proxy.invalidate()
         raise
     finally:
         u.close()

@@ -68,3 +68,16 @@ def test_rollback_then_exit_commits_nothing(any_db_engine: Engine) -> None:
     assert _count(any_db_engine) == 0
     with session_factory(any_db_engine)() as s:
         assert s.scalar(select(func.count()).select_from(AssertionReplay)) == 0
+
+
+def test_values_are_stored_as_the_orm_stores_them(any_db_engine: Engine) -> None:
+    from sqlalchemy import text
+
+    with unit(any_db_engine) as u:
+        u.write(_ADD, {"id": "by-unit", "until": NOW})
+    with session_factory(any_db_engine)() as s, s.begin():
+        s.add(AssertionReplay(assertion_id="by-orm", not_on_or_after=NOW, seen_at=NOW))
+    with any_db_engine.connect() as conn:
+        stored = dict(conn.execute(text(
+            "SELECT assertion_id, not_on_or_after FROM assertion_replay")).all())
+    assert stored["by-unit"] == stored["by-orm"]  # same text on SQLite, same instant on PG
