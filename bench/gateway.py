@@ -1,6 +1,7 @@
 """Benchmark of the responding gateway: full XCA retrieves of a Patient Summary over HTTPS.
 
-``python bench/gateway.py [--clients 16] [--requests 960] [--workers 2]``
+``python bench/gateway.py [--clients 16] [--requests 960] [--workers 2] [--backend B]
+[--rate R] [--http httptools|h11] [--listen per-process|shared]``
 
 Each request is what a country B gateway sends: a signed SOAP 1.2 message (WS-Security
 timestamp and signature over Body and addressing headers) carrying fresh HCP and TRC assertions
@@ -10,13 +11,20 @@ every rule, replay), checks consent, reads and decrypts through the access polic
 access-log row), serves the cached pivot (transcoded once, before the run), signs the answer,
 sends it as MTOM, and writes the ATNA audit record.
 
-Requests are signed before the run starts (client-side signing is not the server's cost); the
-clients are threads of this process with keep-alive connections. The "crypto floor" is measured
-in the same run, in this process, on one core: the XML signature work of one such request and
-its answer (verify the message signature, validate both assertions, sign the response) without
-HTTP, TLS, store or audit.
+Requests are signed and turned into HTTP bytes before the run starts (client-side work is not
+the server's cost). The clients are one asyncio event loop in this process (``loadgen.py``):
+``--clients`` keep-alive TLS connections, each sending its requests one after the other (closed
+loop, the main figure); every answer is checked (200, ``multipart/related``, no
+``RegistryError``). ``--rate R`` adds an open-loop run at R requests/s over the same number of
+connections, latency counted from each request's scheduled start. Each server process has its
+own listening socket and the connections are spread evenly over them, as a load balancer in
+front of the processes would (``--listen shared``: one socket, the kernel picks the process).
+The "crypto floor" is measured in the same run, in this process, on one core: the XML
+signature work of one such request and its answer (verify the message signature, validate both
+assertions, sign the response) without HTTP, TLS, store or audit.
 
-Printed: throughput, p50/p99 latency, errors, and the crypto floor.
+Printed: throughput, p50/p99 latency, errors, the CPU time the server processes and the load
+generator spent per request (``/proc``, Linux), and the crypto floor.
 """
 
 from __future__ import annotations
@@ -29,13 +37,15 @@ import ssl
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import loadgen  # bench/loadgen.py, beside this script
 
 from ncp import soap
 from ncp.demo import PATIENTS, seed
@@ -79,15 +89,24 @@ def _prepare(folder: Path, port: int, database_url: str = "") -> tuple[Settings,
                                              root=oids.LU_PATIENT_ID.value)
 
 
-def _serve(settings: Settings, sock: socket.socket) -> None:
-    """One server process (forked): the app over TLS on the shared listening socket."""
+def _listening_socket() -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(1024)
+    return sock
+
+
+def _serve(settings: Settings, sock: socket.socket, http: str) -> None:
+    """One server process (forked): the app over TLS on its listening socket."""
     import uvicorn
 
+    from ncp import server
     from ncp.app import create_app
-    from ncp.server import uvicorn_config
 
-    config = uvicorn_config(create_app(settings), settings, log_level="warning",
-                            access_log=False)
+    overrides = {"http": server.PeerCertH11Protocol} if http == "h11" else {}
+    config = server.uvicorn_config(create_app(settings), settings, log_level="warning",
+                                   access_log=False, **overrides)
     uvicorn.Server(config).run(sockets=[sock])
 
 
@@ -99,16 +118,49 @@ def _requests(peer: object, patient: PatientId, uid: str, n: int) -> list[tuple[
     return out
 
 
-def _client(url: str, ctx: ssl.SSLContext, work: list[tuple[bytes, str]],
-            latencies: list[float], errors: list[str]) -> None:
-    with httpx.Client(verify=ctx, timeout=60) as client:
-        for body, ct in work:
-            t = time.perf_counter()
-            r = client.post(url, content=body, headers={"content-type": ct})
-            latencies.append(time.perf_counter() - t)
-            if r.status_code != 200 or not r.headers["content-type"].startswith(
-                    "multipart/related") or b"RegistryError" in r.content:
-                errors.append(f"{r.status_code} {r.content[:200]!r}")
+def _stat(pid: int) -> list[str]:
+    with open(f"/proc/{pid}/stat") as f:
+        return f.read().rsplit(")", 1)[1].split()  # fields from 3 (state) on
+
+
+def _cpu_seconds(pids: list[int]) -> float | None:
+    """User + system CPU time of processes ``pids`` so far (Linux ``/proc``; None elsewhere)."""
+    try:
+        total = 0
+        for pid in pids:
+            fields = _stat(pid)
+            total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14, 15)
+    except OSError:
+        return None
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def _database_pids(cluster: object | None) -> list[int]:
+    """The throwaway PostgreSQL cluster's postmaster and its children (backends included)."""
+    if cluster is None:
+        return []
+    try:
+        postmaster = int((cluster.data / "postmaster.pid").read_text().split()[0])  # type: ignore[attr-defined]
+        children = [int(p) for p in os.listdir("/proc") if p.isdigit()
+                    and _safe_ppid(int(p)) == postmaster]
+    except (OSError, ValueError):
+        return []
+    return [postmaster, *children]
+
+
+def _safe_ppid(pid: int) -> int | None:
+    try:
+        return int(_stat(pid)[1])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _check(answer: loadgen.Answer) -> str | None:
+    """A retrieve answered as it should be: 200, MTOM, no RegistryError."""
+    if answer.status != 200 or not answer.headers.get("content-type", "").startswith(
+            "multipart/related") or b"RegistryError" in answer.body:
+        return f"{answer.status} {answer.body[:200]!r}"
+    return None
 
 
 def _crypto_floor(settings: Settings, peer: object, patient: PatientId, uid: str,
@@ -141,6 +193,14 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=960)
     parser.add_argument("--workers", type=int, default=2, help="server processes")
     parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--rate", type=float, default=None,
+                        help="also run open loop at this many requests/s (same requests count)")
+    parser.add_argument("--http", choices=["httptools", "h11"], default="httptools",
+                        help="server HTTP protocol (httptools is what `ncp serve` uses)")
+    parser.add_argument("--listen", choices=["per-process", "shared"], default="per-process",
+                        help="one listening socket per server process, connections spread "
+                             "evenly (default), or one socket shared by all (the kernel "
+                             "decides which process accepts each connection)")
     args = parser.parse_args()
     cluster = None
     database_url = ""
@@ -150,24 +210,26 @@ def main() -> None:
         cluster = PostgresCluster()
         database_url = cluster.create_database("bench")
     try:
-        _bench(args, database_url)
+        _bench(args, database_url, cluster)
     finally:
         if cluster is not None:
             cluster.stop()
 
 
-def _bench(args: argparse.Namespace, database_url: str) -> None:
+def _bench(args: argparse.Namespace, database_url: str, cluster: object | None) -> None:
     from tests.gateway.peer import Peer
 
     folder = Path(tempfile.mkdtemp(prefix="ncp-bench-gw-"))
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(1024)
-    port = sock.getsockname()[1]
+    # One listening socket per server process, the clients' connections spread evenly over
+    # them (what a load balancer in front of the processes does). With one shared socket the
+    # kernel decides, and 16 long-lived connections ended up 11 on one process and 5 on the
+    # other: the busier process set the pace and the tail (--listen shared shows it).
+    socks = ([_listening_socket()] if args.listen == "shared" else
+             [_listening_socket() for _ in range(args.workers)])
+    ports = [s.getsockname()[1] for s in socks]
+    port = ports[0]
     settings, uid, patient = _prepare(folder, port, database_url)
     peer = Peer(settings.pki_root, "BE")
-    url = f"https://localhost:{port}/ws/xca"
 
     # Transcode once (the cache is what the run measures), in this process.
     engine = make_engine(settings.sqlalchemy_url)
@@ -181,69 +243,91 @@ def _bench(args: argparse.Namespace, database_url: str) -> None:
     engine.dispose()
 
     print(f"preparing {args.requests} signed requests (fresh HCP+TRC each)...", flush=True)
-    work = _requests(peer, patient, uid, args.requests)
-    warmup = _requests(peer, patient, uid, 2 * args.clients)
+
+    def http_requests(n: int) -> list[bytes]:
+        return [loadgen.request_bytes("localhost", "/ws/xca", body, ct)
+                for body, ct in _requests(peer, patient, uid, n)]
+
+    work = http_requests(args.requests)
+    warmup = http_requests(2 * args.clients)
+    open_work = http_requests(args.requests) if args.rate else []
 
     pids = []
-    for _ in range(args.workers):
+    for n in range(args.workers):
         pid = os.fork()
         if pid == 0:
             try:
-                _serve(settings, sock)
+                _serve(settings, socks[n % len(socks)], args.http)
             finally:
                 os._exit(0)
         pids.append(pid)
     ctx = ssl.create_default_context(cafile=str(settings.pki_root / "lu" / "ca.pem"))
     ctx.load_cert_chain(str(peer.tls_cert), str(peer.tls_key))
     deadline = time.monotonic() + 60
-    while True:
+    waiting = list(ports)
+    while waiting:
         try:
-            if httpx.get(f"https://localhost:{port}/health", verify=ctx).status_code == 200:
-                break
+            if httpx.get(f"https://localhost:{waiting[0]}/health",
+                         verify=ctx).status_code == 200:
+                waiting.pop(0)
+                continue
         except httpx.HTTPError:
             pass
         if time.monotonic() > deadline:
             raise SystemExit("the server did not start")
         time.sleep(0.2)
+
+    def load(requests: list[bytes], rate: float | None = None) -> loadgen.Result:
+        return loadgen.run([("127.0.0.1", p) for p in ports], ctx, requests,
+                           connections=args.clients, check=_check, rate=rate)
+
     try:
-        warm_lat: list[float] = []
-        warm_err: list[str] = []
-        _run(url, ctx, warmup, args.clients, warm_lat, warm_err)
-        latencies: list[float] = []
-        errors: list[str] = []
-        t0 = time.perf_counter()
-        _run(url, ctx, work, args.clients, latencies, errors)
-        elapsed = time.perf_counter() - t0
+        load(warmup)
+        db_pids = _database_pids(cluster)
+        server_cpu, client_cpu = _cpu_seconds(pids), time.process_time()
+        db_cpu = _cpu_seconds(db_pids) if db_pids else None
+        closed = load(work)
+        client_cpu = time.process_time() - client_cpu
+        after = _cpu_seconds(pids)
+        server_cpu = after - server_cpu if after is not None and server_cpu is not None else None
+        db_after = _cpu_seconds(db_pids) if db_pids else None
+        db_cpu = db_after - db_cpu if db_after is not None and db_cpu is not None else None
+        opened = load(open_work, args.rate) if args.rate else None
     finally:
         for pid in pids:
             os.kill(pid, 15)
         for pid in pids:
             os.waitpid(pid, 0)
     floor = _crypto_floor(settings, peer, patient, uid, pivot)
-    lat = sorted(latencies)
-    p50 = statistics.median(lat) * 1000
-    p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000
     print(f"XCA retrieve of a Patient Summary ({len(pivot)} bytes pivot, MTOM, signed), "
-          f"HTTPS loopback, {args.clients} clients, {args.workers} server processes, "
-          f"{args.backend}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
-    print(f"  requests {len(lat)}  errors {len(errors)}  in {elapsed:.2f} s")
-    print(f"  throughput {len(lat) / elapsed:.1f} retrieves/s")
-    print(f"  latency p50 {p50:.1f} ms  p99 {p99:.1f} ms")
+          f"HTTPS loopback ({args.http}), {args.clients} clients, {args.workers} server "
+          f"processes ({args.listen} listening socket), {args.backend}, {os.cpu_count()} CPUs, "
+          f"load average {os.getloadavg()[0]:.1f}")
+    _report(closed)
+    n = len(closed.latencies)
+    cpu = [f"load generator {client_cpu * 1000 / n:.2f} ms"]
+    if server_cpu is not None:
+        cpu.insert(0, f"servers {server_cpu * 1000 / n:.2f} ms")
+    if db_cpu is not None:
+        cpu.append(f"PostgreSQL {db_cpu * 1000 / n:.2f} ms")
+    print("  CPU per request: " + ", ".join(cpu))
+    if opened is not None:
+        print(f"  open loop at {args.rate:g} requests/s over {args.clients} connections "
+              "(latency from the scheduled start):")
+        _report(opened)
     print(f"  crypto floor (verify message + HCP + TRC signatures, sign answer): "
           f"{floor:.2f} ms/request = {1000 / floor:.0f} requests/s per core")
-    if errors:
-        print("  first error:", errors[0])
 
 
-def _run(url: str, ctx: ssl.SSLContext, work: list[tuple[bytes, str]], clients: int,
-         latencies: list[float], errors: list[str]) -> None:
-    shares = [work[i::clients] for i in range(clients)]
-    threads = [threading.Thread(target=_client, args=(url, ctx, share, latencies, errors))
-               for share in shares]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+def _report(result: loadgen.Result) -> None:
+    lat = sorted(result.latencies)
+    p50 = statistics.median(lat) * 1000
+    p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000
+    print(f"  requests {len(lat)}  errors {len(result.errors)}  in {result.elapsed:.2f} s")
+    print(f"  throughput {len(lat) / result.elapsed:.1f} retrieves/s")
+    print(f"  latency p50 {p50:.1f} ms  p99 {p99:.1f} ms")
+    if result.errors:
+        print("  first error:", result.errors[0])
 
 
 if __name__ == "__main__":

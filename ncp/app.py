@@ -73,9 +73,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     portal.install(app)
     api.install(app)
-    from ncp.gateway import router as gateway_router  # the SOAP faces (issue 5)
+    from ncp import gateway  # the SOAP faces (issue 5)
 
-    app.include_router(gateway_router)
+    gateway.install(app)
     from ncp import crossborder  # doctors' and pharmacists' pages for visitors (issue 6)
 
     crossborder.install(app)

@@ -69,8 +69,12 @@ class Settings(BaseSettings):
     discard_window_hours: int = Field(24, ge=0)
     #: XDS repositoryUniqueId of our documents; empty means ``<home_community_id>.3.1``.
     gateway_repository_id: str = ""
-    #: SOAP requests one process works on at once (the others queue in arrival order).
-    gateway_concurrency: int = Field(4, ge=1)
+    #: SOAP requests one process works on at once (the others queue in arrival order). Two:
+    #: the work is CPU-bound under one GIL, and each thread past the second cost CPU per
+    #: request (GIL hand-offs, SQLite write-lock retries) and doubled the p99 (bench/gateway.py:
+    #: 2 processes, 16 clients, p99 106-109 ms at 2, 204-231 ms at 4); two still overlap one
+    #: request's database round trips with another's work.
+    gateway_concurrency: int = Field(2, ge=1)
 
     @property
     def specs_path(self) -> Path:

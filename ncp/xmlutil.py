@@ -89,7 +89,9 @@ def parse_xml(
     if head.startswith((b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")) or b"\x00" in head:
         # UTF-16/32 would hide a DOCTYPE from the byte scan below; eHDSI messages are UTF-8.
         raise XmlInputError("only UTF-8 (ASCII-compatible) XML is accepted")
-    if _DECLARATION.search(data):
+    # ``b"<!" in`` (a memchr-speed scan) first: most messages have no ``<!`` at all, and the
+    # regular expression costs ten times more on a 20 kB message.
+    if b"<!" in data and _DECLARATION.search(data):
         raise XmlInputError("a DOCTYPE or entity declaration is not allowed")
     try:
         root = etree.fromstring(bytes(data), parser=_parser())

@@ -14,7 +14,12 @@ from typer.testing import CliRunner
 
 from ncp.app import create_app
 from ncp.security.pki import init_pki
-from ncp.server import client_cert_pem
+from ncp.server import (
+    PeerCertH11Protocol,
+    PeerCertHttpToolsProtocol,
+    client_cert_pem,
+    uvicorn_config,
+)
 from ncp.settings import Settings
 from ncp.testing.server import free_port, running_server
 
@@ -27,7 +32,11 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def server(pki: Path, tmp_path: Path) -> Iterator[tuple[str, Settings]]:
+def server(pki: Path, tmp_path: Path, request: pytest.FixtureRequest
+           ) -> Iterator[tuple[str, Settings]]:
+    """The app over real TLS; ``@pytest.mark.parametrize("server", [protocol], indirect=True)``
+    chooses the HTTP protocol (default: the one ``ncp serve`` uses)."""
+    overrides = {"http": request.param} if hasattr(request, "param") else {}
     settings = Settings(var_dir=tmp_path, pki_dir=pki, port=free_port())
     from ncp.store.db import make_engine, upgrade
 
@@ -40,7 +49,7 @@ def server(pki: Path, tmp_path: Path) -> Iterator[tuple[str, Settings]]:
     def peer(request: Request) -> dict[str, str | None]:
         return {"pem": client_cert_pem(request.scope)}
 
-    with running_server(app, settings) as url:
+    with running_server(app, settings, **overrides) as url:
         yield url, settings
 
 
@@ -65,6 +74,29 @@ def test_client_certificate_reaches_the_app(server: tuple[str, Settings], pki: P
     from cryptography import x509
 
     assert x509.load_pem_x509_certificate(pem.encode()) == \
+        x509.load_pem_x509_certificate(expected.encode())
+
+
+def test_httptools_is_the_default_protocol(tmp_path: Path, pki: Path) -> None:
+    settings = Settings(var_dir=tmp_path, pki_dir=pki)
+    assert uvicorn_config(create_app(settings), settings).http is PeerCertHttpToolsProtocol
+
+
+@pytest.mark.parametrize("server", [PeerCertHttpToolsProtocol, PeerCertH11Protocol],
+                         indirect=True)
+def test_every_request_of_a_connection_gets_the_certificate(server: tuple[str, Settings],
+                                                            pki: Path) -> None:
+    """Keep-alive: the scope of each request on one connection carries the certificate."""
+    url, _ = server
+    ctx = ssl.create_default_context(cafile=str(pki / "lu" / "ca.pem"))
+    ctx.load_cert_chain(str(pki / "be" / "tls-client.pem"), str(pki / "be" / "tls-client.key"))
+    expected = (pki / "be" / "tls-client.pem").read_text()
+    from cryptography import x509
+
+    with httpx.Client(verify=ctx) as client:
+        pems = [client.get(f"{url}/_test/peer").json()["pem"] for _ in range(3)]
+    assert len({*pems}) == 1
+    assert x509.load_pem_x509_certificate(pems[0].encode()) == \
         x509.load_pem_x509_certificate(expected.encode())
 
 

@@ -31,7 +31,7 @@ from ncp.ihe.xca import retrieve
 from ncp.security.errors import SecurityError
 from ncp.security.permissions import REQUIRED_PERMISSIONS, normalise_permission
 from ncp.security.permissions import Transaction as SecurityTransaction
-from ncp.security.saml import ATTR, AssertionKind, parse_assertion
+from ncp.security.saml import ATTR, AssertionKind
 from ncp.security.validation import VerifiedIdentity
 from ncp.security.wssecurity import VerifiedMessage
 from ncp.store.records import DocumentInfo
@@ -61,7 +61,7 @@ def _claims(message: VerifiedMessage) -> tuple[PatientId | None, frozenset[str]]
     permissions: frozenset[str] = frozenset()
     for el in message.assertions:
         try:
-            parsed = parse_assertion(el)
+            parsed = message.read_assertion(el)  # parsed once: the validator reuses it
         except SecurityError:
             continue
         if parsed.kind == AssertionKind.TRC.value:

@@ -25,14 +25,13 @@ message, as XOP requires, verifies exactly what we signed.
 from __future__ import annotations
 
 import base64
+import binascii
 import datetime as dt
 import logging
-import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from cryptography import x509
 from lxml import etree
 
 from ncp import soap
@@ -41,6 +40,7 @@ from ncp.eprescription import EPrescriptionService
 from ncp.errors import ErrorCode, NcpError
 from ncp.gateway.exchange import Exchange, write_audit
 from ncp.gateway.faults import SecurityFault, TransportRefused, from_security_error
+from ncp.gateway.tls_peer import TlsPeerCache
 from ncp.ihe import registry, schemas
 from ncp.ihe._xml import XOP_INCLUDE
 from ncp.ihe.codes import Service
@@ -133,7 +133,10 @@ def _optimise(envelope: etree._Element) -> dict[str, bytes]:
     for n, el in enumerate(envelope.iter(qname("xds", "Document")), start=1):
         if len(el) or not (el.text or "").strip():
             continue
-        data = base64.b64decode(el.text)
+        try:  # our own base64 (no line breaks): the strict decoder is a third faster
+            data = binascii.a2b_base64(el.text, strict_mode=True)
+        except binascii.Error:
+            data = base64.b64decode(el.text)
         cid = f"document{n}.{id(envelope):x}@ncp.invalid"
         attachments[cid] = data
         el.text = None
@@ -172,6 +175,7 @@ class Gateway:
         self.clock = clock
         self.validate_request_schema = validate_request_schema
         self.provider = f"urn:oid:{settings.home_community_id}"
+        self.tls_peers = TlsPeerCache()
 
     @property
     def records(self) -> Records:
@@ -230,15 +234,15 @@ class Gateway:
         if not pem:
             raise TransportRefused("no TLS client certificate")
         try:
-            der = ssl.PEM_cert_to_DER_cert(pem)
+            der = self.tls_peers.der(pem)
         except ValueError:
             raise TransportRefused("unreadable TLS client certificate") from None
         try:
-            country = self.security.peer_country(der, now=now)
+            country = self.security.peer_country(der, now=now)  # trust checked every time
         except SecurityError as exc:
             raise TransportRefused(exc.detail) from None
         ex.peer_country = country
-        ex.peer_subject = x509.load_der_x509_certificate(der).subject.rfc4514_string()
+        ex.peer_subject = self.tls_peers.subject(der)
         return country
 
     @staticmethod

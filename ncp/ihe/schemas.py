@@ -11,6 +11,8 @@ relative ``schemaLocation``.
 
 from __future__ import annotations
 
+import functools
+import os
 import threading
 from pathlib import Path
 from typing import Literal
@@ -38,6 +40,20 @@ def specs_dir() -> Path:
     return default_specs_dir()
 
 
+@functools.lru_cache(maxsize=256)
+def _schema_path(specs_env: str | None, relative: str) -> Path:
+    """``specs/xsd/<relative>``, resolved; cached per ``$NCP_SPECS_DIR`` value (the key).
+
+    Why: resolving walks the file system (one ``lstat`` per path component) and building the
+    paths is pure-Python work, on every validated request otherwise.
+    """
+    return (specs_dir() / "xsd" / relative).resolve()
+
+
+def _path(relative: str) -> Path:
+    return _schema_path(os.environ.get("NCP_SPECS_DIR"), relative)
+
+
 def _load(path: Path) -> tuple[etree.XMLSchema, threading.Lock]:
     entry = _compiled.get(path)
     if entry is None:
@@ -52,7 +68,7 @@ def _load(path: Path) -> tuple[etree.XMLSchema, threading.Lock]:
 
 def load_schema(relative: str) -> etree.XMLSchema:
     """The compiled schema ``specs/xsd/<relative>`` (compiled on first use, then cached)."""
-    return _load((specs_dir() / "xsd" / relative).resolve())[0]
+    return _load(_path(relative))[0]
 
 
 def schema_for(transaction: Transaction, direction: Literal["request", "response"]
@@ -65,7 +81,7 @@ def schema_for(transaction: Transaction, direction: Literal["request", "response
 def validate(element: etree._Element, relative: str) -> None:
     """Validate ``element`` (a document or any element, e.g. a SOAP Body child) against
     ``specs/xsd/<relative>``; raise :class:`SchemaViolation` with the first error."""
-    schema, lock = _load((specs_dir() / "xsd" / relative).resolve())
+    schema, lock = _load(_path(relative))
     with lock:
         ok = schema.validate(element)
         log = schema.error_log

@@ -8,6 +8,8 @@ size, so a rotated key on disk is picked up without a restart.
 from __future__ import annotations
 
 import functools
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,7 +17,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils
 
-__all__ = ["ECDSA_SHA256", "RSA_SHA256", "SigningCredentials", "load_credentials"]
+__all__ = ["ECDSA_SHA256", "RSA_SHA256", "CredentialSource", "SigningCredentials",
+           "load_credentials"]
 
 RSA_SHA256 = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
 ECDSA_SHA256 = "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256"
@@ -68,3 +71,31 @@ def load_credentials(key_path: Path, cert_path: Path) -> SigningCredentials:
     ks, cs = Path(key_path).stat(), Path(cert_path).stat()
     stamp = (ks.st_mtime_ns, ks.st_size, cs.st_mtime_ns, cs.st_size)
     return _load_cached(str(key_path), str(cert_path), stamp)
+
+
+class CredentialSource:
+    """Our signing credentials for a signer that signs on every request (a gateway).
+
+    :func:`load_credentials` looks at both files on every call (two ``stat`` calls and the
+    path handling around them, a measurable share of signing a response); this source looks
+    at most once per ``recheck`` seconds, so a rotated key is still picked up without a
+    restart, within that delay.
+    """
+
+    def __init__(self, key_path: Path, cert_path: Path, *, recheck: float = 1.0) -> None:
+        self._key_path = Path(key_path)
+        self._cert_path = Path(cert_path)
+        self._recheck = recheck
+        self._lock = threading.Lock()
+        self._loaded: SigningCredentials | None = None
+        self._checked_at = 0.0
+
+    def __call__(self) -> SigningCredentials:
+        now = time.monotonic()
+        loaded = self._loaded
+        if loaded is not None and now - self._checked_at < self._recheck:
+            return loaded
+        with self._lock:
+            loaded = load_credentials(self._key_path, self._cert_path)
+            self._loaded, self._checked_at = loaded, now
+        return loaded

@@ -26,6 +26,7 @@ __all__ = [
     "ATTR",
     "X_BORDER_AUDIENCE",
     "AssertionKind",
+    "AssertionReader",
     "HcpClaims",
     "NokClaims",
     "ParsedAssertion",
@@ -371,6 +372,8 @@ def _text(el: etree._Element | None) -> str:
 
 
 def _value(av: etree._Element) -> CodedValue:
+    if not len(av):  # no child node at all: the common plain-text value
+        return CodedValue(text=(av.text or "").strip())
     children = [c for c in av if isinstance(c.tag, str)]
     if len(children) > 1:
         raise AssertionInvalid("malformed-assertion", "an AttributeValue holds several elements")
@@ -381,28 +384,62 @@ def _value(av: etree._Element) -> CodedValue:
     return CodedValue(text=(av.text or "").strip())
 
 
-def _one(parent: etree._Element, local: str, *, required: bool = True) -> etree._Element | None:
-    found = parent.findall(f"{_S}{local}")
-    if len(found) > 1 or (required and not found):
+def _children(parent: etree._Element) -> dict[str, list[etree._Element]]:
+    """The element children of ``parent`` by tag, in one pass (instead of one search per tag)."""
+    out: dict[str, list[etree._Element]] = {}
+    for child in parent:
+        tag = child.tag
+        if isinstance(tag, str):
+            out.setdefault(tag, []).append(child)
+    return out
+
+
+def _one(found: dict[str, list[etree._Element]], local: str, *,
+         required: bool = True) -> etree._Element | None:
+    """The one ``saml:local`` among ``found`` (see :func:`_children`)."""
+    els = found.get(f"{_S}{local}", ())
+    if len(els) > 1 or (required and not els):
         raise AssertionInvalid("malformed-assertion", f"expected exactly one saml:{local}")
-    return found[0] if found else None
+    return els[0] if els else None
 
 
 def parse_assertion(el: etree._Element) -> ParsedAssertion:
-    """Read ``el`` (a ``saml:Assertion``) into a :class:`ParsedAssertion`."""
+    """Read ``el`` (a ``saml:Assertion``) into a :class:`ParsedAssertion`.
+
+    Each level of the assertion is walked once and its children grouped by tag; the checks
+    (one Issuer, one Subject, at most one Conditions, Advice and NameID) are the same as with
+    one search per tag.
+    """
     if el.tag != f"{_S}Assertion":
         raise AssertionInvalid("malformed-assertion", "not a saml:Assertion")
-    issuer = _one(el, "Issuer")
-    subject = _one(el, "Subject")
+    top = _children(el)
+    issuer = _one(top, "Issuer")
+    subject = _one(top, "Subject")
     assert issuer is not None and subject is not None
-    conditions = _one(el, "Conditions", required=False)
-    advice = _one(el, "Advice", required=False)
+    conditions = _one(top, "Conditions", required=False)
+    advice = _one(top, "Advice", required=False)
     attributes: dict[str, list[CodedValue]] = {}
-    for statement in el.findall(f"{_S}AttributeStatement"):
-        for attr in statement.findall(f"{_S}Attribute"):
+    for statement in top.get(f"{_S}AttributeStatement", ()):
+        for attr in statement.iterchildren(f"{_S}Attribute"):
             name = attr.get("Name") or ""
-            attributes.setdefault(name, []).extend(
-                _value(av) for av in attr.findall(f"{_S}AttributeValue"))
+            values = attributes.setdefault(name, [])
+            for av in attr.iterchildren(f"{_S}AttributeValue"):
+                values.append(_value(av))
+    in_subject = _children(subject)
+    authn_contexts = []
+    for statement in top.get(f"{_S}AuthnStatement", ()):
+        for context in statement.iterchildren(f"{_S}AuthnContext"):
+            authn_contexts.extend(_text(r) for r in
+                                  context.iterchildren(f"{_S}AuthnContextClassRef"))
+    not_before = not_on_or_after = None
+    audiences: tuple[tuple[str, ...], ...] = ()
+    if conditions is not None:
+        if conditions.get("NotBefore"):
+            not_before = parse_instant(conditions.get("NotBefore"), "NotBefore")
+        if conditions.get("NotOnOrAfter"):
+            not_on_or_after = parse_instant(conditions.get("NotOnOrAfter"), "NotOnOrAfter")
+        audiences = tuple(tuple(_text(a) for a in ar.iterchildren(f"{_S}Audience"))
+                          for ar in conditions.iterchildren(f"{_S}AudienceRestriction"))
     return ParsedAssertion(
         element=el,
         id=el.get("ID") or "",
@@ -410,20 +447,38 @@ def parse_assertion(el: etree._Element) -> ParsedAssertion:
         issue_instant=parse_instant(el.get("IssueInstant"), "IssueInstant"),
         issuer=_text(issuer),
         kind=(issuer.get("NameQualifier") or "").strip(),
-        name_id=_text(_one(subject, "NameID", required=False)),
-        confirmation_methods=tuple(sc.get("Method") or ""
-                                   for sc in subject.findall(f"{_S}SubjectConfirmation")),
-        not_before=(parse_instant(conditions.get("NotBefore"), "NotBefore")
-                    if conditions is not None and conditions.get("NotBefore") else None),
-        not_on_or_after=(parse_instant(conditions.get("NotOnOrAfter"), "NotOnOrAfter")
-                         if conditions is not None and conditions.get("NotOnOrAfter") else None),
-        audiences=tuple(
-            tuple(_text(a) for a in ar.findall(f"{_S}Audience"))
-            for ar in (conditions.findall(f"{_S}AudienceRestriction")
-                       if conditions is not None else [])),
-        advice_refs=tuple(_text(r) for r in advice.findall(f"{_S}AssertionIDRef"))
+        name_id=_text(_one(in_subject, "NameID", required=False)),
+        confirmation_methods=tuple(sc.get("Method") or "" for sc in
+                                   in_subject.get(f"{_S}SubjectConfirmation", ())),
+        not_before=not_before,
+        not_on_or_after=not_on_or_after,
+        audiences=audiences,
+        advice_refs=tuple(_text(r) for r in advice.iterchildren(f"{_S}AssertionIDRef"))
         if advice is not None else (),
-        authn_contexts=tuple(_text(r) for r in el.iterfind(
-            f"{_S}AuthnStatement/{_S}AuthnContext/{_S}AuthnContextClassRef")),
+        authn_contexts=tuple(authn_contexts),
         attributes={k: tuple(v) for k, v in attributes.items()},
     )
+
+
+class AssertionReader:
+    """Parses each assertion element of one message at most once (:func:`parse_assertion`).
+
+    Why: a request's assertions are read before validation (a face learns which patient and
+    permissions to validate against) and again by the validator. The result depends only on the
+    element's subtree, and a received tree is never modified, so the second read returns the
+    first one. Keyed by element identity (the element is kept alive with its result); a failed
+    parse is not remembered and fails again.
+    """
+
+    __slots__ = ("_done",)
+
+    def __init__(self) -> None:
+        self._done: dict[int, tuple[etree._Element, ParsedAssertion]] = {}
+
+    def __call__(self, el: etree._Element) -> ParsedAssertion:
+        hit = self._done.get(id(el))
+        if hit is not None and hit[0] is el:
+            return hit[1]
+        parsed = parse_assertion(el)
+        self._done[id(el)] = (el, parsed)
+        return parsed

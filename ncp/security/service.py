@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from lxml import etree
 from sqlalchemy.orm import Session
 
-from ncp.security.keys import SigningCredentials, load_credentials
+from ncp.security.keys import CredentialSource, SigningCredentials
 from ncp.security.permissions import Transaction
 from ncp.security.replay import DatabaseReplayCache, InMemoryReplayCache, ReplayCache
 from ncp.security.truststore import Purpose, TrustStore
@@ -77,7 +77,7 @@ class MessageSecurity:
                 assertion_policy or AssertionPolicy(replay_scope=settings.replay_scope)),
             wss_policy=wss_policy or WsSecurityPolicy(
                 require_message_signature=settings.require_message_signature),
-            credentials=lambda: load_credentials(key_path, cert_path),
+            credentials=CredentialSource(key_path, cert_path),
         )
 
     def peer_country(self, tls_peer_der: bytes, *, now: dt.datetime) -> str:
@@ -100,7 +100,10 @@ class MessageSecurity:
     ) -> VerifiedIdentity:
         return self.validator.validate(message.assertions, transaction=transaction,
                                        patient_id=patient_id, peer_country=peer_country,
-                                       now=now, message_id=message.message_id)
+                                       now=now, message_id=message.message_id,
+                                       indexed=(message.envelope, message.ids) if message.ids
+                                       else None,
+                                       read=message.read_assertion)
 
     def sign_request(self, envelope: etree._Element, *, assertions: Sequence[etree._Element],
                      now: dt.datetime) -> None:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import functools
 import itertools
 import json
 import threading
@@ -84,6 +85,21 @@ class TrustList:
 def certificate_country(cert: x509.Certificate) -> str | None:
     attrs = cert.subject.get_attributes_for_oid(NameOID.COUNTRY_NAME)
     return str(attrs[0].value).upper() if len(attrs) == 1 else None
+
+
+@functools.lru_cache(maxsize=256)
+def _peer_certificate(der: bytes) -> tuple[x509.Certificate, str | None]:
+    """A TLS peer's certificate and subject country, parsed once per distinct DER.
+
+    Why: the TLS layer hands the same client certificate with every request of a connection,
+    and of every connection of that peer; parsing it each time was measurable. Only the parse
+    is cached: :meth:`TrustStore.validate` still runs on every request.
+    """
+    try:
+        cert = x509.load_der_x509_certificate(der)
+    except ValueError:
+        raise CertificateError("bad-certificate", "unreadable TLS peer certificate") from None
+    return cert, certificate_country(cert)
 
 
 def _load_certs(path: Path) -> list[x509.Certificate]:
@@ -278,11 +294,7 @@ class TrustStore:
         of this store (the anchor must be the one of the country the subject names, usage,
         CRLs). The country returned is what the assertion signers must match.
         """
-        try:
-            cert = x509.load_der_x509_certificate(certificate_der)
-        except ValueError:
-            raise CertificateError("bad-certificate", "unreadable TLS peer certificate") from None
-        country = certificate_country(cert)
+        cert, country = _peer_certificate(certificate_der)
         if country is None:
             raise CertificateError("wrong-country", "the TLS peer certificate names no country")
         self.validate(cert, country=country, purpose=purpose, now=now)

@@ -15,14 +15,17 @@ now) plus configuration (trust store, replay cache, policy). For each assertion,
    its patient equal to the request's (4206);  NoK: bound to the HCP assertion;
 5. replay, last, for all ids at once, so that a refused request leaves no trace.
 
-Only the element a signature covers is ever parsed (the signature-wrapping defence).
+Only the element a signature covers is ever parsed (the signature-wrapping defence). Through
+:meth:`ncp.security.MessageSecurity.identify` the message's ID index (made once, by the message
+signature check) and its :class:`~ncp.security.saml.AssertionReader` are reused: the same
+unmodified tree, so the same checks on the same data, done once per request instead of twice.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -189,7 +192,16 @@ class AssertionValidator:
         peer_country: str,
         now: dt.datetime,
         message_id: str | None = None,
+        indexed: tuple[etree._Element, Mapping[str, etree._Element]] | None = None,
+        read: Callable[[etree._Element], ParsedAssertion] = parse_assertion,
     ) -> VerifiedIdentity:
+        """Validate ``assertions`` (see the module docstring).
+
+        ``indexed``: (root, its ID index) when the caller already indexed the document the
+        assertions are in (the message verification did: same tree, unmodified); any other
+        document is indexed here. ``read``: how a verified assertion is parsed (a per-message
+        :class:`~ncp.security.saml.AssertionReader` parses each one once per request).
+        """
         peer_country = peer_country.upper()
         by_kind = self._classify(assertions)
         hcp_el = by_kind.get(AssertionKind.HCP)
@@ -200,10 +212,13 @@ class AssertionValidator:
             raise _refuse(AssertionKind.TRC, "assertion-missing", f"{transaction} needs a TRC")
         # The ID index covers each whole document (normally the one envelope): a duplicate ID
         # anywhere in it refuses the request.
-        indexes: dict[int, dict[str, etree._Element]] = {}
+        indexes: dict[int, Mapping[str, etree._Element]] = {}
         roots: list[etree._Element] = []  # keeps the roots alive while their id() is a key
+        if indexed is not None:
+            indexes[id(indexed[0])] = indexed[1]
+            roots.append(indexed[0])
 
-        def ids_of(kind: AssertionKind, el: etree._Element) -> dict[str, etree._Element]:
+        def ids_of(kind: AssertionKind, el: etree._Element) -> Mapping[str, etree._Element]:
             root = el.getroottree().getroot()
             if id(root) not in indexes:
                 try:
@@ -213,15 +228,17 @@ class AssertionValidator:
                 roots.append(root)
             return indexes[id(root)]
 
-        hcp = self._hcp(hcp_el, ids_of(AssertionKind.HCP, hcp_el), transaction, peer_country, now)
+        hcp = self._hcp(hcp_el, ids_of(AssertionKind.HCP, hcp_el), transaction, peer_country, now,
+                        read)
         trc = None
         if trc_el is not None:
             trc = self._trc(trc_el, ids_of(AssertionKind.TRC, trc_el), hcp, patient_id,
-                            peer_country, now)
+                            peer_country, now, read)
         nok = None
         nok_el = by_kind.get(AssertionKind.NOK)
         if nok_el is not None:
-            nok = self._nok(nok_el, ids_of(AssertionKind.NOK, nok_el), hcp, peer_country, now)
+            nok = self._nok(nok_el, ids_of(AssertionKind.NOK, nok_el), hcp, peer_country, now,
+                            read)
 
         entries = [(hcp.assertion_id, hcp.not_on_or_after, AssertionKind.HCP)]
         if trc is not None:
@@ -256,8 +273,10 @@ class AssertionValidator:
             by_kind[kind] = el
         return by_kind
 
-    def _verified(self, kind: AssertionKind, el: etree._Element, ids: dict[str, etree._Element],
-                  peer_country: str, now: dt.datetime) -> tuple[ParsedAssertion, x509.Certificate]:
+    def _verified(self, kind: AssertionKind, el: etree._Element,
+                  ids: Mapping[str, etree._Element], peer_country: str, now: dt.datetime,
+                  read: Callable[[etree._Element], ParsedAssertion] = parse_assertion,
+                  ) -> tuple[ParsedAssertion, x509.Certificate]:
         def check_signer(cert: x509.Certificate) -> None:
             self.trust.validate(cert, country=peer_country, purpose=Purpose.SIGNING, now=now)
 
@@ -269,7 +288,7 @@ class AssertionValidator:
         except CertificateError as exc:
             raise _refuse(kind, exc.reason, exc.detail) from None
         try:
-            parsed = parse_assertion(verified.element)
+            parsed = read(verified.element)
         except SecurityError as exc:
             raise _refuse(kind, exc.reason, exc.detail) from None
         self._common(kind, parsed, peer_country, now)
@@ -307,10 +326,12 @@ class AssertionValidator:
         if not a.name_id:
             raise _refuse(kind, "malformed-assertion", "Subject/NameID is required")
 
-    def _hcp(self, el: etree._Element, ids: dict[str, etree._Element], transaction: Transaction,
-             peer_country: str, now: dt.datetime) -> HcpIdentity:
+    def _hcp(self, el: etree._Element, ids: Mapping[str, etree._Element],
+             transaction: Transaction, peer_country: str, now: dt.datetime,
+             read: Callable[[etree._Element], ParsedAssertion] = parse_assertion,
+             ) -> HcpIdentity:
         kind = AssertionKind.HCP
-        a, signer = self._verified(kind, el, ids, peer_country, now)
+        a, signer = self._verified(kind, el, ids, peer_country, now, read)
         if len(a.authn_contexts) != 1 or a.authn_contexts[0] not in TWO_FACTOR_CONTEXTS:
             raise _refuse(kind, "weak-authentication", f"authentication {a.authn_contexts}",
                           ErrorCode.WEAK_AUTHENTICATION)
@@ -356,11 +377,12 @@ class AssertionValidator:
         if a.advice_refs != (hcp.assertion_id,):
             raise _refuse(kind, "not-bound", "Advice/AssertionIDRef must name the HCP assertion")
 
-    def _trc(self, el: etree._Element, ids: dict[str, etree._Element], hcp: HcpIdentity,
-             patient_id: PatientId | str | None, peer_country: str,
-             now: dt.datetime) -> TreatmentRelationship:
+    def _trc(self, el: etree._Element, ids: Mapping[str, etree._Element], hcp: HcpIdentity,
+             patient_id: PatientId | str | None, peer_country: str, now: dt.datetime,
+             read: Callable[[etree._Element], ParsedAssertion] = parse_assertion,
+             ) -> TreatmentRelationship:
         kind = AssertionKind.TRC
-        a, _signer = self._verified(kind, el, ids, peer_country, now)
+        a, _signer = self._verified(kind, el, ids, peer_country, now, read)
         self._bound(kind, a, hcp)
         try:
             subject = a.single(ATTR.SUBJECT_ID)
@@ -397,10 +419,11 @@ class AssertionValidator:
             dispensation_pin_code=pin.value if pin else None, issuer=a.issuer,
             not_on_or_after=a.not_on_or_after)
 
-    def _nok(self, el: etree._Element, ids: dict[str, etree._Element], hcp: HcpIdentity,
-             peer_country: str, now: dt.datetime) -> NextOfKin:
+    def _nok(self, el: etree._Element, ids: Mapping[str, etree._Element], hcp: HcpIdentity,
+             peer_country: str, now: dt.datetime,
+             read: Callable[[etree._Element], ParsedAssertion] = parse_assertion) -> NextOfKin:
         kind = AssertionKind.NOK
-        a, _signer = self._verified(kind, el, ids, peer_country, now)
+        a, _signer = self._verified(kind, el, ids, peer_country, now, read)
         self._bound(kind, a, hcp)
         attrs = {name: ", ".join(v.value for v in vals) for name, vals in a.attributes.items()
                  if name.startswith("urn:ehdsi:names:subject:nextofkin:")}

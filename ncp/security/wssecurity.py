@@ -18,8 +18,8 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 from cryptography import x509
 from lxml import etree
@@ -32,7 +32,7 @@ from ncp.security.errors import (
     XmlSignatureError,
 )
 from ncp.security.keys import SigningCredentials
-from ncp.security.saml import format_instant, parse_instant
+from ncp.security.saml import AssertionReader, format_instant, parse_instant
 from ncp.security.truststore import Purpose, TrustStore
 from ncp.security.xmldsig import (
     WSU_ID,
@@ -97,6 +97,11 @@ class VerifiedMessage:
     expires: dt.datetime | None
     message_id: str | None
     action: str | None
+    #: The ID index of ``envelope`` (unique IDs, checked), made once for the message signature
+    #: and reused for the assertions' (same unmodified tree).
+    ids: Mapping[str, etree._Element] = field(default_factory=dict, compare=False)
+    #: Reads each assertion of this message at most once (see :class:`AssertionReader`).
+    read_assertion: AssertionReader = field(default_factory=AssertionReader, compare=False)
 
 
 def _q(ns: str, local: str) -> str:
@@ -154,9 +159,9 @@ def build_security_header(
     return sec
 
 
-def _ensure_id(el: etree._Element, prefix: str) -> None:
+def _ensure_id(el: etree._Element, value: str) -> None:
     if el.get(WSU_ID) is None and el.get("ID") is None and el.get("Id") is None:
-        el.set(WSU_ID, f"{prefix}-{uuid.uuid4()}")
+        el.set(WSU_ID, value)
 
 
 def sign_envelope(envelope: etree._Element, credentials: SigningCredentials) -> etree._Element:
@@ -168,10 +173,13 @@ def sign_envelope(envelope: etree._Element, credentials: SigningCredentials) -> 
     if ts is not None:
         targets.append(ts)
     targets.append(body)
-    for el in targets:
-        _ensure_id(el, "id")
+    # One random UUID per signature, numbered per element: unique in the document all the same
+    # (a UUID per element cost more than the rest of the ID handling).
+    unique = uuid.uuid4()
+    for n, el in enumerate(targets, start=1):
+        _ensure_id(el, f"id-{unique}-{n}")
     bst = etree.Element(_q(WSSE, "BinarySecurityToken"))
-    bst_id = f"X509-{uuid.uuid4()}"
+    bst_id = f"X509-{unique}"
     bst.set(WSU_ID, bst_id)
     bst.set("EncodingType", BASE64_BINARY)
     bst.set("ValueType", X509V3)
@@ -305,7 +313,7 @@ def verify_envelope(
     return VerifiedMessage(
         envelope=envelope, header=header, body=body, security=sec, assertions=assertions,
         message_signed=bool(signatures), signer=signer, created=created, expires=expires,
-        message_id=_first_text("MessageID"), action=_first_text("Action"))
+        message_id=_first_text("MessageID"), action=_first_text("Action"), ids=ids)
 
 
 def verify_message(

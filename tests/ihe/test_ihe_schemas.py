@@ -21,6 +21,16 @@ def test_specs_dir_can_be_moved_by_environment(monkeypatch: pytest.MonkeyPatch, 
     assert schemas.specs_dir() == tmp_path
 
 
+def test_schema_paths_follow_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    """The resolved schema paths are cached per $NCP_SPECS_DIR value, never across values."""
+    before = schemas._path("ebrs30-xdsb-openncp/IHEXDS.xsd")
+    monkeypatch.setenv("NCP_SPECS_DIR", str(tmp_path))
+    assert schemas._path("ebrs30-xdsb-openncp/IHEXDS.xsd") == \
+        (tmp_path / "xsd" / "ebrs30-xdsb-openncp" / "IHEXDS.xsd").resolve()
+    monkeypatch.undo()
+    assert schemas._path("ebrs30-xdsb-openncp/IHEXDS.xsd") == before
+
+
 def test_invalid_body_raises_schema_violation() -> None:
     el = etree.fromstring(
         b'<rs:RegistryResponse xmlns:rs="urn:oasis:names:tc:ebxml-regrep:xsd:rs:3.0"/>')

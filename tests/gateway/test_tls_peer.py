@@ -1,0 +1,90 @@
+"""The TLS client certificate decoded once per certificate, and trusted anew on every request;
+the MTOM optimisation of our own answers."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import ssl
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from lxml import etree
+
+from ncp.gateway.exchange import Exchange
+from ncp.gateway.faults import TransportRefused
+from ncp.gateway.pipeline import Gateway, _optimise
+from ncp.gateway.tls_peer import TlsPeerCache
+from ncp.security.errors import CertificateError
+from ncp.xmlutil import NS, qname
+
+NOW = dt.datetime(2026, 11, 22, 10, 0, tzinfo=dt.UTC)
+
+
+def _pem(gw_pki: Path, country: str) -> str:
+    return (gw_pki / country / "tls-client.pem").read_text()
+
+
+def test_der_and_subject_are_those_of_the_certificate(gw_pki: Path) -> None:
+    cache = TlsPeerCache()
+    pem = _pem(gw_pki, "be")
+    der = cache.der(pem)
+    assert der == ssl.PEM_cert_to_DER_cert(pem)
+    assert cache.der(pem) is der
+    assert cache.subject(der) == x509.load_der_x509_certificate(der).subject.rfc4514_string()
+
+
+def test_the_cache_is_bounded(gw_pki: Path) -> None:
+    cache = TlsPeerCache(size=2)
+    pems = [_pem(gw_pki, c) for c in ("be", "fr", "lu")]
+    for pem in pems:
+        cache.der(pem)
+    assert list(cache._der) == pems[1:]
+
+
+def test_garbage_is_refused_and_not_remembered() -> None:
+    cache = TlsPeerCache()
+    for _ in range(2):
+        with pytest.raises(ValueError):
+            cache.der("-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n")
+    assert not cache._der
+
+
+class _Security:
+    """Trusts the certificate until told otherwise."""
+
+    trusted = True
+
+    def peer_country(self, der: bytes, *, now: dt.datetime) -> str:
+        if not self.trusted:
+            raise CertificateError("revoked", "revoked since the last request")
+        return "BE"
+
+
+def test_a_remembered_certificate_is_still_checked_every_time(gw_pki: Path) -> None:
+    gw = Gateway.__new__(Gateway)
+    gw.security = _Security()  # type: ignore[assignment]
+    gw.tls_peers = TlsPeerCache()
+    pem = _pem(gw_pki, "be")
+    ex = Exchange(endpoint="xca", at=NOW, peer_host=None, provider="urn:oid:1")
+    assert gw._peer_country(pem, NOW, ex) == "BE"
+    assert ex.peer_subject and "C=BE" in ex.peer_subject
+    gw.security.trusted = False  # type: ignore[attr-defined]
+    with pytest.raises(TransportRefused):
+        gw._peer_country(pem, NOW, Exchange(endpoint="xca", at=NOW, peer_host=None,
+                                            provider="urn:oid:1"))
+
+
+@pytest.mark.parametrize("wrap", [False, True])
+def test_optimise_moves_each_document_into_a_part(wrap: bool) -> None:
+    data = bytes(range(256)) * 40
+    text = base64.encodebytes(data).decode() if wrap else base64.b64encode(data).decode()
+    envelope = etree.Element(qname("soap", "Envelope"), nsmap={"soap": NS["soap"]})
+    body = etree.SubElement(envelope, qname("soap", "Body"))
+    etree.SubElement(body, qname("xds", "Document")).text = text
+    attachments = _optimise(envelope)
+    assert list(attachments.values()) == [data]
+    include = body[0][0]
+    assert include.tag == qname("xop", "Include")
+    assert include.get("href") == "cid:" + next(iter(attachments))
