@@ -34,7 +34,23 @@ def make_engine(url: str, **kwargs: object) -> Engine:
         url = str(parsed.set(drivername="postgresql+psycopg"))
     # No pre-ping: it would add a round trip to every request; stale connections are
     # recycled instead, and a failed connection is discarded by the pool on error.
-    return create_engine(url, pool_recycle=1800, **kwargs)
+    engine = create_engine(url, pool_recycle=1800, **kwargs)
+    event.listen(engine, "connect", _postgresql_generic_plans)
+    return engine
+
+
+def _postgresql_generic_plans(dbapi_connection: object, _record: object) -> None:
+    """Plan each prepared statement once (``plan_cache_mode = force_generic_plan``).
+
+    Why: the store's statements are key lookups whose best plan does not depend on the values.
+    Left to itself (``auto``), PostgreSQL compared the generic plan's estimate with the custom
+    ones and kept planning the read view (a document, its patient, seven EXISTS facts) again on
+    every execution: 1.6 ms a read, against 0.65 ms with the one generic plan.
+    """
+    cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
+    cursor.execute("SET plan_cache_mode = force_generic_plan")
+    cursor.close()
+    dbapi_connection.commit()  # type: ignore[attr-defined]
 
 
 def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
