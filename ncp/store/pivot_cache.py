@@ -34,9 +34,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ncp.errors import NcpError
-from ncp.store import policy
 from ncp.store.crypto import Sealed, TamperedContent, UnknownMasterKey
-from ncp.store.errors import AccessDenied, ContentTampered, NotFound
+from ncp.store.errors import ContentTampered, NotFound
 from ncp.store.models import Base, Document, UtcDateTime
 from ncp.store.policy import Actor
 from ncp.store.records import (
@@ -47,11 +46,8 @@ from ncp.store.records import (
     _VIEW_MATRICULE,
     DocumentInfo,
     Records,
-    _doc_facts,
     _document_info,
     _fact_params,
-    _outcome,
-    _view_facts,
 )
 from ncp.store.unit import Query, unit
 from ncp.store.vocabulary import AccessAction, Outcome
@@ -155,14 +151,7 @@ class PivotCache:
                                                detail=exc.detail or exc.error.text))
                     u.commit()
                     raise
-            facts = _view_facts(actor, row)
-            decision = policy.read_document(actor, facts, _doc_facts(info))
-            u.write(_LOG_Q, r._log_row(actor, info.patient_id, AccessAction.READ, info.title,
-                                       decision.context, _outcome(decision),
-                                       document_id=info.id, detail=decision.reason, at=now))
-            if not decision:
-                u.commit()
-                raise AccessDenied(decision.reason)
+            r._decide_read(u, actor, row, info, now)
             wanted = variant(info)
             cached = None if wanted is None else next(
                 (c[_VIEW_END + 1:] for c in rows if c[_VIEW_END] == wanted), None)

@@ -54,7 +54,7 @@ from ncp.store.models import (
     UtcDateTime,
 )
 from ncp.store.policy import Actor, Decision, DocumentFacts, Facts
-from ncp.store.unit import Query, unit
+from ncp.store.unit import Query, Unit, unit
 from ncp.store.vocabulary import (
     AccessAction,
     AccessContext,
@@ -424,14 +424,7 @@ class Records:
                 raise NotFound("unknown document")
             row = doc_rows[0]
             info = _document_info(row)
-            facts = _view_facts(actor, row)
-            decision = policy.read_document(actor, facts, _doc_facts(info))
-            u.write(_LOG_Q, self._log_row(actor, info.patient_id, AccessAction.READ, info.title,
-                                          decision.context, _outcome(decision),
-                                          document_id=info.id, detail=decision.reason, at=now))
-            if not decision:
-                u.commit()
-                raise AccessDenied(decision.reason)
+            self._decide_read(u, actor, row, info, now)
             try:
                 content = self._keys.get(row[-4]).open(Sealed(*row[-4:]),
                                                        aad=info.unique_id.encode())
@@ -941,6 +934,18 @@ class Records:
             self._enforce(s, decision)
 
     # ------------------------------------------------------------------ internals
+
+    def _decide_read(self, u: Unit, actor: Actor, row: Sequence[object], info: DocumentInfo,
+                     now: dt.datetime) -> None:
+        """The policy's answer on a row of :data:`_VIEW`, logged in the unit; a refusal commits
+        its log row and raises :class:`AccessDenied` (nothing else was written)."""
+        decision = policy.read_document(actor, _view_facts(actor, row), _doc_facts(info))
+        u.write(_LOG_Q, self._log_row(actor, info.patient_id, AccessAction.READ, info.title,
+                                      decision.context, _outcome(decision),
+                                      document_id=info.id, detail=decision.reason, at=now))
+        if not decision:
+            u.commit()
+            raise AccessDenied(decision.reason)
 
     def _facts(self, s: Session, actor: Actor, patient: Patient | _PatientRow) -> Facts:
         row = s.connection().execute(_PATIENT_FACTS, {
