@@ -40,7 +40,7 @@ from ncp.eprescription import EPrescriptionService
 from ncp.errors import ErrorCode, NcpError
 from ncp.gateway.exchange import Exchange, write_audit
 from ncp.gateway.faults import SecurityFault, TransportRefused, from_security_error
-from ncp.gateway.tls_peer import TlsPeerCache
+from ncp.gateway.tls_peer import der_of, subject_of
 from ncp.ihe import registry, schemas
 from ncp.ihe._xml import XOP_INCLUDE
 from ncp.ihe.codes import Service
@@ -175,7 +175,6 @@ class Gateway:
         self.clock = clock
         self.validate_request_schema = validate_request_schema
         self.provider = f"urn:oid:{settings.home_community_id}"
-        self.tls_peers = TlsPeerCache()
 
     @property
     def records(self) -> Records:
@@ -234,7 +233,7 @@ class Gateway:
         if not pem:
             raise TransportRefused("no TLS client certificate")
         try:
-            der = self.tls_peers.der(pem)
+            der = der_of(pem)
         except ValueError:
             raise TransportRefused("unreadable TLS client certificate") from None
         try:
@@ -242,7 +241,7 @@ class Gateway:
         except SecurityError as exc:
             raise TransportRefused(exc.detail) from None
         ex.peer_country = country
-        ex.peer_subject = self.tls_peers.subject(der)
+        ex.peer_subject = subject_of(der)
         return country
 
     @staticmethod

@@ -15,7 +15,7 @@ from lxml import etree
 from ncp.gateway.exchange import Exchange
 from ncp.gateway.faults import TransportRefused
 from ncp.gateway.pipeline import Gateway, _optimise
-from ncp.gateway.tls_peer import TlsPeerCache
+from ncp.gateway.tls_peer import CACHED_CERTIFICATES, der_of, subject_of
 from ncp.security.errors import CertificateError
 from ncp.xmlutil import NS, qname
 
@@ -27,28 +27,23 @@ def _pem(gw_pki: Path, country: str) -> str:
 
 
 def test_der_and_subject_are_those_of_the_certificate(gw_pki: Path) -> None:
-    cache = TlsPeerCache()
     pem = _pem(gw_pki, "be")
-    der = cache.der(pem)
+    der = der_of(pem)
     assert der == ssl.PEM_cert_to_DER_cert(pem)
-    assert cache.der(pem) is der
-    assert cache.subject(der) == x509.load_der_x509_certificate(der).subject.rfc4514_string()
+    assert der_of(pem) is der
+    assert subject_of(der) == x509.load_der_x509_certificate(der).subject.rfc4514_string()
 
 
-def test_the_cache_is_bounded(gw_pki: Path) -> None:
-    cache = TlsPeerCache(size=2)
-    pems = [_pem(gw_pki, c) for c in ("be", "fr", "lu")]
-    for pem in pems:
-        cache.der(pem)
-    assert list(cache._der) == pems[1:]
+def test_the_caches_are_bounded() -> None:
+    assert der_of.cache_info().maxsize == subject_of.cache_info().maxsize == CACHED_CERTIFICATES
 
 
 def test_garbage_is_refused_and_not_remembered() -> None:
-    cache = TlsPeerCache()
+    before = der_of.cache_info().currsize
     for _ in range(2):
         with pytest.raises(ValueError):
-            cache.der("-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n")
-    assert not cache._der
+            der_of("-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n")
+    assert der_of.cache_info().currsize == before
 
 
 class _Security:
@@ -65,7 +60,6 @@ class _Security:
 def test_a_remembered_certificate_is_still_checked_every_time(gw_pki: Path) -> None:
     gw = Gateway.__new__(Gateway)
     gw.security = _Security()  # type: ignore[assignment]
-    gw.tls_peers = TlsPeerCache()
     pem = _pem(gw_pki, "be")
     ex = Exchange(endpoint="xca", at=NOW, peer_host=None, provider="urn:oid:1")
     assert gw._peer_country(pem, NOW, ex) == "BE"
