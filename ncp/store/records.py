@@ -1222,17 +1222,10 @@ def _document_info(row: object) -> DocumentInfo:
     return DocumentInfo(
         id=id_, unique_id=uid, patient_id=pid, doc_type=DocumentType(doc_type), title=title,
         media_type=media, author_professional_id=author_id, author_name=author_name,
-        organisation=org, created_at=_utc(created), service_start=_utc(start),
+        organisation=org, created_at=created, service_start=start,
         confidentiality=Confidentiality(conf), masked=bool(masked), version=version,
         series_id=series or id_, is_current=bool(current), content_size=size,
     )
-
-
-def _utc(value: dt.datetime | None) -> dt.datetime | None:
-    """UTC-aware, whichever path read it (the raw PostgreSQL path gets the session's zone)."""
-    if value is None:
-        return None
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
 def _doc_facts(info: DocumentInfo) -> DocumentFacts:

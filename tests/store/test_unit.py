@@ -81,3 +81,17 @@ def test_values_are_stored_as_the_orm_stores_them(any_db_engine: Engine) -> None
         stored = dict(conn.execute(text(
             "SELECT assertion_id, not_on_or_after FROM assertion_replay")).all())
     assert stored["by-unit"] == stored["by-orm"]  # same text on SQLite, same instant on PG
+
+
+def test_dates_read_through_units_are_utc(records) -> None:  # type: ignore[no-untyped-def]
+    # the unit applies the column types' own conversions (UtcDateTime) on both back ends
+    from tests.store.factories import patient, professional
+
+    doctor = professional(records)
+    pid, _me = patient(records, referring=doctor)
+    records.add_document(doctor, pid, doc_type="visit-report", title="V",
+                         media_type="text/plain", content=b"x")
+    listed = records.list_documents(doctor, pid)[0]
+    read, _ = records.read_document(doctor, listed.unique_id)
+    for when in (listed.created_at, read.created_at):
+        assert when.tzinfo is not None and when.utcoffset() == dt.timedelta(0)
