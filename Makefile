@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench-store setup system-deps clean
+.PHONY: run test test-shifted-clock lint bench-store setup system-deps clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,6 +24,15 @@ run: $(STAMP)
 test: $(STAMP) system-deps
 	$(BIN)/ruff check ncp tests bench
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The whole suite again with the clock 400 days ahead (libfaketime): proves that no test compares
+# a fixed instant with material made from the real clock (issue 11). The monotonic clock moves
+# with it: libfaketime 0.9.10 with FAKETIME_DONT_FAKE_MONOTONIC=1 makes Python's time.sleep fail
+# with EINVAL (clock_nanosleep with an absolute monotonic deadline).
+SHIFT ?= +400d
+test-shifted-clock: $(STAMP) system-deps
+	faketime -f '$(SHIFT)' $(BIN)/python -c 'import datetime as d; print("shifted clock:", d.datetime.now(d.UTC).isoformat(timespec="seconds"))'
+	faketime -f '$(SHIFT)' $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check ncp tests bench

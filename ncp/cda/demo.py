@@ -200,11 +200,26 @@ def _header(patient: DemoPatient, rng: random.Random, *, id_root: str, id_extens
                           patient=pat, author=author, custodian=custodian)
 
 
+#: The demo documents carry Luxembourg's winter offset, as the national software writes them.
+_LUXEMBOURG_WINTER = dt.timezone(dt.timedelta(hours=1))
+
+
+def demo_anchor(today: dt.date | None = None) -> dt.datetime:
+    """When the demo record's summary was written: 30 days before ``today``, 09:30.
+
+    Relative to the day the demo is seeded, never a calendar date: the demo prescriptions are
+    valid for 90 days from a few days after the summary, so a fixed date would leave a demo
+    seeded some months later with nothing to dispense (issue 11). Same day, same documents.
+    """
+    day = (today or dt.datetime.now(_LUXEMBOURG_WINTER).date()) - dt.timedelta(days=30)
+    return dt.datetime.combine(day, dt.time(9, 30), tzinfo=_LUXEMBOURG_WINTER)
+
+
 def demo_patient_summary(patient: DemoPatient, *, when: dt.datetime | None = None
                          ) -> PatientSummaryData:
     """The structured Patient Summary of a demo patient (deterministic from the matricule)."""
     rng = _rng(patient.matricule)
-    when = when or dt.datetime(2026, 11, 2, 9, 30, tzinfo=dt.timezone(dt.timedelta(hours=1)))
+    when = when or demo_anchor()
     diagnoses, drugs, procedures, devices = rng.choice(_PROFILES)
     settings = get_settings()
     ext = f"PS{patient.matricule}"
@@ -287,7 +302,7 @@ def demo_dispensation(prescription_pivot: bytes, *, number: int = 1,
                               Person("Sophie", "Reuter"),
                               Coded("2262", "2.16.840.1.113883.2.9.6.2.7", "Pharmacists", "ISCO"),
                               pharmacy, "tel:+352491235")
-    when = when or dt.datetime(2026, 11, 20, 15, 45, tzinfo=dt.timezone(dt.timedelta(hours=1)))
+    when = when or dt.datetime.now(_LUXEMBOURG_WINTER).replace(second=0, microsecond=0)
     return build_dispensation(prescription_pivot, Dispensation(
         id_root=f"{settings.home_community_id}.40", id_extension=f"ED{when:%Y%m%d%H%M}{number}",
         when=when, pharmacist=pharmacist, pharmacy=pharmacy, packages=1))

@@ -81,6 +81,11 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+#: New material is valid from a little before the instant it is made for, so that a peer whose
+#: clock is a few minutes behind accepts it at once.
+CLOCK_SKEW = dt.timedelta(minutes=5)
+
+
 def issue_ca(
     country: str,
     *,
@@ -90,7 +95,7 @@ def issue_ca(
 ) -> IssuedCertificate:
     """A self-signed country CA (pathLen 0: it issues leaves only)."""
     key = key or generate_key()
-    start = not_before or _now() - dt.timedelta(minutes=5)
+    start = not_before or _now() - CLOCK_SKEW
     name = _name(country, f"NCPeH {country.upper()} development CA")
     cert = (
         x509.CertificateBuilder()
@@ -132,7 +137,7 @@ def issue_leaf(
     ca_country = ca.certificate.subject.get_attributes_for_oid(NameOID.COUNTRY_NAME)[0].value
     cc = (country or str(ca_country)).upper()
     key = key or generate_key()
-    start = not_before or _now() - dt.timedelta(minutes=5)
+    start = not_before or _now() - CLOCK_SKEW
     cn = common_name or {"tls-server": "localhost"}.get(purpose, f"ncp-{cc.lower()}-{purpose}")
     builder = (
         x509.CertificateBuilder()
@@ -236,7 +241,7 @@ def write_crl(
     builder = (
         x509.CertificateRevocationListBuilder()
         .issuer_name(ca.certificate.subject)
-        .last_update(now - dt.timedelta(minutes=5))
+        .last_update(now - CLOCK_SKEW)
         .next_update(next_update or now + CRL_LIFETIME)
     )
     for serial, when in revoked:
@@ -277,7 +282,7 @@ def _init_country(root: Path, country: str, now: dt.datetime) -> None:
     ca = _load(folder, "ca")
     if ca is None or not _still_valid(ca.certificate, now) or \
             ca.certificate.not_valid_after_utc - now < LEAF_LIFETIME / 4:
-        ca = issue_ca(country)
+        ca = issue_ca(country, not_before=now - CLOCK_SKEW)
         _save(folder, "ca", ca)
         (folder / "ca.crl").unlink(missing_ok=True)
         fresh_ca = True
@@ -286,7 +291,8 @@ def _init_country(root: Path, country: str, now: dt.datetime) -> None:
     for kind in LEAF_KINDS:
         leaf = None if fresh_ca else _load(folder, kind)
         if leaf is None or not _still_valid(leaf.certificate, now, ca.certificate):
-            _save(folder, kind, issue_leaf(ca, kind, country=country))
+            _save(folder, kind, issue_leaf(ca, kind, country=country,
+                                           not_before=now - CLOCK_SKEW))
     try:
         crl = x509.load_pem_x509_crl((folder / "ca.crl").read_bytes())
         crl_ok = (crl.issuer == ca.certificate.subject
@@ -329,11 +335,16 @@ def _init_trust_list(root: Path, countries: Sequence[str]) -> None:
         _write_public(path, (json.dumps(data, indent=2, sort_keys=True) + "\n").encode())
 
 
-def init_pki(root: Path, countries: Sequence[str] = ("LU", "BE")) -> None:
-    """Create or complete the development PKI under ``root`` (idempotent, see module doc)."""
+def init_pki(root: Path, countries: Sequence[str] = ("LU", "BE"),
+             *, now: dt.datetime | None = None) -> None:
+    """Create or complete the development PKI under ``root`` (idempotent, see module doc).
+
+    ``now`` is the instant the material is made from (default: the real clock). Tests pass their
+    one clock so that the certificates, the CRLs and the messages they sign agree on the time.
+    """
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
-    now = _now()
+    now = now or _now()
     for cc in countries:
         if len(cc) != 2 or not cc.isalpha():
             raise ValueError(f"not an ISO 3166 alpha-2 country code: {cc!r}")

@@ -19,6 +19,7 @@ from ncp.store.accounts import LoginEvent
 from ncp.store.crypto import KeyRing
 from ncp.store.db import session_factory
 from ncp.store.records import Records
+from tests.clock import NOW
 from tests.store.factories import patient, professional
 
 PASSWORD = "correct horse battery"
@@ -26,7 +27,7 @@ PASSWORD = "correct horse battery"
 
 class Clock:
     def __init__(self) -> None:
-        self.now = dt.datetime(2026, 5, 4, 9, 0, tzinfo=dt.UTC)
+        self.now = NOW
 
     def __call__(self) -> dt.datetime:
         return self.now

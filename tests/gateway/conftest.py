@@ -8,7 +8,6 @@ Wagner PS only, 3 Léa Becker nothing, 4 Nicolas Reuter has a closed DSP, 5 Emma
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 import shutil
@@ -41,6 +40,7 @@ from ncp.store.pivot_cache import PivotCacheEntry
 from ncp.store.policy import Actor
 from ncp.store.records import Records
 from ncp.terminology.loader import load_all
+from tests.clock import NOW
 from tests.gateway.peer import LU_ROOT, Peer
 
 #: A minimal, well-formed PDF (an original clinical document of the demo patients).
@@ -55,7 +55,7 @@ def patient(n: int) -> PatientId:
 @pytest.fixture(scope="session")
 def gw_pki(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("gw-pki")
-    init_pki(root, ("LU", "BE", "FR"))
+    init_pki(root, ("LU", "BE", "FR"), now=NOW)
     return root
 
 
@@ -203,4 +203,3 @@ def json_of(path: Path) -> dict[str, object]:
     return json.loads(path.read_text())
 
 
-NOW = dt.datetime.now(dt.UTC)

@@ -38,6 +38,7 @@ from ncp.security.keys import SigningCredentials, load_credentials
 from ncp.security.permissions import REQUIRED_PERMISSIONS
 from ncp.security.saml import HcpClaims, TrcClaims, build_hcp_assertion, build_trc_assertion
 from ncp.security.wssecurity import build_security_header, sign_envelope
+from tests.clock import NOW
 
 LU_ROOT = "1.3.182.4.4"
 EP_ROOT = "1.3.182.11.5"
@@ -184,13 +185,14 @@ class Peer:
             confidentiality_codes=(XdsCoded(code="N", scheme="2.16.840.1.113883.5.25",
                                             display="Normal"),),
             type_code=XdsCoded(code=klass.value, scheme=oids.LOINC.value, display="eD"),
-            creation_time="20261122100000", language_code="fr-BE", source_patient_id=patient.cx,
+            creation_time=NOW.strftime("%Y%m%d%H%M%S"), language_code="fr-BE",
+            source_patient_id=patient.cx,
             size=len(content), hash=hashlib.sha1(content).hexdigest())  # noqa: S324
         request = submit.ProvideAndRegisterRequest(
             submission_set=SubmissionSet(
                 entry_uuid=f"urn:uuid:{uuid.uuid4()}", unique_id=f"2.25.{uuid.uuid4().int}",
                 source_id="2.999.32.99", patient_id=patient,
-                submission_time="20261122100000",
+                submission_time=NOW.strftime("%Y%m%d%H%M%S"),
                 content_type_code=XdsCoded(code=klass.value, scheme=oids.LOINC.value,
                                            display="eD")),
             documents=(submit.SubmittedDocument(entry=entry, content=content),))
@@ -221,7 +223,7 @@ def dispensation(prescription_pivot: bytes, *, packages: int = 1, number: int = 
     pharmacist = Professional("2.999.32.20", "PH1", Person("Jan", "Claes"),
                               Coded("2262", "2.16.840.1.113883.2.9.6.2.7", "Pharmacists", "ISCO"),
                               pharmacy, "tel:+3216000001")
-    when = dt.datetime(2026, 11, 22, 10, 0, tzinfo=dt.UTC)
+    when = NOW
     return build_dispensation(prescription_pivot, Dispensation(
         id_root="2.999.32.40", id_extension=f"ED{uuid.uuid4().hex[:12]}{number}", when=when,
         pharmacist=pharmacist, pharmacy=pharmacy, packages=packages, substituted=substituted))

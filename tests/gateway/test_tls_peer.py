@@ -18,8 +18,7 @@ from ncp.gateway.pipeline import Gateway, _optimise
 from ncp.gateway.tls_peer import CACHED_CERTIFICATES, der_of, subject_of
 from ncp.security.errors import CertificateError
 from ncp.xmlutil import NS, qname
-
-NOW = dt.datetime(2026, 11, 22, 10, 0, tzinfo=dt.UTC)
+from tests.clock import NOW
 
 
 def _pem(gw_pki: Path, country: str) -> str:

@@ -192,7 +192,8 @@ def test_masked_and_unknown_documents_get_the_same_error_and_nothing_else(
     assert codes == [("4202", masked[0].unique_id), ("4202", "2.25.1234567"),
                      ("4202", other.unique_id)]
     body = raw.body
-    assert b"IRM" not in body and masked[0].unique_id.encode() in body
+    # the title, not a fragment of it: three letters can occur by chance in base64 signatures
+    assert b"IRM genou" not in body and masked[0].unique_id.encode() in body
     assert env.count(PivotCacheEntry) == before + 1
 
 

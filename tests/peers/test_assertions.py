@@ -3,7 +3,6 @@ our professionals hold (a pharmacist cannot read a Patient Summary)."""
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -18,8 +17,8 @@ from ncp.security.replay import InMemoryReplayCache
 from ncp.security.truststore import TrustStore
 from ncp.security.validation import AssertionValidator, PatientId
 from ncp.store.peers import ProfessionalCard
+from tests.clock import NOW
 
-NOW = dt.datetime(2026, 11, 22, 10, 0, tzinfo=dt.UTC)
 PATIENT = "1968051421109^^^&1.3.6.1.4.1.48336&ISO"
 DOCTOR = ProfessionalCard(1, "LU-HP-100001", "Marie", "Muller", "physician", "2211",
                           "LU-PRAC-0001", "Cabinet médical Limpertsberg", "practice")
@@ -30,7 +29,7 @@ PHARMACIST = ProfessionalCard(3, "LU-HP-100003", "Sophie", "Weber", "pharmacist"
 @pytest.fixture(scope="module")
 def pki(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("pki")
-    init_pki(root, ("LU", "BE"))
+    init_pki(root, ("LU", "BE"), now=NOW)
     return root
 
 

@@ -13,8 +13,8 @@ from ncp.store.db import session_factory
 from ncp.store.errors import NotFound
 from ncp.store.keys import KeyRingSource
 from ncp.store.peers import CrossBorderStore, PeerStore
+from tests.clock import NOW
 
-NOW = dt.datetime(2026, 11, 22, 10, 0, tzinfo=dt.UTC)
 CX = "1968051421109^^^&1.3.6.1.4.1.48336&ISO"
 
 

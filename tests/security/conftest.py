@@ -26,8 +26,8 @@ from ncp.security.saml import HcpClaims, TrcClaims, build_hcp_assertion, build_t
 from ncp.security.truststore import TrustStore
 from ncp.security.validation import AssertionValidator
 from ncp.xmlutil import NS
+from tests.clock import NOW
 
-NOW = dt.datetime(2026, 11, 22, 10, 0, 0, tzinfo=dt.UTC)
 PATIENT = "1980010112345^^^&1.3.182.4.4&ISO"
 ALL_PERMISSIONS = frozenset().union(*REQUIRED_PERMISSIONS.values())
 
@@ -47,7 +47,7 @@ HCP = HcpClaims(
 @pytest.fixture(scope="session")
 def pki_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("pki")
-    init_pki(root, ("LU", "BE"))
+    init_pki(root, ("LU", "BE"), now=NOW)
     return root
 
 
