@@ -148,3 +148,6 @@ app.add_typer(terminology_app, name="terminology")
 from ncp.validation.cli import validate_command  # noqa: E402
 
 app.command("validate")(validate_command)
+from ncp.peers.testkit import assertion_app  # noqa: E402
+
+app.add_typer(assertion_app, name="assertion")

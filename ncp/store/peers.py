@@ -188,6 +188,17 @@ def professional_card(sessions: sessionmaker[Session], professional_id: int) -> 
                                 org.kind if org else "")
 
 
+def professional_card_by_registry_id(sessions: sessionmaker[Session],
+                                     registry_id: str) -> ProfessionalCard:
+    """The registry facts of the professional with national registry id ``registry_id``."""
+    with sessions() as s:
+        found = s.scalar(select(Professional.id).where(
+            Professional.registry_id == registry_id.upper()))
+    if found is None:
+        raise NotFound("unknown professional")
+    return professional_card(sessions, found)
+
+
 def _peer(row: PeerGateway) -> PeerInfo:
     return PeerInfo(row.country, row.name, row.home_community_id, json.loads(row.endpoints),
                     row.tls_anchor_pem, row.signing_anchor_pem, row.search_mask, row.source,
