@@ -151,3 +151,6 @@ app.command("validate")(validate_command)
 from ncp.peers.testkit import assertion_app  # noqa: E402
 
 app.add_typer(assertion_app, name="assertion")
+from ncp.registry.cli import registry_app  # noqa: E402
+
+app.add_typer(registry_app, name="registry")

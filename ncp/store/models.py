@@ -106,6 +106,11 @@ class Patient(Base):
     dsp_state: Mapped[str] = mapped_column(String(10), default="open")
     dsp_opened_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     dsp_closed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    #: Date of death as the social-security register reports it.
+    death_date: Mapped[dt.date | None] = mapped_column(Date)
+    #: When the person activated their eSanté account (None: opened by the register feed and
+    #: not yet activated; professionals' rules apply from the start all the same).
+    activated_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
 
 
 class DspStateChange(Base):

@@ -280,7 +280,7 @@ class Records:
                 birth_date=implied, gender=gender_value, street=street, postal_code=postal_code,
                 city=city, country=country, preferred_language=preferred_language,
                 referring_doctor_id=referring_doctor, dsp_state=DspState.OPEN.value,
-                dsp_opened_at=now,
+                dsp_opened_at=now, activated_at=now,
             )
             s.add(patient)
             s.flush()

@@ -1,0 +1,1 @@
+"""The national registers that feed the DSP: the insured population (social security)."""
