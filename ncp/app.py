@@ -14,6 +14,7 @@ from fastapi import FastAPI, Request, Response
 from sqlalchemy import Engine
 
 from ncp import __version__
+from ncp.hardening import StrictTransport
 from ncp.settings import Settings, get_settings
 from ncp.store.db import database_status, make_engine, session_factory
 from ncp.store.keys import KeyRingSource
@@ -51,8 +52,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             runtime.engine.dispose()
 
+    # FastAPI's own docs page loads Swagger UI from a CDN: ours serves it from the package.
     app = FastAPI(title="NCPeH Luxembourg", version=__version__, lifespan=lifespan,
-                  docs_url="/api/docs", openapi_url="/api/openapi.json", redoc_url=None)
+                  docs_url=None, redoc_url=None,
+                  openapi_url="/api/openapi.json" if settings.api_docs_enabled else None)
+    app.add_middleware(StrictTransport)
 
     @app.get("/health", tags=["operations"])
     def health(request: Request, response: Response) -> dict[str, str]:
@@ -73,6 +77,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     portal.install(app)
     api.install(app)
+    if settings.api_docs_enabled:
+        from ncp.api import docs
+
+        docs.install(app)
     from ncp import gateway  # the SOAP faces (issue 5)
 
     gateway.install(app)

@@ -75,6 +75,13 @@ class Settings(BaseSettings):
     #: 2 processes, 16 clients, p99 106-109 ms at 2, 204-231 ms at 4); two still overlap one
     #: request's database round trips with another's work.
     gateway_concurrency: int = Field(2, ge=1)
+    #: Serve the API's interactive documentation (``/api/docs``) and OpenAPI document. Empty:
+    #: on in development, off in production (a public API map helps nobody but a scanner).
+    api_docs: bool | None = None
+
+    @property
+    def api_docs_enabled(self) -> bool:
+        return self.api_docs if self.api_docs is not None else self.environment == "development"
 
     @property
     def specs_path(self) -> Path:

@@ -53,6 +53,10 @@ def problem(status: int, kind: str, title: str, detail: str | None = None, *,
 
 def from_exception(exc: Exception) -> JSONResponse:
     """Map a typed error of the services (or of FastAPI) to its problem document."""
+    if isinstance(exc, AuthError) and exc.reason == "cross-site":
+        return problem(403, "cross-site", "Cross-site request refused",
+                       "a card-authenticated call must come from this site or carry a "
+                       "bearer token")
     if isinstance(exc, AuthError):
         return problem(401, "unauthenticated", "Authentication required",
                        "a valid bearer token or registered client certificate is required",

@@ -11,13 +11,14 @@ import base64
 import binascii
 import datetime as dt
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
 from ncp.api.problems import PROBLEM_RESPONSES, ProblemRoute
-from ncp.auth.service import Principal
+from ncp.auth.service import AuthError, Principal
 from ncp.portal.content import MAX_UPLOAD_BYTES, check_upload
 from ncp.portal.web import authenticator, client_address
 from ncp.server import client_cert_pem
@@ -42,13 +43,34 @@ def professional(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Principal:
-    """The calling professional, from the bearer token or the TLS client certificate."""
+    """The calling professional, from the bearer token or the TLS client certificate.
+
+    A card is an ambient credential: the browser presents it to any page that asks, so a
+    cross-site ``<img src=/api/v1/documents/...>`` would make logged reads in the doctor's
+    name. Card-authenticated calls must therefore come from our own origin or from software
+    (no ``Origin``, no ``Sec-Fetch-Site``); a bearer token is never sent by a browser on its own.
+    """
+    if credentials is None:
+        require_same_origin(request)
     return authenticator(request).api_principal(
         bearer=credentials.credentials if credentials else None,
         pem=client_cert_pem(request.scope), client=client_address(request))
 
 
 Caller = Annotated[Principal, Depends(professional)]
+
+#: ``Sec-Fetch-Site`` values of a request a page of another site cannot have caused.
+SAME_SITE_FETCH = frozenset({"same-origin", "none"})
+
+
+def require_same_origin(request: Request) -> None:
+    """Refuse a browser request that another site made (Fetch Metadata, then ``Origin``)."""
+    fetch_site = request.headers.get("sec-fetch-site")
+    if fetch_site is not None and fetch_site.lower() not in SAME_SITE_FETCH:
+        raise AuthError("cross-site", f"Sec-Fetch-Site: {fetch_site[:40]}")
+    origin = request.headers.get("origin")
+    if origin is not None and urlsplit(origin).netloc != request.headers.get("host", ""):
+        raise AuthError("cross-site", "Origin is not this site")
 
 
 def records(request: Request) -> Records:
@@ -199,6 +221,8 @@ def document(request: Request, unique_id: DocumentId, caller: Caller) -> Documen
 
 
 CONTENT_TYPES = ("text/xml", "application/pdf", "text/plain", "image/png", "image/jpeg")
+EXTENSIONS = {"application/pdf": "pdf", "text/xml": "xml", "image/png": "png",
+              "image/jpeg": "jpg", "text/plain": "txt"}
 
 
 @router.get("/documents/{unique_id}/content", tags=["documents"], response_class=Response,
@@ -206,6 +230,14 @@ CONTENT_TYPES = ("text/xml", "application/pdf", "text/plain", "image/png", "imag
                              "content": {m: {"schema": {"type": "string", "format": "binary"}}
                                          for m in CONTENT_TYPES}}})
 def content(request: Request, unique_id: DocumentId, caller: Caller) -> Response:
-    """The document's content as stored (decrypted; the read is logged)."""
+    """The document's content as stored (decrypted; the read is logged), as a download.
+
+    Always an attachment under a sandbox CSP: stored XML opened by a browser in our origin
+    could otherwise run a stylesheet or script with the caller's credentials.
+    """
     info, data = records(request).read_document(caller.actor, unique_id)
-    return Response(data, media_type=info.media_type)
+    extension = EXTENSIONS.get(info.media_type, "bin")
+    return Response(data, media_type=info.media_type, headers={
+        "Content-Disposition": f'attachment; filename="document.{extension}"',
+        "Content-Security-Policy": "sandbox; default-src 'none'",
+        "X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"})

@@ -95,6 +95,10 @@ def _check_cda(content: bytes) -> CheckedUpload:
         raise UploadRejected("invalid-cda", f"the XML cannot be read: {exc}") from None
     if root.tag != f"{_H}ClinicalDocument":
         raise UploadRejected("invalid-cda", "the XML is not an HL7 CDA ClinicalDocument")
+    if _stylesheet_pis(root):
+        # A browser opening the stored XML would run the named XSLT (scripts included) in
+        # whatever origin serves it; a CDA needs none (we render it ourselves).
+        raise UploadRejected("invalid-cda", "the XML carries an xml-stylesheet instruction")
     errors = xsd_errors(root)
     if errors:
         first = errors[0]
@@ -104,6 +108,14 @@ def _check_cda(content: bytes) -> CheckedUpload:
     title = "".join(root.find(f"{_H}title").itertext()).strip() \
         if root.find(f"{_H}title") is not None else ""
     return CheckedUpload("text/xml", content, title[:300] or None)
+
+
+def _stylesheet_pis(root: etree._Element) -> bool:
+    """Whether an ``<?xml-stylesheet?>`` instruction sits before, in or after the root."""
+    around = [*root.itersiblings(preceding=True), *root.itersiblings()]
+    inside = root.iter(etree.ProcessingInstruction)
+    return any(isinstance(node, etree._ProcessingInstruction) and
+               node.target.lower() == "xml-stylesheet" for node in (*around, *inside))
 
 
 # --------------------------------------------------------------------------- CDA as HTML

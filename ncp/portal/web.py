@@ -146,6 +146,16 @@ def refuse_oversized(request: Request) -> None:
                              f"the file exceeds {MAX_UPLOAD_BYTES // (1024 * 1024)} MiB")
 
 
+def done_key(request: Request, lang: str) -> str:
+    """``?done=`` if it names a known notice (``done.<key>`` in the catalogue), else nothing.
+
+    Why: the notice is shown as our own words on our own page; an arbitrary text in a link
+    ("Your account is suspended, call ...") would be phishing with the portal's voice.
+    """
+    done = request.query_params.get("done", "")
+    return done if done and f"done.{done}" in catalogue(lang) else ""
+
+
 def page(request: Request, name: str, principal: Principal | None = None,
          status_code: int = 200, **context: Any) -> HTMLResponse:
     lang = language(request, principal)
@@ -157,7 +167,7 @@ def page(request: Request, name: str, principal: Principal | None = None,
     response = templates.TemplateResponse(request, name, {
         "t": t, "lang": lang, "languages": LANGUAGES, "me": principal, "prefix": PREFIX,
         "acting_name": acting_name,
-        "done": request.query_params.get("done", ""), **context}, status_code=status_code)
+        "done": done_key(request, lang), **context}, status_code=status_code)
     if request.query_params.get("lang") in LANGUAGES:
         if principal is not None and principal.account.language != lang:
             authenticator(request).store.set_language(principal.account.id, lang)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,16 +17,18 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 
 
 def make_engine(url: str, **kwargs: object) -> Engine:
-    """An engine for ``url``; SQLite gets WAL, foreign keys and a busy timeout.
+    """An engine for ``url``; SQLite gets WAL, foreign keys, durable commits, a busy timeout.
 
-    Why those pragmas: foreign keys are off by default in SQLite, and WAL lets the gateway's
-    readers go on while the access log is written.
+    Why those pragmas: foreign keys are off by default in SQLite, WAL lets the gateway's
+    readers go on while the access log is written, and ``synchronous=FULL`` syncs the WAL at
+    every commit: with ``NORMAL`` an acknowledged eDispensation or access-log row could vanish
+    on power loss (only the last checkpoint is durable).
     """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
-        if database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        if database and database != ":memory:" and not database.startswith("file:"):
+            private_file(Path(database))
         engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin_immediate)
@@ -37,6 +40,24 @@ def make_engine(url: str, **kwargs: object) -> Engine:
     engine = create_engine(url, pool_recycle=1800, **kwargs)
     event.listen(engine, "connect", _postgresql_generic_plans)
     return engine
+
+
+def private_file(path: Path) -> None:
+    """Create ``path``'s folder (mode 0700) and the file itself (0600) if they are missing, and
+    take group and other permissions off an existing file.
+
+    Why: the SQLite file holds the whole record store; SQLite creates its ``-wal`` and ``-shm``
+    files with the main file's mode, so creating that one 0600 keeps all three private whatever
+    the umask.
+    """
+    if not path.parent.exists():
+        path.parent.mkdir(mode=0o700, parents=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        if os.fstat(fd).st_mode & 0o077:
+            os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)
 
 
 def _postgresql_generic_plans(dbapi_connection: object, _record: object) -> None:
@@ -59,7 +80,7 @@ def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
     cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA synchronous=FULL")
     cursor.close()
 
 
