@@ -32,6 +32,7 @@ from ncp.auth import totp
 from ncp.auth.certificates import ca_identity, identify
 from ncp.auth.passwords import Passwords
 from ncp.store.accounts import AccountInfo, AccountStore, SessionInfo
+from ncp.store.errors import AccessDenied
 from ncp.store.policy import Actor
 from ncp.store.records import Records, utcnow
 
@@ -281,7 +282,10 @@ class Authenticator:
     def _actor(self, account: AccountInfo, acting_for: int | None) -> Actor | None:
         if account.kind == "professional":
             assert account.professional_id is not None
-            return self.records.professional_actor(account.professional_id)
+            try:
+                return self.records.professional_actor(account.professional_id)
+            except AccessDenied:  # retired from the national registry: no session acts
+                return None
         if acting_for is not None and acting_for != account.patient_id:
             if not self.store.is_helper(acting_for, account.id):
                 return None
@@ -360,5 +364,7 @@ class Authenticator:
             account = self._card_account(pem, client, "certificate")
             method = "certificate"
         actor = self._actor(account, None)
-        assert actor is not None
+        if actor is None:  # a professional retired from the national registry
+            raise self._fail(account.login, account, method,
+                             "the professional is no longer in the national registry", client)
         return Principal(account, actor, method)

@@ -1,7 +1,8 @@
 # ruff: noqa: B008  (typer declares options as argument defaults)
-"""``ncp registry import-insured FILE``: apply the social-security register's extract.
+"""``ncp registry ...``: apply the national registers' extracts.
 
     ncp registry import-insured persons.csv [--format csv|jsonl] [--skip-bad] [--chunk N]
+    ncp registry import-professionals professionals.jsonl [--format ...] [--skip-bad]
 
 Without ``--skip-bad`` the whole file is checked first and nothing is written when one line is
 bad (each bad line is printed with its number and the rule it breaks). With it, bad lines are
@@ -68,3 +69,47 @@ def import_insured(
     if total.bad > _SHOWN:
         typer.echo(f"... and {total.bad - _SHOWN} more", err=True)
     typer.echo(f"insured persons: {total}")
+
+
+@registry_app.command("import-professionals")
+def import_professionals(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True),
+    fmt: str | None = typer.Option(None, "--format", help="csv or jsonl (default: by suffix)"),
+    skip_bad: bool = typer.Option(False, "--skip-bad", help="apply the good lines anyway"),
+    chunk: int = typer.Option(1000, min=1, max=50000, help="professionals per transaction"),
+) -> None:
+    """Register professionals; apply changes and retirements (they take effect at once)."""
+    from ncp.registry.insured import BadLine
+    from ncp.registry.professionals import RegisteredProfessional, read_professionals
+    from ncp.store.db import make_engine, session_factory
+    from ncp.store.professional_registry import ProfessionalCounts, ProfessionalRegistry
+
+    total = ProfessionalCounts()
+
+    def report(bad: BadLine) -> None:
+        total.bad += 1
+        if total.bad <= _SHOWN:
+            typer.echo(str(bad), err=True)
+
+    try:
+        if not skip_bad:
+            for item in read_professionals(file, fmt):
+                if isinstance(item, BadLine):
+                    report(item)
+            if total.bad:
+                typer.echo(f"refused: {total.bad} bad line(s), nothing written "
+                           "(--skip-bad applies the good lines)", err=True)
+                raise typer.Exit(1)
+        engine = make_engine(get_settings().sqlalchemy_url)
+        registry = ProfessionalRegistry(session_factory(engine))
+        try:
+            good = (i for i in read_professionals(file, fmt)
+                    if isinstance(i, RegisteredProfessional)
+                    or report(i))  # type: ignore[func-returns-value]
+            while batch := list(islice(good, chunk)):
+                total.add(registry.apply(batch))
+        finally:
+            engine.dispose()
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    typer.echo(f"professionals: {total}")

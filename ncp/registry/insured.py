@@ -25,7 +25,7 @@ from pathlib import Path
 from ncp.store import matricule as matricule_rules
 from ncp.store.vocabulary import Gender
 
-__all__ = ["FIELDS", "BadLine", "InsuredPerson", "read_insured"]
+__all__ = ["FIELDS", "BadLine", "InsuredPerson", "read_insured", "rows_of"]
 
 FIELDS = ("matricule", "given_name", "family_name", "birth_date", "gender", "street",
           "postal_code", "city", "country", "death_date")
@@ -104,10 +104,11 @@ def _person(line: int, raw: dict[str, object]) -> InsuredPerson:
                          city=values.get("city") or None, country=country, death_date=death)
 
 
-def _csv_rows(stream: io.TextIOBase) -> Iterator[tuple[int, dict[str, object] | str]]:
+def _csv_rows(stream: io.TextIOBase, required: tuple[str, ...]
+              ) -> Iterator[tuple[int, dict[str, object] | str]]:
     reader = csv.DictReader(stream, strict=True)
     header = reader.fieldnames or []
-    missing = [f for f in _REQUIRED if f not in header]
+    missing = [f for f in required if f not in header]
     if missing:
         yield 1, f"the header lacks {', '.join(missing)}"
         return
@@ -133,19 +134,24 @@ def _jsonl_rows(stream: io.TextIOBase) -> Iterator[tuple[int, dict[str, object] 
         yield number, value if isinstance(value, dict) else "not a JSON object"
 
 
-def read_insured(path: Path, fmt: str | None = None) -> Iterator[InsuredPerson | BadLine]:
-    """Each line of the extract, checked, in file order (``fmt``: ``csv`` or ``jsonl``;
-    default from the file name)."""
+def rows_of(path: Path, fmt: str | None, required: tuple[str, ...]
+            ) -> Iterator[tuple[int, dict[str, object] | str]]:
+    """(line number, raw row or the reason it is unreadable) of a CSV or JSON Lines file
+    (``fmt``: ``csv`` or ``jsonl``; default from the file name)."""
     fmt = fmt or ("jsonl" if path.suffix.lower() in (".jsonl", ".ndjson", ".json") else "csv")
     if fmt not in ("csv", "jsonl"):
         raise ValueError(f"unknown format {fmt!r} (csv or jsonl)")
     with path.open(encoding="utf-8", newline="") as stream:
-        rows = _csv_rows(stream) if fmt == "csv" else _jsonl_rows(stream)
-        for line, raw in rows:
-            if isinstance(raw, str):
-                yield BadLine(line, raw)
-                continue
-            try:
-                yield _person(line, raw)
-            except ValueError as exc:
-                yield BadLine(line, str(exc))
+        yield from _csv_rows(stream, required) if fmt == "csv" else _jsonl_rows(stream)
+
+
+def read_insured(path: Path, fmt: str | None = None) -> Iterator[InsuredPerson | BadLine]:
+    """Each line of the extract, checked, in file order."""
+    for line, raw in rows_of(path, fmt, _REQUIRED):
+        if isinstance(raw, str):
+            yield BadLine(line, raw)
+            continue
+        try:
+            yield _person(line, raw)
+        except ValueError as exc:
+            yield BadLine(line, str(exc))

@@ -82,6 +82,9 @@ class Professional(Base):
     isco_code: Mapped[str] = mapped_column(String(8))
     organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
     organisation: Mapped[Organisation | None] = relationship(lazy="joined")
+    #: When the national registry reported the professional as no longer practising: from then
+    #: on they act on no record (their documents stay, with their name).
+    retired_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
 
     @property
     def display_name(self) -> str:

@@ -311,6 +311,8 @@ class Records:
         """The :class:`Actor` for a registered professional (name and organisation filled in)."""
         with self._read() as s:
             prof = self._professional(s, professional_id)
+            if prof.retired_at is not None:
+                raise AccessDenied("the professional is no longer in the national registry")
             org = prof.organisation.name if prof.organisation else None
             return Actor.professional(prof.id, prof.profession, prof.display_name, org)
 

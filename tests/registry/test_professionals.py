@@ -1,0 +1,118 @@
+"""``ncp registry import-professionals``: the national registry of professionals; a retirement
+takes effect at once on the real API, and the professional's documents stay."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from typer.testing import CliRunner
+
+from ncp import demo
+from ncp.auth.service import Authenticator
+from ncp.cli import app
+from ncp.settings import get_settings
+from ncp.store.db import session_factory
+from ncp.store.errors import AccessDenied
+from ncp.store.models import Document, Organisation, Professional
+from tests.portal.live import Live
+
+JEAN = demo.PATIENTS[0].patient.matricule
+CARDIOLOGIST = {"registry_id": "LU-HP-100002", "given_name": "Luc", "family_name": "Hoffmann",
+                "profession": "physician", "isco_code": "2212", "specialty": "cardiology"}
+
+
+def _import(live: Live, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+            rows: list[dict[str, str]]) -> str:
+    path = tmp_path / "professionals.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    monkeypatch.setenv("NCP_DATABASE_URL", live.settings.sqlalchemy_url)
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(app, ["registry", "import-professionals", str(path)])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def _documents_by(live: Live, registry_id: str) -> int:
+    with live.engine.connect() as c:
+        return c.scalar(select(func.count(Document.id)).join(
+            Professional, Document.author_professional_id == Professional.id).where(
+            Professional.registry_id == registry_id)) or 0
+
+
+def test_a_retired_professional_loses_access_at_once_and_is_reinstated(
+        live: Live, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    auth = Authenticator(session_factory(live.engine), live.records)
+    account = auth.store.by_login("lu-hp-100002")
+    assert account is not None
+    api = live.client(headers={"Authorization": f"Bearer {auth.issue_token(account.id, 't')}"})
+    assert api.get(f"/api/v1/patients/{JEAN}/documents").status_code == 200
+    written = _documents_by(live, "LU-HP-100002")
+
+    out = _import(live, tmp_path, monkeypatch, [{**CARDIOLOGIST, "status": "retired"}])
+    assert "0 new, 1 changed (1 retired)" in out
+    refused = api.get(f"/api/v1/patients/{JEAN}/documents")
+    assert refused.status_code == 401, refused.text
+    pid = live.records.professional_id("LU-HP-100002")
+    with pytest.raises(AccessDenied):
+        live.records.professional_actor(pid)
+    assert _documents_by(live, "LU-HP-100002") == written  # their documents stay
+
+    out = _import(live, tmp_path, monkeypatch, [CARDIOLOGIST])
+    assert "0 new, 1 changed (0 retired)" in out
+    assert api.get(f"/api/v1/patients/{JEAN}/documents").status_code == 200
+
+
+def test_new_professionals_and_organisations_are_registered_idempotently(
+        live: Live, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    rows = [{"registry_id": "lu-hp-300001", "given_name": "Ana", "family_name": "Pereira",
+             "profession": "nurse", "isco_code": "2221",
+             "organisation_id": "LU-HOSP-0099", "organisation_name": "Clinique du Nord",
+             "organisation_kind": "hospital"}]
+    assert "1 new, 0 changed" in _import(live, tmp_path, monkeypatch, rows)
+    assert "0 new, 0 changed (0 retired), 1 unchanged" in _import(live, tmp_path, monkeypatch,
+                                                                  rows)
+    moved = [{**rows[0], "organisation_name": "Clinique du Nord (Ettelbruck)"}]
+    assert "1 unchanged" in _import(live, tmp_path, monkeypatch, moved)  # same organisation
+    with live.engine.connect() as c:
+        assert c.scalar(select(Organisation.name).where(
+            Organisation.identifier == "LU-HOSP-0099")) == "Clinique du Nord (Ettelbruck)"
+    actor = live.records.professional_actor(live.records.professional_id("LU-HP-300001"))
+    assert actor.name == "Ana Pereira"
+
+
+def test_bad_lines_are_refused_with_their_number(live: Live, tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "p.csv"
+    path.write_text("registry_id,given_name,family_name,profession,isco_code,status\n"
+                    "LU-HP-400001,Eva,Klein,physician,2211,active\n"
+                    "LU-HP-400002,Max,Klein,wizard,2211,active\n"
+                    "LU-HP-400003,Ida,Klein,nurse,22x1,active\n"
+                    "LU-HP-400004,Jo,Klein,nurse,2221,sleeping\n")
+    monkeypatch.setenv("NCP_DATABASE_URL", live.settings.sqlalchemy_url)
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(app, ["registry", "import-professionals", str(path)])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 1
+    assert "line 3: unknown profession 'wizard'" in result.output
+    assert "line 4: isco_code is not an ISCO-08 code" in result.output
+    assert "line 5: status is active or retired" in result.output
+    with live.engine.connect() as c:
+        assert not c.scalar(select(func.count(Professional.id)).where(
+            Professional.registry_id == "LU-HP-400001"))
+
+
+def test_the_documented_example_applies(live: Live, tmp_path: Path,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    example = Path(__file__).resolve().parents[2] / "docs" / "examples" / "professionals.jsonl"
+    rows = [json.loads(line) for line in example.read_text().splitlines()]
+    assert "0 bad" in _import(live, tmp_path, monkeypatch, rows)
+    with pytest.raises(AccessDenied):  # the example's retired dermatologist
+        live.records.professional_actor(live.records.professional_id("LU-HP-300002"))
