@@ -88,12 +88,15 @@ def client_cert_pem(scope: Scope) -> str | None:
 
 
 def tls_client_anchor_bundle(settings: Settings) -> Path:
-    """Write the CA bundle of every anchor trusted for TLS clients, for the TLS layer."""
+    """Write the CA bundle of every anchor trusted for TLS clients (gateways and professional
+    cards), for the TLS layer. The TLS layer lets either through; the app then checks each for
+    its own purpose: the gateway for ``tls-client`` (so a card is never a peer), the card login
+    for ``card`` (with the CRL)."""
     trust = load_trust_list(settings.trust_list_path)
     pems = []
     for country in trust.countries.values():
         for anchor in country.anchors:
-            if Purpose.TLS_CLIENT in anchor.purposes:
+            if anchor.purposes & {Purpose.TLS_CLIENT, Purpose.CARD}:
                 pems.append(anchor.certificate.public_bytes(Encoding.PEM).decode())
     bundle = settings.var_dir / "run" / "tls-client-anchors.pem"
     bundle.parent.mkdir(parents=True, exist_ok=True)

@@ -1,16 +1,24 @@
-"""What identifies a professional card's client certificate: fingerprint, issuer, subject serial.
+"""What identifies a professional card's client certificate, and whether it is still good.
 
-The TLS layer has verified the chain against the TLS-client anchors; this module only reads the
-certificate it passed on (``ncp.server.client_cert_pem``).
+The TLS layer only checked that the chain ends at one of the anchors of its bundle (gateway
+peers' and card issuers' alike) and never looks at a CRL. :class:`CardVerifier` checks the card
+again through the trust store, for the ``card`` purpose of our own country: it must chain to a
+card-issuer anchor (never a gateway anchor), be within its dates and not be on a fresh, correctly
+signed CRL of its issuer (a missing or stale CRL refuses every card: fail closed).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
+from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.x509.oid import NameOID
+
+from ncp.security.errors import CertificateError
+from ncp.security.truststore import Purpose, TrustStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,3 +66,31 @@ def identify(certificate: x509.Certificate | str | bytes) -> CardIdentity:
         subject_serial=serial or None,
         subject=certificate.subject.rfc4514_string(),
     )
+
+
+class CardRefused(Exception):
+    """A card the trust store refuses; ``reason`` is the trust store's token (``revoked``...)."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+
+
+class CardVerifier:
+    """Checks professional cards against our country's card-issuer anchors and their CRLs."""
+
+    def __init__(self, trust: TrustStore, country: str) -> None:
+        self.trust = trust
+        self.country = country.upper()
+
+    @classmethod
+    def from_trust_list(cls, path: Path, country: str) -> CardVerifier:
+        return cls(TrustStore(path), country)
+
+    def check(self, certificate: x509.Certificate | str | bytes, now: dt.datetime) -> None:
+        """Raise :class:`CardRefused` unless the card is trusted right now (CRL included)."""
+        try:
+            self.trust.validate(_load(certificate), country=self.country, purpose=Purpose.CARD,
+                                now=now)
+        except CertificateError as exc:
+            raise CardRefused(exc.reason, exc.detail) from None

@@ -17,6 +17,7 @@ from ncp.auth.cards import issue_card, load_ca, write_card
 from ncp.auth.certificates import ca_identity
 from ncp.auth.passwords import Passwords, make_hasher
 from ncp.auth.service import Authenticator
+from ncp.security.pki import CARD_CA_FOLDER
 from ncp.store.db import session_factory
 from ncp.store.records import Records
 
@@ -84,7 +85,7 @@ def _demo_card(auth: Authenticator, pki_root: Path) -> None:
     subject serial so that a re-issued card still logs in."""
     prof = demo.PROFESSIONALS[0]
     login = professional_login(prof.registry_id)
-    ca_folder = pki_root / "lu"
+    ca_folder = pki_root / "lu" / CARD_CA_FOLDER
     if not card_path(pki_root).exists():
         card = issue_card(load_ca(ca_folder), common_name=f"{prof.given_name} "
                           f"{prof.family_name}", registry_id=prof.registry_id)

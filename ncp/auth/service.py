@@ -4,8 +4,10 @@ Two ways in:
 
 * password (argon2id) then a TOTP code: the password opens a short "second factor" session
   that only the TOTP page accepts; the code turns it into a full session;
-* for professionals, the national professional card: a TLS client certificate (verified by the
-  TLS layer) whose fingerprint, or issuer and subject serial, is registered to the account.
+* for professionals, the national professional card: a TLS client certificate whose
+  fingerprint, or issuer and subject serial, is registered to the account, and which the
+  :class:`~ncp.auth.certificates.CardVerifier` accepts (a card-issuer anchor of our country, not
+  revoked on a fresh CRL). Without a verifier no card logs in (fail closed).
 
 Sessions live in the database (several processes share them), expire after a period of
 inactivity and after an absolute lifetime, and are identified by the SHA-256 of a random
@@ -29,7 +31,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session, sessionmaker
 
 from ncp.auth import totp
-from ncp.auth.certificates import ca_identity, identify
+from ncp.auth.certificates import CardRefused, CardVerifier, ca_identity, identify
 from ncp.auth.passwords import Passwords
 from ncp.store.accounts import AccountInfo, AccountStore, SessionInfo
 from ncp.store.errors import AccessDenied
@@ -99,8 +101,10 @@ class Authenticator:
         policy: AuthPolicy | None = None,
         passwords: Passwords | None = None,
         clock: Callable[[], dt.datetime] = utcnow,
+        cards: CardVerifier | None = None,
     ) -> None:
         self.store = AccountStore(sessions, records.keys)
+        self.cards = cards
         self.records = records
         self.policy = policy or AuthPolicy()
         self.passwords = passwords or Passwords()
@@ -248,6 +252,13 @@ class Authenticator:
         card = identify(pem)
         label = (card.subject_serial or card.fingerprint)[:64]
         self._check_rate(label, client, method)
+        if self.cards is None:
+            raise self._fail(label, None, method, "no card trust configured", client)
+        try:
+            self.cards.check(pem, self._clock())
+        except CardRefused as exc:
+            raise self._fail(label, None, method, f"card refused ({exc.reason}): {exc}",
+                             client) from None
         account = self.store.by_certificate(fingerprint=card.fingerprint, issuer=card.issuer,
                                             subject_serial=card.subject_serial)
         if account is None or account.kind != "professional":

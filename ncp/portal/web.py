@@ -20,6 +20,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 
+from ncp.auth.certificates import CardVerifier
 from ncp.auth.service import Authenticator, AuthError, Principal
 from ncp.portal.content import MAX_UPLOAD_BYTES, UploadRejected
 from ncp.store.db import session_factory
@@ -73,8 +74,11 @@ def authenticator(request: Request) -> Authenticator:
     auth = getattr(app.state, "ncp_auth", None)
     if auth is None:
         runtime = app.state.runtime
+        settings = runtime.settings
         auth = Authenticator(session_factory(runtime.engine), runtime.records,
-                             policy=getattr(app.state, "auth_policy", None))
+                             policy=getattr(app.state, "auth_policy", None),
+                             cards=CardVerifier.from_trust_list(settings.trust_list_path,
+                                                                settings.country_code))
         app.state.ncp_auth = auth
     return auth
 

@@ -10,6 +10,9 @@ has to be exercised for real. ``init_pki`` writes, per country::
     <root>/<cc>/signing.pem signing.key            digitalSignature + nonRepudiation (SAML, WSS)
     <root>/trust-list.json                          trusted anchors and CRLs per country/purpose
 
+and for our own country (the first) the professional-card CA ``<root>/<cc>/card-ca/`` (ca.pem,
+ca.key, ca.crl), trusted for the ``card`` purpose only.
+
 It is idempotent: files that exist and are still valid (not expired, issued by the current CA)
 are kept; anything missing or invalid is (re)issued. Private keys are written with mode 0600.
 """
@@ -92,11 +95,12 @@ def issue_ca(
     key: PrivateKey | None = None,
     not_before: dt.datetime | None = None,
     not_after: dt.datetime | None = None,
+    common_name: str | None = None,
 ) -> IssuedCertificate:
     """A self-signed country CA (pathLen 0: it issues leaves only)."""
     key = key or generate_key()
     start = not_before or _now() - CLOCK_SKEW
-    name = _name(country, f"NCPeH {country.upper()} development CA")
+    name = _name(country, common_name or f"NCPeH {country.upper()} development CA")
     cert = (
         x509.CertificateBuilder()
         .subject_name(name)
@@ -264,9 +268,12 @@ def _existing_revocations(folder: Path, ca: IssuedCertificate) -> list[tuple[int
 
 
 def revoke(root: Path, country: str, certificate: x509.Certificate,
-           *, now: dt.datetime | None = None) -> None:
-    """Add ``certificate`` to the CRL of ``country``'s development CA."""
+           *, now: dt.datetime | None = None, card: bool = False) -> None:
+    """Add ``certificate`` to the CRL of ``country``'s development CA (``card``: of its
+    professional-card CA)."""
     folder = Path(root) / country.lower()
+    if card:
+        folder = folder / CARD_CA_FOLDER
     ca = _load(folder, "ca")
     if ca is None:
         raise FileNotFoundError(f"no development CA for {country} under {root}")
@@ -305,6 +312,45 @@ def _init_country(root: Path, country: str, now: dt.datetime) -> None:
         write_crl(folder, ca, _existing_revocations(folder, ca), now=now)
 
 
+#: Sub-folder of our own country's folder with the professional-card issuing CA.
+CARD_CA_FOLDER = "card-ca"
+
+
+def card_ca_name(country: str) -> str:
+    return f"{country.upper()} health professional card development CA"
+
+
+def _init_card_ca(root: Path, country: str, now: dt.datetime) -> None:
+    """The issuer of professional cards: a CA of its own, never a gateway anchor.
+
+    Why separate: the country CA's anchor is trusted for gateway TLS and signatures; a card
+    issued under it was taken for a gateway (security review, issue 14 item 5). Cards chain to
+    this CA, whose anchor is listed for the ``card`` purpose only, with its own CRL.
+    """
+    folder = root / country.lower() / CARD_CA_FOLDER
+    ca = _load(folder, "ca")
+    if ca is None or not _still_valid(ca.certificate, now) or \
+            ca.certificate.not_valid_after_utc - now < LEAF_LIFETIME / 4:
+        ca = issue_ca(country, not_before=now - CLOCK_SKEW, common_name=card_ca_name(country))
+        _save(folder, "ca", ca)
+        (folder / "ca.crl").unlink(missing_ok=True)
+    try:
+        crl = x509.load_pem_x509_crl((folder / "ca.crl").read_bytes())
+        crl_ok = (crl.issuer == ca.certificate.subject
+                  and crl.is_signature_valid(ca.certificate.public_key())  # type: ignore[arg-type]
+                  and crl.next_update_utc is not None
+                  and crl.next_update_utc - now > CRL_REFRESH_MARGIN)
+    except (OSError, ValueError):
+        crl_ok = False
+    if not crl_ok:
+        write_crl(folder, ca, _existing_revocations(folder, ca), now=now)
+
+
+def _card_entry(cc: str) -> tuple[dict[str, object], str]:
+    return ({"certificate": f"{cc.lower()}/{CARD_CA_FOLDER}/ca.pem", "purposes": ["card"]},
+            f"{cc.lower()}/{CARD_CA_FOLDER}/ca.crl")
+
+
 def _country_entry(cc: str) -> dict[str, object]:
     return {
         "anchors": [{"certificate": f"{cc.lower()}/ca.pem",
@@ -314,7 +360,8 @@ def _country_entry(cc: str) -> dict[str, object]:
     }
 
 
-def _init_trust_list(root: Path, countries: Sequence[str]) -> None:
+def _init_trust_list(root: Path, countries: Sequence[str],
+                     card_issuer: str | None = None) -> None:
     path = root / "trust-list.json"
     data: dict[str, object]
     try:
@@ -331,13 +378,25 @@ def _init_trust_list(root: Path, countries: Sequence[str]) -> None:
         if cc.upper() not in entries:
             entries[cc.upper()] = _country_entry(cc)
             changed = True
+    if card_issuer is not None:
+        entry = entries[card_issuer.upper()]
+        anchor, crl = _card_entry(card_issuer)
+        if anchor not in entry.setdefault("anchors", []):
+            entry["anchors"].append(anchor)
+            changed = True
+        if crl not in entry.setdefault("crls", []):
+            entry["crls"].append(crl)
+            changed = True
     if changed:
         _write_public(path, (json.dumps(data, indent=2, sort_keys=True) + "\n").encode())
 
 
 def init_pki(root: Path, countries: Sequence[str] = ("LU", "BE"),
-             *, now: dt.datetime | None = None) -> None:
+             *, now: dt.datetime | None = None, card_issuer: str | None = "") -> None:
     """Create or complete the development PKI under ``root`` (idempotent, see module doc).
+
+    ``card_issuer``: the country whose professional-card CA is made (``<cc>/card-ca/``),
+    by default the first of ``countries`` (ours); None for none.
 
     ``now`` is the instant the material is made from (default: the real clock). Tests pass their
     one clock so that the certificates, the CRLs and the messages they sign agree on the time.
@@ -349,4 +408,8 @@ def init_pki(root: Path, countries: Sequence[str] = ("LU", "BE"),
         if len(cc) != 2 or not cc.isalpha():
             raise ValueError(f"not an ISO 3166 alpha-2 country code: {cc!r}")
         _init_country(root, cc.upper(), now)
-    _init_trust_list(root, [cc.upper() for cc in countries])
+    if card_issuer == "":
+        card_issuer = countries[0] if countries else None
+    if card_issuer is not None:
+        _init_card_ca(root, card_issuer.upper(), now)
+    _init_trust_list(root, [cc.upper() for cc in countries], card_issuer)

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from lxml import etree
 from sqlalchemy.orm import Session
 
+from ncp.security.errors import CertificateError
 from ncp.security.keys import CredentialSource, SigningCredentials
 from ncp.security.permissions import Transaction
 from ncp.security.replay import DatabaseReplayCache, InMemoryReplayCache, ReplayCache
@@ -52,6 +53,10 @@ class MessageSecurity:
     validator: AssertionValidator
     wss_policy: WsSecurityPolicy
     credentials: Callable[[], SigningCredentials]
+    #: Our own country: never a peer. Our anchors are in the trust list (our answers, the
+    #: initiating side), but no certificate of ours, and nothing else under our CA, is a
+    #: foreign gateway calling us.
+    own_country: str = ""
 
     @classmethod
     def from_settings(
@@ -78,11 +83,17 @@ class MessageSecurity:
             wss_policy=wss_policy or WsSecurityPolicy(
                 require_message_signature=settings.require_message_signature),
             credentials=CredentialSource(key_path, cert_path),
+            own_country=settings.country_code.upper(),
         )
 
     def peer_country(self, tls_peer_der: bytes, *, now: dt.datetime) -> str:
-        """The country of the TLS client, after validating its certificate for ``tls-client``."""
-        return self.trust.tls_peer_country(tls_peer_der, now=now, purpose=Purpose.TLS_CLIENT)
+        """The country of the TLS client, after validating its certificate for ``tls-client``
+        (card anchors are listed for ``card`` only, so a professional card is never a peer);
+        our own country is refused."""
+        country = self.trust.tls_peer_country(tls_peer_der, now=now, purpose=Purpose.TLS_CLIENT)
+        if country == self.own_country:
+            raise CertificateError("own-country", f"{country} is our own country, not a peer")
+        return country
 
     def verify_request(self, envelope: etree._Element, *, peer_country: str,
                        now: dt.datetime) -> VerifiedMessage:

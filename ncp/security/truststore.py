@@ -50,6 +50,9 @@ class Purpose(enum.StrEnum):
     SIGNING = "signing"
     TLS_CLIENT = "tls-client"
     TLS_SERVER = "tls-server"
+    #: National health professional cards (TLS client certificates of people, not gateways).
+    #: Anchors for it are listed apart from the gateway anchors, so a card is never a peer.
+    CARD = "card"
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,7 +161,8 @@ def _stamp(paths: Iterable[Path]) -> tuple[tuple[str, int, int], ...]:
 
 
 _EKU = {Purpose.TLS_CLIENT: ExtendedKeyUsageOID.CLIENT_AUTH,
-        Purpose.TLS_SERVER: ExtendedKeyUsageOID.SERVER_AUTH}
+        Purpose.TLS_SERVER: ExtendedKeyUsageOID.SERVER_AUTH,
+        Purpose.CARD: ExtendedKeyUsageOID.CLIENT_AUTH}
 
 
 def _check_usage(cert: x509.Certificate, purpose: Purpose) -> None:
@@ -173,7 +177,8 @@ def _check_usage(cert: x509.Certificate, purpose: Purpose) -> None:
             eku = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
         except x509.ExtensionNotFound:
             eku = None
-        if eku is not None and set(eku) <= set(_EKU.values()):
+        if eku is not None and set(eku) <= {ExtendedKeyUsageOID.CLIENT_AUTH,
+                                            ExtendedKeyUsageOID.SERVER_AUTH}:
             # a certificate restricted to TLS must not sign documents or messages
             raise CertificateError("key-usage", "a TLS certificate cannot sign")
     else:

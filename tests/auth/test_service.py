@@ -4,17 +4,21 @@ tokens. A settable clock stands in for time; everything else is the real thing."
 from __future__ import annotations
 
 import datetime as dt
+import json
+from pathlib import Path
 
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
-from cryptography.x509.oid import NameOID
+from cryptography.hazmat.primitives.serialization import Encoding
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from sqlalchemy import Engine, select
 
 from ncp.auth import totp
+from ncp.auth.certificates import CardVerifier
 from ncp.auth.passwords import Passwords, make_hasher
 from ncp.auth.service import Authenticator, AuthError, AuthPolicy
-from ncp.security.pki import generate_key, issue_ca, issue_leaf
+from ncp.security.pki import IssuedCertificate, generate_key, issue_ca, issue_leaf, write_crl
 from ncp.store.accounts import LoginEvent
 from ncp.store.crypto import KeyRing
 from ncp.store.db import session_factory
@@ -171,26 +175,52 @@ def _card(serial: str | None, ca=None):  # type: ignore[no-untyped-def]
     now = dt.datetime.now(dt.UTC)
     cert = (x509.CertificateBuilder().subject_name(x509.Name(attrs))
             .issuer_name(ca.certificate.subject).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now)
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(days=1))
             .not_valid_after(now + dt.timedelta(days=30))
             .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
                 ca.certificate.public_key()), critical=False)
+            .add_extension(x509.KeyUsage(
+                digital_signature=True, content_commitment=False, key_encipherment=False,
+                data_encipherment=False, key_agreement=False, key_cert_sign=False,
+                crl_sign=False, encipher_only=False, decipher_only=False), critical=True)
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]),
+                           critical=False)
             .sign(ca.key, hashes.SHA256()))
-    from cryptography.hazmat.primitives.serialization import Encoding
 
     return ca, cert.public_bytes(Encoding.PEM).decode()
 
 
-def test_professional_card_by_fingerprint_or_issuer_and_serial(setup) -> None:
+def card_trust(folder: Path, ca: IssuedCertificate) -> CardVerifier:
+    """A trust list with ``ca`` as the LU card issuer and its (empty, fresh) CRL."""
+    (folder / "ca.pem").write_bytes(ca.certificate.public_bytes(Encoding.PEM))
+    write_crl(folder, ca, now=NOW)
+    (folder / "trust.json").write_text(json.dumps({"countries": {"LU": {
+        "anchors": [{"certificate": "ca.pem", "purposes": ["card"]}], "crls": ["ca.crl"]}}}))
+    return CardVerifier.from_trust_list(folder / "trust.json", "LU")
+
+
+def test_without_card_trust_no_card_logs_in(setup) -> None:
+    auth, records = setup
+    doctor = professional(records)
+    account = auth.create_account(login="marie", password=PASSWORD, kind="professional",
+                                  display_name="Marie Muller",
+                                  professional_id=doctor.professional_id)
+    _, pem = _card("LU-HP-778")
+    auth.register_certificate(account, pem)
+    with pytest.raises(AuthError, match="no card trust"):
+        auth.login_certificate(pem)
+
+
+def test_professional_card_by_fingerprint_or_issuer_and_serial(setup, tmp_path: Path) -> None:
     auth, records = setup
     doctor = professional(records)
     account = auth.create_account(login="marie", password=PASSWORD, kind="professional",
                                   display_name="Marie Muller",
                                   professional_id=doctor.professional_id)
     ca = issue_ca("LU")
+    auth.cards = card_trust(tmp_path, ca)
     card_pem = issue_leaf(ca, "tls-client", common_name="Marie Muller").certificate
-    from cryptography.hazmat.primitives.serialization import Encoding
-
     pem = card_pem.public_bytes(Encoding.PEM).decode()
     with pytest.raises(AuthError):
         auth.login_certificate(pem)  # not registered yet

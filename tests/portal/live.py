@@ -23,7 +23,7 @@ from ncp.app import build_runtime, create_app
 from ncp.auth import totp
 from ncp.auth.demo import DEMO_PASSWORD, DEMO_TOTP_SECRET, seed_accounts
 from ncp.auth.service import Authenticator
-from ncp.security.pki import IssuedCertificate, init_pki, issue_leaf
+from ncp.security.pki import CARD_CA_FOLDER, IssuedCertificate, init_pki, issue_leaf
 from ncp.settings import Settings
 from ncp.store.accounts import Account, AccountStore
 from ncp.store.db import session_factory, upgrade
@@ -70,13 +70,15 @@ class Live:
         return totp.code_at(secret, dt.datetime.fromtimestamp(wanted * totp.STEP_SECONDS,
                                                               dt.UTC))
 
-    def card(self, folder: Path, login: str, *, register: bool = True) -> tuple[Path, Path]:
-        """A professional card issued by the (trusted) LU CA, registered to ``login``."""
-        ca_dir = self.pki / "lu"
+    def card(self, folder: Path, login: str, *, register: bool = True,
+             issuer: str = CARD_CA_FOLDER) -> tuple[Path, Path]:
+        """A professional card issued by the (trusted) LU card CA, registered to ``login``
+        (``issuer=""``: by the LU country CA, the gateway anchor, which no card may use)."""
+        ca_dir = self.pki / "lu" / issuer if issuer else self.pki / "lu"
         ca = IssuedCertificate(
             x509.load_pem_x509_certificate((ca_dir / "ca.pem").read_bytes()),
             serialization.load_pem_private_key((ca_dir / "ca.key").read_bytes(), None))  # type: ignore[arg-type]
-        issued = issue_leaf(ca, "tls-client", common_name=login)
+        issued = issue_leaf(ca, "tls-client", common_name=login, country="LU")
         cert, key = folder / f"{login}.pem", folder / f"{login}.key"
         cert.write_bytes(issued.certificate.public_bytes(Encoding.PEM))
         key.write_bytes(issued.key.private_bytes(Encoding.PEM, serialization.PrivateFormat.PKCS8,
