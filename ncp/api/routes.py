@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
@@ -130,6 +130,17 @@ class DocumentIn(BaseModel):
                                    description="Unique id of the version this one replaces")
 
 
+class WorklistItemOut(BaseModel):
+    patient: PatientOut
+    task: Literal["first-summary", "summary-update"] = Field(
+        description="first-summary: no Patient Summary yet (due three months after the "
+        "referring-doctor declaration); summary-update: the summary is a year old")
+    due: dt.date
+    overdue: bool
+    declared_at: dt.datetime | None
+    summary_at: dt.datetime | None
+
+
 class EmergencyIn(BaseModel):
     reason: str = Field(min_length=5, max_length=400)
 
@@ -157,6 +168,19 @@ def me(caller: Caller) -> Me:
 def my_patients(request: Request, caller: Caller) -> list[PatientOut]:
     """My patients: current therapeutic relationships and grants, without blocks."""
     return [PatientOut.of(p) for p in records(request).patients_of(caller.actor)]
+
+
+@router.get("/worklist", response_model=list[WorklistItemOut], tags=["professional"])
+def worklist(request: Request, caller: Caller) -> list[WorklistItemOut]:
+    """The referring doctor's worklist: Patient Summaries due now or within 30 days."""
+    from ncp.store.worklist import referring_worklist
+
+    recs = records(request)
+    today = recs.clock().date()
+    return [WorklistItemOut(patient=PatientOut.of(i.patient), task=i.task, due=i.due,
+                            overdue=i.overdue(today), declared_at=i.declared_at,
+                            summary_at=i.summary_at)
+            for i in referring_worklist(recs, caller.actor)]
 
 
 @router.get("/patients/{matricule}", response_model=PatientOut, tags=["patients"])

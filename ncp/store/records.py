@@ -190,6 +190,15 @@ class Records:
         """The master key ring (shared with the other stores that seal data at rest)."""
         return self._keys
 
+    @property
+    def clock(self) -> Callable[[], dt.datetime]:
+        """The clock every rule of the record service reads (one per service)."""
+        return self._clock
+
+    def reading(self) -> AbstractContextManager[Session]:
+        """A read-only transaction, for the store's other modules (no patient content)."""
+        return self._read()
+
     @contextmanager
     def _tx(self) -> Iterator[Session]:
         with self._sessions() as session, session.begin():
