@@ -146,7 +146,9 @@ class EPrescriptionService:
         if doc.discard:
             return self.dispensing.discard(actor, dispensation_unique_id=ed.document_id,
                                            discard_unique_id=doc.xds_unique_id,
-                                           organisation=organisation)
+                                           prescription_id=info.prescription_id,
+                                           patient_id=patient_db_id,
+                                           organisation=organisation, country=country)
         repeated = self.dispensing.recorded(prescription_id=info.prescription_id,
                                             dispensation_unique_id=ed.document_id,
                                             packages=ed.packages)

@@ -262,17 +262,28 @@ class Dispensing:
             return self._repeat(s, existing, row, prescription_id, packages)
 
     def discard(self, actor: Actor, *, dispensation_unique_id: str, discard_unique_id: str,
-                organisation: str) -> DispenseResult:
-        """Undo a dispensation, by the organisation that made it, within the discard window."""
+                prescription_id: str, patient_id: int, organisation: str,
+                country: str) -> DispenseResult:
+        """Undo a dispensation, by the organisation that made it, within the discard window.
+
+        The dispensation is looked up by its eD id *and* the prescription it fulfils *and* the
+        patient of the treatment relationship: an eD id alone let a pharmacy holding one
+        patient's TRC discard another patient's dispensation (security review, issue 14 item
+        3). An organisation id is only meaningful within its country: the discard must come from
+        the country (the TLS peer) and the organisation that dispensed.
+        """
         r = self.records
         now = r._clock()
         with r._tx() as s:
-            disp = s.scalar(select(Dispensation).where(
-                Dispensation.unique_id == dispensation_unique_id))
-            if disp is None:
-                raise NotFound("unknown eDispensation")
-            row = s.get(Prescription, disp.prescription_row_id)
-            assert row is not None
+            found = s.execute(
+                select(Dispensation, Prescription)
+                .join(Prescription, Prescription.id == Dispensation.prescription_row_id)
+                .where(Dispensation.unique_id == dispensation_unique_id,
+                       Prescription.prescription_id == prescription_id,
+                       Prescription.patient_id == patient_id)).first()
+            if found is None:
+                raise DiscardRefused("no such eDispensation of this prescription and patient")
+            disp, row = found
             if disp.discarded_at is not None:
                 if disp.discard_unique_id == discard_unique_id:
                     return DispenseResult(disp.unique_id, row.prescription_id, disp.packages,
@@ -286,9 +297,10 @@ class Dispensing:
                        "eDispensation discard", decision.context, Outcome.DENIED,
                        detail=decision.reason)
                 r._enforce(s, decision)
-            if disp.organisation != organisation:
+            if disp.country.upper() != country.upper() or disp.organisation != organisation:
                 self._refuse(s, actor, row, "eDispensation discard",
-                             "another organisation dispensed it")
+                             f"dispensed by {disp.organisation} ({disp.country}), not by "
+                             f"{organisation} ({country})")
                 raise DiscardRefused("only the dispensing organisation may discard")
             if now - disp.dispensed_at > self.discard_window:
                 self._refuse(s, actor, row, "eDispensation discard", "discard window passed")

@@ -567,8 +567,12 @@ class Records:
             ciphertext=sealed.ciphertext,
         )
         if previous is not None:
+            # Mask and confidentiality belong to the series (the patient's choice), not to a
+            # version: a new version keeps the mask and the stricter of the two levels; only
+            # the patient lowers it (set_confidentiality, manage_record). Issue 14 item 4.
             previous.is_current = False
             doc.masked = previous.masked
+            doc.confidentiality = stricter(conf, Confidentiality(previous.confidentiality)).value
         s.add(doc)
         s.flush()
         if doc.series_id is None:
@@ -1284,6 +1288,16 @@ def _doc_type(value: DocumentType | str) -> DocumentType:
         return DocumentType(value)
     except ValueError:
         raise InvalidInput(f"unknown document type {value!r}") from None
+
+
+#: Confidentiality codes from the least to the most restrictive.
+_STRICTNESS = (Confidentiality.NORMAL, Confidentiality.RESTRICTED,
+               Confidentiality.VERY_RESTRICTED)
+
+
+def stricter(a: Confidentiality, b: Confidentiality) -> Confidentiality:
+    """The more restrictive of two confidentiality codes."""
+    return a if _STRICTNESS.index(a) >= _STRICTNESS.index(b) else b
 
 
 def _confidentiality(value: Confidentiality | str) -> Confidentiality:

@@ -112,24 +112,28 @@ def test_refusals_change_nothing(setup: tuple[Dispensing, int, Actor]) -> None:
 
 def test_discard_by_same_organisation_within_window(setup: tuple[Dispensing, int, Actor]
                                                     ) -> None:
-    dispensing, _, _ = setup
+    dispensing, pid, _ = setup
     dispensing.dispense(PHARMACY, prescription_id="RX-1", dispensation_unique_id="ED-1",
                         packages=2, content=ED, pharmacist="P", organisation="Apotheek Centrum",
                         country="BE")
     with pytest.raises(DiscardRefused, match="dispensing organisation"):
         dispensing.discard(PHARMACY, dispensation_unique_id="ED-1", discard_unique_id="D-1",
+                           prescription_id="RX-1", patient_id=pid, country="BE",
                            organisation="Other pharmacy")
     result = dispensing.discard(PHARMACY, dispensation_unique_id="ED-1",
-                                discard_unique_id="D-1", organisation="Apotheek Centrum")
+                                discard_unique_id="D-1", prescription_id="RX-1",
+                                patient_id=pid, country="BE", organisation="Apotheek Centrum")
     assert result.status == "active"
     assert dispensing.prescription("RX-1").packages_dispensed == 0
     assert dispensing.discard(PHARMACY, dispensation_unique_id="ED-1", discard_unique_id="D-1",
+                              prescription_id="RX-1", patient_id=pid, country="BE",
                               organisation="Apotheek Centrum").duplicate
     late = Dispensing(dispensing.records, discard_window=dt.timedelta(seconds=-1))
     late.dispense(PHARMACY, prescription_id="RX-1", dispensation_unique_id="ED-2", packages=1,
                   content=ED, pharmacist="P", organisation="Apotheek Centrum", country="BE")
     with pytest.raises(DiscardRefused, match="window"):
         late.discard(PHARMACY, dispensation_unique_id="ED-2", discard_unique_id="D-2",
+                     prescription_id="RX-1", patient_id=pid, country="BE",
                      organisation="Apotheek Centrum")
 
 

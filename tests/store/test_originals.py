@@ -59,7 +59,7 @@ def stored_document(records: Records, uid: str = "ED-1") -> str:
 
 
 def test_the_original_is_sealed_beside_the_national_document(records: Records) -> None:
-    dispensing, _pid, me = prepared(records)
+    dispensing, pid, me = prepared(records)
     dispense(dispensing)
     uid = stored_document(records)
     assert records.read_document(me, uid)[1] == NATIONAL
@@ -75,7 +75,8 @@ def test_the_original_is_sealed_beside_the_national_document(records: Records) -
     assert (count(records, Document), count(records, ReceivedOriginal)) == (2, 1)
     # discard leaves the evidence in place
     dispensing.discard(PHARMACY, dispensation_unique_id="ED-1", discard_unique_id="D-1",
-                       organisation="Apotheek Centrum")
+                       prescription_id="RX-1", patient_id=pid, organisation="Apotheek Centrum",
+                       country="BE")
     assert Originals(records).read(me, uid).content == PIVOT
 
 
