@@ -8,6 +8,7 @@ is in the patient's access log). Input errors do say what was wrong with the inp
 from __future__ import annotations
 
 import logging
+import math
 import uuid
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -57,6 +58,10 @@ def from_exception(exc: Exception) -> JSONResponse:
         return problem(403, "cross-site", "Cross-site request refused",
                        "a card-authenticated call must come from this site or carry a "
                        "bearer token")
+    if isinstance(exc, AuthError) and exc.reason == "locked" and exc.retry_after is not None:
+        wait = max(1, math.ceil(exc.retry_after.total_seconds()))
+        return problem(429, "back-off", "Too many failed attempts",
+                       "wait before the next attempt", headers={"Retry-After": str(wait)})
     if isinstance(exc, AuthError):
         return problem(401, "unauthenticated", "Authentication required",
                        "a valid bearer token or registered client certificate is required",

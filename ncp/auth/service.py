@@ -11,9 +11,9 @@ Two ways in:
 
 Sessions live in the database (several processes share them), expire after a period of
 inactivity and after an absolute lifetime, and are identified by the SHA-256 of a random
-token, so a copy of the table cannot be replayed. Login failures are counted in the database per
-login name and per client address and lock further attempts for a while. Every attempt, good or
-bad, is written to the login log.
+token, so a copy of the table cannot be replayed. Every attempt is counted in the database per
+(login name, client address) *before* it is evaluated; past a few, each waits twice as long as
+the last (never a hard lock). Every attempt, good or bad, is written to the login log.
 
 What a logged-in person may do to a record is not decided here: :class:`Principal` carries the
 :class:`~ncp.store.policy.Actor` the record service hands to the one access policy.
@@ -46,9 +46,12 @@ KINDS = ("patient", "professional", "helper")
 class AuthError(Exception):
     """A refused authentication. ``reason`` is a stable key the faces translate."""
 
-    def __init__(self, reason: str, detail: str = "") -> None:
+    def __init__(self, reason: str, detail: str = "", *,
+                 retry_after: dt.timedelta | None = None) -> None:
         super().__init__(detail or reason)
         self.reason = reason
+        #: For ``locked``: how long until the next attempt is evaluated.
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,9 +61,22 @@ class AuthPolicy:
     idle_timeout: dt.timedelta = dt.timedelta(minutes=15)
     absolute_lifetime: dt.timedelta = dt.timedelta(hours=8)
     second_factor_window: dt.timedelta = dt.timedelta(minutes=5)
+    #: Quiet time after which a (login, address) pair's count starts again.
     failure_window: dt.timedelta = dt.timedelta(minutes=15)
-    max_failures_per_login: int = 5
-    max_failures_per_client: int = 30
+    #: Attempts of one (login, address) evaluated without delay, counted from the last
+    #: complete login (a password and its TOTP code are two).
+    free_attempts: int = 5
+    #: Then each attempt waits twice as long as the one before, from this, up to the cap.
+    first_delay: dt.timedelta = dt.timedelta(seconds=1)
+    max_delay: dt.timedelta = dt.timedelta(minutes=15)
+
+    def delay_after(self, attempts: int) -> dt.timedelta:
+        """The wait imposed after the ``attempts``-th attempt since the last success."""
+        extra = attempts - self.free_attempts
+        if extra < 0:
+            return dt.timedelta(0)
+        return min(self.first_delay * (2 ** min(extra, 30)), self.max_delay)
+
     token_lifetime: dt.timedelta = dt.timedelta(days=90)
 
 
@@ -149,17 +165,50 @@ class Authenticator:
     # ------------------------------------------------------------------ logging in
 
     def _check_rate(self, login: str, client: str | None, method: str) -> None:
-        since = self._clock() - self.policy.failure_window
-        too_many = self.store.failures_since(since=since, login=login) >= \
-            self.policy.max_failures_per_login
-        if not too_many and client:
-            too_many = self.store.failures_since(since=since, client=client) >= \
-                self.policy.max_failures_per_client
-        if too_many:
-            self.store.log_login(now=self._clock(), login=login, account_id=None, method=method,
-                                 outcome="locked", reason="too many failed attempts",
+        """Claim one attempt of (``login``, ``client``) before anything is verified.
+
+        Why per pair and a growing delay, not a lock: a lock per login lets anyone lock anyone
+        out, and one per address locks a whole hospital behind its NAT. Why claim first: a
+        check that counts past failures lets every parallel attempt through before the first
+        failure is written (60 parallel guesses got 19 evaluations with a limit of 5).
+        """
+        now = self._clock()
+        wait_until = self.store.claim_attempt(login=login, client=client, now=now,
+                                              window=self.policy.failure_window,
+                                              delay=self.policy.delay_after)
+        if wait_until is not None:
+            self.store.log_login(now=now, login=login, account_id=None, method=method,
+                                 outcome="locked", reason="too many attempts: back-off",
                                  client=client)
-            raise AuthError("locked", "too many failed attempts; try again later")
+            raise AuthError("locked", "too many attempts; wait and try again",
+                            retry_after=wait_until - now)
+
+    def _succeeded(self, login: str, client: str | None) -> None:
+        self.store.clear_attempts(login=login, client=client, now=self._clock())
+
+    def _check_backoff(self, login: str, client: str | None, method: str) -> None:
+        """The read-only check of the API's per-request credentials (tokens, cards).
+
+        Why not claim first as for passwords: a token has 256 random bits and a card is
+        verified by TLS, so there is nothing to guess in parallel; a claim would cost every API
+        request two writes. Only failures are counted (:meth:`_fail_backoff`).
+        """
+        now = self._clock()
+        wait_until = self.store.backoff_until(login=login, client=client, now=now,
+                                              window=self.policy.failure_window)
+        if wait_until is not None:
+            self.store.log_login(now=now, login=login, account_id=None, method=method,
+                                 outcome="locked", reason="too many attempts: back-off",
+                                 client=client)
+            raise AuthError("locked", "too many attempts; wait and try again",
+                            retry_after=wait_until - now)
+
+    def _fail_backoff(self, login: str, account: AccountInfo | None, method: str, reason: str,
+                      client: str | None) -> AuthError:
+        self.store.claim_attempt(login=login, client=client, now=self._clock(),
+                                 window=self.policy.failure_window,
+                                 delay=self.policy.delay_after)
+        return self._fail(login, account, method, reason, client)
 
     def _fail(self, login: str, account: AccountInfo | None, method: str, reason: str,
               client: str | None) -> AuthError:
@@ -227,6 +276,7 @@ class Authenticator:
                                   last_seen_at=now, acting_for_patient_id=acting_for)
         self.store.log_login(now=now, login=account.login, account_id=account.id,
                              method="totp", outcome="success", reason="logged in", client=client)
+        self._succeeded(account.login, client)
         self.store.purge_sessions(now - dt.timedelta(days=1))  # housekeeping, indexed
         principal = self.principal(token)
         assert principal is not None
@@ -251,21 +301,21 @@ class Authenticator:
             raise AuthError("no-certificate", "no client certificate was presented")
         card = identify(pem)
         label = (card.subject_serial or card.fingerprint)[:64]
-        self._check_rate(label, client, method)
+        self._check_backoff(label, client, method)
         if self.cards is None:
-            raise self._fail(label, None, method, "no card trust configured", client)
+            raise self._fail_backoff(label, None, method, "no card trust configured", client)
         try:
             self.cards.check(pem, self._clock())
         except CardRefused as exc:
-            raise self._fail(label, None, method, f"card refused ({exc.reason}): {exc}",
-                             client) from None
+            raise self._fail_backoff(label, None, method,
+                                     f"card refused ({exc.reason}): {exc}", client) from None
         account = self.store.by_certificate(fingerprint=card.fingerprint, issuer=card.issuer,
                                             subject_serial=card.subject_serial)
         if account is None or account.kind != "professional":
-            raise self._fail(label, None, method, f"unregistered certificate {card.subject}",
-                             client)
+            raise self._fail_backoff(label, None, method,
+                                     f"unregistered certificate {card.subject}", client)
         if account.disabled:
-            raise self._fail(label, account, method, "account disabled", client)
+            raise self._fail_backoff(label, account, method, "account disabled", client)
         return account
 
     # ------------------------------------------------------------------ sessions
@@ -363,13 +413,13 @@ class Authenticator:
                       client: str | None = None) -> Principal:
         """The professional behind an API call: a bearer token, else the TLS client card."""
         if bearer:
-            label = "token"
-            self._check_rate(label + ":" + (client or "?"), client, "token")
+            label = "token:" + (client or "?")
+            self._check_backoff(label, client, "token")
             account = self.store.by_token(digest(bearer), self._clock()) \
                 if len(bearer) <= 100 else None
             if account is None or account.disabled or account.kind != "professional":
-                raise self._fail(label + ":" + (client or "?"), None, "token",
-                                 "unknown, expired or revoked token", client)
+                raise self._fail_backoff(label, None, "token",
+                                         "unknown, expired or revoked token", client)
             method = "token"
         else:
             account = self._card_account(pem, client, "certificate")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
@@ -26,6 +28,13 @@ router = APIRouter(route_class=PortalRoute, include_in_schema=False)
 def _set_session(response: Response, request: Request, token: str) -> None:
     response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="strict",
                         secure=request.url.scheme == "https", path=PREFIX)
+
+
+def _with_retry_after(exc: AuthError, response: Response) -> Response:
+    """A back-off refusal says when the next attempt will be evaluated (RFC 9110 10.2.3)."""
+    if exc.retry_after is not None:
+        response.headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after.total_seconds())))
+    return response
 
 
 def home_of(principal: Principal) -> str:
@@ -55,7 +64,8 @@ def login(request: Request, login: str = Form(..., max_length=200),
         token = auth.start_password(login, password, client_address(request))
     except AuthError as exc:
         status = 429 if exc.reason == "locked" else 401
-        return page(request, "login.html", error=f"error.auth.{exc.reason}", status_code=status)
+        return _with_retry_after(exc, page(request, "login.html", error=f"error.auth.{exc.reason}",
+                                           status_code=status))
     response = redirect("/login/totp")
     _set_session(response, request, token)
     return response
@@ -79,7 +89,8 @@ def totp(request: Request, code: str = Form(..., max_length=20)) -> Response:
         if exc.reason == "expired":
             return redirect("/login", done="expired")
         status = 429 if exc.reason == "locked" else 401
-        return page(request, "totp.html", error=f"error.auth.{exc.reason}", status_code=status)
+        return _with_retry_after(exc, page(request, "totp.html", error=f"error.auth.{exc.reason}",
+                                           status_code=status))
     return redirect(home_of(principal))
 
 

@@ -13,7 +13,7 @@ be kept as is (the server recomputes codes from it).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -29,6 +29,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from ncp.store.crypto import Sealed, TamperedContent
@@ -120,6 +121,22 @@ class LoginEvent(Base):
     outcome: Mapped[str] = mapped_column(String(16))  # success, failure, locked
     reason: Mapped[str | None] = mapped_column(String(200))
     client: Mapped[str | None] = mapped_column(String(64))
+
+
+class LoginThrottle(Base):
+    """The back-off state of one (login name, client address): the rate limiter's counter.
+
+    One row per pair, updated under a row lock before the attempt is evaluated, so that
+    parallel attempts cannot all pass a check made before any of them was counted.
+    """
+
+    __tablename__ = "login_throttle"
+
+    login: Mapped[str] = mapped_column(String(64), primary_key=True)
+    client: Mapped[str] = mapped_column(String(64), primary_key=True)  # "" when unknown
+    attempts: Mapped[int] = mapped_column(Integer)
+    next_allowed_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, index=True)
 
 
 class HelperLink(Base):
@@ -377,6 +394,67 @@ class AccountStore:
             if client is not None:
                 query = query.where(LoginEvent.client == client[:64])
             return int(s.scalar(query) or 0)
+
+    def claim_attempt(self, *, login: str, client: str | None, now: dt.datetime,
+                      window: dt.timedelta, delay: Callable[[int], dt.timedelta]
+                      ) -> dt.datetime | None:
+        """Count one attempt of (``login``, ``client``) *before* it is evaluated.
+
+        Returns None when the attempt may go on, else the time from which the next one may.
+        ``delay(n)`` is the wait imposed after the n-th attempt since the last success (or
+        since ``window`` of quiet). Atomic: the row is locked (PostgreSQL ``FOR UPDATE``;
+        SQLite transactions take the write lock at BEGIN), so of parallel attempts only those
+        the schedule allows are evaluated.
+        """
+        key = {"login": login[:64], "client": (client or "")[:64]}
+        insert = postgresql.insert if self._dialect() == "postgresql" else sqlite.insert
+        with self._tx() as s:
+            s.execute(insert(LoginThrottle).values(
+                **key, attempts=0, next_allowed_at=now, updated_at=now
+            ).on_conflict_do_nothing(index_elements=["login", "client"]))
+            row = s.execute(select(LoginThrottle.attempts, LoginThrottle.next_allowed_at,
+                                   LoginThrottle.updated_at)
+                            .where(LoginThrottle.login == key["login"],
+                                   LoginThrottle.client == key["client"])
+                            .with_for_update()).one()
+            attempts = 0 if now - row.updated_at > window else row.attempts
+            if attempts and now < row.next_allowed_at:
+                return row.next_allowed_at
+            attempts += 1
+            s.execute(update(LoginThrottle).where(
+                LoginThrottle.login == key["login"], LoginThrottle.client == key["client"])
+                .values(attempts=attempts, next_allowed_at=now + delay(attempts),
+                        updated_at=now))
+            return None
+
+    def backoff_until(self, *, login: str, client: str | None, now: dt.datetime,
+                      window: dt.timedelta) -> dt.datetime | None:
+        """When (``login``, ``client``) may try again, if it must wait now (read only)."""
+        with reading(self._sessions) as s:
+            row = s.execute(select(LoginThrottle.attempts, LoginThrottle.next_allowed_at,
+                                   LoginThrottle.updated_at)
+                            .where(LoginThrottle.login == login[:64],
+                                   LoginThrottle.client == (client or "")[:64])).first()
+        if row is None or not row.attempts or now - row.updated_at > window or \
+                now >= row.next_allowed_at:
+            return None
+        return row.next_allowed_at
+
+    def clear_attempts(self, *, login: str, client: str | None, now: dt.datetime) -> None:
+        """A complete login: the pair starts again with its free attempts."""
+        with self._tx() as s:
+            s.execute(update(LoginThrottle).where(
+                LoginThrottle.login == login[:64], LoginThrottle.client == (client or "")[:64])
+                .values(attempts=0, next_allowed_at=now, updated_at=now))
+
+    def purge_throttle(self, before: dt.datetime) -> int:
+        with self._tx() as s:
+            result = s.execute(delete(LoginThrottle).where(LoginThrottle.updated_at < before))
+            return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    def _dialect(self) -> str:
+        bind = self._sessions.kw.get("bind")
+        return bind.dialect.name if bind is not None else "sqlite"
 
     def login_history(self, account_id: int, limit: int = 50) -> list[LoginRecord]:
         with reading(self._sessions) as s:
