@@ -1,7 +1,7 @@
 """login throttle: back-off state per (login, client address), claimed before each attempt
 
-Revision ID: 0009_login_throttle
-Revises: 0008_population
+Revision ID: 0010_login_throttle
+Revises: 0009_professional_registry
 Create Date: 2026-12-02 19:30:00
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009_login_throttle"
-down_revision = "0008_population"
+revision = "0010_login_throttle"
+down_revision = "0009_professional_registry"
 branch_labels = None
 depends_on = None
 
