@@ -141,6 +141,23 @@ class WorklistItemOut(BaseModel):
     summary_at: dt.datetime | None
 
 
+class RelationshipIn(BaseModel):
+    kind: Literal["visit", "admission"] = Field(
+        description="visit: a liberal consultation (the record is open to you for 90 days); "
+        "admission: an institutional stay (open until the discharge, and 30 days after)")
+
+
+class RelationshipOut(BaseModel):
+    id: int
+    kind: str
+    valid_from: dt.datetime
+    valid_to: dt.datetime | None
+
+
+class EndedOut(BaseModel):
+    valid_to: dt.datetime
+
+
 class EmergencyIn(BaseModel):
     reason: str = Field(min_length=5, max_length=400)
 
@@ -181,6 +198,26 @@ def worklist(request: Request, caller: Caller) -> list[WorklistItemOut]:
                             overdue=i.overdue(today), declared_at=i.declared_at,
                             summary_at=i.summary_at)
             for i in referring_worklist(recs, caller.actor)]
+
+
+@router.post("/patients/{matricule}/relationships", response_model=RelationshipOut,
+             status_code=201, tags=["patients"])
+def declare_relationship(request: Request, matricule: Matricule, body: RelationshipIn,
+                         caller: Caller) -> RelationshipOut:
+    """Declare the therapeutic relationship of a visit or an admission (in the patient's
+    access log; refused when the patient blocked you or closed their DSP)."""
+    svc = records(request)
+    found = svc.declare_relationship(caller.actor, svc.patient_id(matricule), body.kind)
+    return RelationshipOut(id=found.id, kind=found.source, valid_from=found.valid_from,
+                           valid_to=found.valid_to)
+
+
+@router.post("/relationships/{relationship_id}/end", response_model=EndedOut,
+             tags=["patients"])
+def end_relationship(request: Request, relationship_id: Annotated[int, Path(ge=1)],
+                     caller: Caller) -> EndedOut:
+    """End your relationship: a visit at once, an admission with its discharge period."""
+    return EndedOut(valid_to=records(request).end_relationship(caller.actor, relationship_id))
 
 
 @router.get("/patients/{matricule}", response_model=PatientOut, tags=["patients"])

@@ -168,6 +168,13 @@ class RelationshipInfo:
     source: str
     valid_from: dt.datetime
     valid_to: dt.datetime | None
+    id: int = 0
+
+
+#: A liberal visit opens the record to the professional for this long.
+VISIT_PERIOD = dt.timedelta(days=90)
+#: After an institutional stay the care team keeps access this long (letters, results).
+AFTER_DISCHARGE = dt.timedelta(days=30)
 
 
 class Records:
@@ -900,7 +907,7 @@ class Records:
                 select(Professional.id, Professional.registry_id, Professional.given_name,
                        Professional.family_name, Professional.profession, org.name,
                        TherapeuticRelationship.source, TherapeuticRelationship.valid_from,
-                       TherapeuticRelationship.valid_to)
+                       TherapeuticRelationship.valid_to, TherapeuticRelationship.id)
                 .join(TherapeuticRelationship,
                       TherapeuticRelationship.professional_id == Professional.id)
                 .outerjoin(org, org.id == Professional.organisation_id)
@@ -911,8 +918,82 @@ class Records:
                 .order_by(Professional.family_name)).all()
             return [RelationshipInfo(professional_id=r[0], registry_id=r[1],
                                      name=f"{r[2]} {r[3]}", profession=r[4], organisation=r[5],
-                                     source=r[6], valid_from=r[7], valid_to=r[8])
+                                     source=r[6], valid_from=r[7], valid_to=r[8], id=r[9])
                     for r in rows]
+
+    def declare_relationship(self, actor: Actor, patient_id: int,
+                             kind: RelationshipSource | str) -> RelationshipInfo:
+        """A professional declares the therapeutic relationship a visit or an admission makes.
+
+        A liberal ``visit`` lasts :data:`VISIT_PERIOD`; an institutional ``admission`` lasts
+        until the discharge (:meth:`end_relationship`) and :data:`AFTER_DISCHARGE` after it.
+        The referring-doctor declaration comes from the insurer, not from the professional.
+        The declaration is in the patient's access log; a professional the patient blocked,
+        or a closed DSP, is refused (a block wins over any relationship).
+        """
+        if actor.kind is not ActorKind.PROFESSIONAL or actor.professional_id is None:
+            raise InvalidInput("only a professional declares a therapeutic relationship")
+        try:
+            source = RelationshipSource(kind)
+        except ValueError:
+            raise InvalidInput(f"unknown relationship kind {kind!r}") from None
+        if source is RelationshipSource.REFERRING_DOCTOR:
+            raise InvalidInput("the referring-doctor declaration comes from the insurer")
+        now = self._clock()
+        until = now + VISIT_PERIOD if source is RelationshipSource.VISIT else None
+        with self._tx() as s:
+            patient = self._patient(s, patient_id)
+            facts = self._facts(s, actor, patient)
+            refused = "the DSP is closed" if not facts.dsp_open else \
+                "blocked by the patient" if facts.blocked else None
+            what = f"therapeutic relationship declared: {source.value}"
+            self._log(s, actor, patient_id, AccessAction.POLICY, what, AccessContext.TREATMENT,
+                      Outcome.DENIED if refused else Outcome.SUCCESS, detail=refused)
+            if refused:
+                s.commit()  # the refused attempt stays in the log
+                raise AccessDenied("access denied")
+            row = TherapeuticRelationship(patient_id=patient_id,
+                                          professional_id=actor.professional_id,
+                                          valid_from=now, valid_to=until, source=source.value)
+            s.add(row)
+            s.flush()
+            prof = self._professional(s, actor.professional_id)
+            return RelationshipInfo(
+                professional_id=prof.id, registry_id=prof.registry_id,
+                name=prof.display_name, profession=prof.profession,
+                organisation=prof.organisation.name if prof.organisation else None,
+                source=source.value, valid_from=now, valid_to=until, id=row.id)
+
+    def end_relationship(self, actor: Actor, relationship_id: int) -> dt.datetime:
+        """End a relationship: the patient (or their helper) ends any of theirs at once; the
+        professional ends their own, an admission with the discharge period after it.
+        Returns when it ends."""
+        now = self._clock()
+        with self._tx() as s:
+            row = s.get(TherapeuticRelationship, relationship_id)
+            if row is None or (row.valid_to is not None and row.valid_to <= now):
+                raise NotFound("no such current relationship")
+            patient = self._patient(s, row.patient_id)
+            if actor.kind is ActorKind.PROFESSIONAL:
+                if row.professional_id != actor.professional_id:
+                    raise NotFound("no such current relationship")
+                ends = now + AFTER_DISCHARGE \
+                    if row.source == RelationshipSource.ADMISSION.value else now
+                context, what = AccessContext.TREATMENT, f"{row.source} ended (discharge)"
+            else:
+                decision = policy.manage_record(actor, self._facts(s, actor, patient))
+                if not decision:
+                    self._log(s, actor, row.patient_id, AccessAction.POLICY,
+                              "therapeutic relationship ended", decision.context,
+                              Outcome.DENIED, detail=decision.reason)
+                    s.commit()
+                    raise AccessDenied("access denied")
+                ends, context, what = now, decision.context, f"{row.source} ended by the patient"
+            if row.valid_to is None or row.valid_to > ends:
+                row.valid_to = ends
+            self._log(s, actor, row.patient_id, AccessAction.POLICY,
+                      f"therapeutic relationship {what}", context, Outcome.SUCCESS)
+            return row.valid_to
 
     def remove_personal_document(self, actor: Actor, unique_id: str) -> None:
         """The patient removes a note or document of their personal space.
