@@ -122,7 +122,8 @@ class CrossBorder:
         if client is None:
             security = MessageSecurity.from_settings(settings)
             issuer = AssertionIssuer(country=settings.country_code, credentials=load_credentials(
-                settings.signing_key_path, settings.signing_cert_path))
+                settings.signing_key_path, settings.signing_cert_path),
+                home_community_id=settings.home_community_id)
             client = GatewayClient(settings, security=security, issuer=issuer, audit=self.audit,
                                    clock=clock)
         self.client = client

@@ -10,6 +10,14 @@ assertion ID (replay), and a short lifetime limits what a stolen message is wort
 
 The authentication context tells how the professional logged in: password + TOTP is
 ``MobileTwoFactorContract``, the professional card (TLS client certificate) ``X509``.
+
+What receivers read besides (the reference gateway among them): the
+``urn:ihe:iti:xca:2010:homeCommunityId`` attribute ("HCI Identifier", ``urn:oid:`` of our home
+community) for their audit records; NotBefore a minute before the issue instant, since a
+receiver whose clock is a second behind ours must not see a not-yet-valid assertion; the
+locality as the place of care (organisation and country, not a bare country code), which the
+reference gateway passes on as the point of care; and the role code the receiving peer accepts
+(:mod:`ncp.peers.roles`).
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ from dataclasses import dataclass
 
 from lxml import etree
 
+from ncp.peers.roles import GROUP, wire_role
 from ncp.security.keys import SigningCredentials
 from ncp.security.saml import HcpClaims, TrcClaims, build_hcp_assertion, build_trc_assertion
 from ncp.store.peers import ProfessionalCard
@@ -35,6 +44,17 @@ AUTHN_CONTEXTS = {"password": _AC + "MobileTwoFactorContract",
 _DOCTOR = frozenset({"PRD-003", "PRD-004", "PRD-005", "PRD-006", "PRD-010", "PRD-016"})
 _PHARMACIST = frozenset({"PRD-004", "PRD-006", "PRD-010", "PPD-046"})
 _FACILITY = {"hospital": "Hospital", "practice": "Resident Physician", "pharmacy": "Pharmacy"}
+#: How far NotBefore lies before the issue instant (the eHDSI clock skew is 60 s).
+BACKDATE = dt.timedelta(seconds=60)
+_COUNTRY_NAMES = {
+    "AT": "Austria", "BE": "Belgium", "BG": "Bulgaria", "CH": "Switzerland", "CY": "Cyprus",
+    "CZ": "Czechia", "DE": "Germany", "DK": "Denmark", "EE": "Estonia", "EL": "Greece",
+    "ES": "Spain", "FI": "Finland", "FR": "France", "GR": "Greece", "HR": "Croatia",
+    "HU": "Hungary", "IE": "Ireland", "IS": "Iceland", "IT": "Italy", "LI": "Liechtenstein",
+    "LT": "Lithuania", "LU": "Luxembourg", "LV": "Latvia", "MT": "Malta", "NL": "Netherlands",
+    "NO": "Norway", "PL": "Poland", "PT": "Portugal", "RO": "Romania", "SE": "Sweden",
+    "SI": "Slovenia", "SK": "Slovakia",
+}
 
 
 def permissions_for(profession: str) -> frozenset[str]:
@@ -62,24 +82,39 @@ class AssertionIssuer:
     """Issues the HCP and TRC assertions of our gateway (country ``country``)."""
 
     def __init__(self, *, country: str, credentials: SigningCredentials,
-                 locality: str = "") -> None:
+                 locality: str = "", home_community_id: str = "") -> None:
         self.country = country.upper()
         self.credentials = credentials
-        self.locality = locality or country.upper()
+        self.locality = locality
+        self.home_community_id = home_community_id
+
+    def locality_of(self, who: Professional) -> str:
+        """The place of care: ``<organisation>, <country>`` unless a locality was configured."""
+        if self.locality:
+            return self.locality
+        country = _COUNTRY_NAMES.get(self.country, self.country)
+        org = who.card.organisation_name.strip()
+        return f"{org}, {country}" if org else country
 
     def hcp(self, who: Professional, *, purpose: str, now: dt.datetime,
-            lifetime: dt.timedelta = dt.timedelta(minutes=30)) -> etree._Element:
+            lifetime: dt.timedelta = dt.timedelta(minutes=30),
+            role_policy: str = GROUP) -> etree._Element:
         card = who.card
+        role_code, role_display = wire_role(card.isco_code, role_policy)
         claims = HcpClaims(
-            subject_id=card.registry_id, name=who.name, role_code=card.isco_code,
+            subject_id=card.registry_id, name=who.name, role_code=role_code,
+            role_display=role_display,
+            home_community_id=f"urn:oid:{self.home_community_id}"
+            if self.home_community_id else "",
             organisation=card.organisation_name or "unknown",
             organisation_id=card.organisation_identifier or card.registry_id,
             facility_type=_FACILITY.get(card.organisation_kind, "Other"),
-            purpose_of_use=purpose, locality=self.locality,
+            purpose_of_use=purpose, locality=self.locality_of(who),
             permissions=permissions_for(card.profession),
             authn_context=AUTHN_CONTEXTS.get(who.login_method, _AC + "MobileTwoFactorContract"))
         return build_hcp_assertion(claims, issuer=f"urn:idp:{self.country}:countryB",
-                                   credentials=self.credentials, now=now, lifetime=lifetime)
+                                   credentials=self.credentials, now=now, lifetime=lifetime,
+                                   valid_from=now - BACKDATE)
 
     def trc(self, hcp: etree._Element, *, patient_cx: str, purpose: str, now: dt.datetime,
             prescription_id: str | None = None,
@@ -90,4 +125,5 @@ class AssertionIssuer:
                            hcp_assertion_id=hcp.get("ID") or "", purpose_of_use=purpose,
                            prescription_id=prescription_id)
         return build_trc_assertion(claims, issuer=f"urn:initgw:{self.country}:countryB",
-                                   credentials=self.credentials, now=now, lifetime=lifetime)
+                                   credentials=self.credentials, now=now, lifetime=lifetime,
+                                   valid_from=now - BACKDATE)

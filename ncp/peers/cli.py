@@ -5,8 +5,14 @@
     ncp peers import-smp FILE... [--pin SHA256]... [--anchor PEM]... [--at ISO-DATE]
     ncp peers add CC --name N --home-community-id OID --base-url URL [--tls-anchor PEM]
                      [--signing-anchor PEM] [--ism FILE]
+                     [--option role_codes=group|precise] [--option xdr=mtom|inline]
+    ncp peers set CC [--home-community-id OID] [--option KEY=VALUE]...
     ncp peers import-ism FILE [--country CC]
     ncp peers remove CC
+
+SMP records carry no home community id: an imported peer stays unusable (every call is refused
+before anything is sent) until ``ncp peers set CC --home-community-id OID`` gives it; ``list``
+says so.
 
 An SMP record is imported only when both its signatures (the SMP server's and the country's)
 verify with certificates that are pinned or issued by a given anchor, valid at ``--at``
@@ -51,6 +57,11 @@ def list_peers() -> None:
     for p in peers:
         typer.echo(f"{p.country}  {p.name}  home community {p.home_community_id or '-'}  "
                    f"(source {p.source}, updated {p.updated_at:%Y-%m-%d %H:%M})")
+        missing = missing_for_calls(p)
+        if missing:
+            typer.echo(f"    NOT USABLE, missing: {', '.join(missing)}")
+        if p.options:
+            typer.echo("    options: " + ", ".join(f"{k}={v}" for k, v in p.options.items()))
         for tx, url in sorted(p.endpoints.items()):
             typer.echo(f"    {tx:7} {url}")
         for label, pem in (("TLS anchor", p.tls_anchor_pem),
@@ -67,6 +78,33 @@ def list_peers() -> None:
                 typer.echo(f"    search mask: {fields}")
             except IsmError as exc:
                 typer.echo(f"    search mask unreadable: {exc}")
+
+
+def missing_for_calls(peer) -> list[str]:  # type: ignore[no-untyped-def]
+    """What a peer entry lacks before our client may call it."""
+    missing = []
+    if not peer.home_community_id:
+        missing.append("home community id (ncp peers set CC --home-community-id OID)")
+    if "ITI-55" not in peer.endpoints:
+        missing.append("ITI-55 endpoint")
+    if not peer.search_mask:
+        missing.append("search mask")
+    return missing
+
+
+def _options(items: list[str]) -> dict[str, str]:
+    from ncp.store.peers import check_options
+
+    options = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise typer.BadParameter(f"{item!r} is not KEY=VALUE")
+        options[key.strip()] = value.strip()
+    try:
+        return check_options(options)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
 
 
 @peers_app.command("import-smp")
@@ -130,8 +168,11 @@ def add(
     signing_anchor: Path | None = typer.Option(None, exists=True, dir_okay=False),
     ism: Path | None = typer.Option(None, exists=True, dir_okay=False,
                                     help="The country's International Search Mask."),
+    option: list[str] = typer.Option([], help="KEY=VALUE: role_codes=group|precise, "
+                                              "xdr=mtom|inline."),
 ) -> None:
     """Add or replace a gateway by hand (development peers, or values agreed bilaterally)."""
+    options = _options(option)
     from ncp.peers.client import default_endpoints
     from ncp.peers.ism import parse_search_mask
 
@@ -150,10 +191,40 @@ def add(
                      endpoints=endpoints, source="manual", now=dt.datetime.now(dt.UTC),
                      tls_anchor_pem=tls_anchor.read_text() if tls_anchor else None,
                      signing_anchor_pem=signing_anchor.read_text() if signing_anchor else None,
-                     search_mask=mask, merge=False)
+                     search_mask=mask, merge=False, options=options)
     finally:
         engine.dispose()
     typer.echo(f"{country.upper()}: {len(endpoints)} endpoints")
+
+
+@peers_app.command("set")
+def set_peer(
+    country: str = typer.Argument(..., help="ISO 3166 alpha-2 code of a known peer."),
+    home_community_id: str = typer.Option("", help="Home community id (OID)."),
+    option: list[str] = typer.Option([], help="KEY=VALUE: role_codes=group|precise, "
+                                              "xdr=mtom|inline."),
+) -> None:
+    """Complete a known entry (e.g. one imported from SMP) without replacing the rest."""
+    from ncp.store.errors import NotFound
+
+    options = _options(option)
+    if home_community_id and not all(p.isdigit() for p in home_community_id.split(".")):
+        raise typer.BadParameter("the home community id is an OID (digits and dots)")
+    store, engine = _store()
+    try:
+        try:
+            known = store.get(country)
+        except NotFound:
+            typer.echo(f"{country.upper()}: not known", err=True)
+            raise typer.Exit(1) from None
+        peer = store.upsert(country=country, name="", home_community_id=home_community_id,
+                            endpoints={}, source=known.source, now=dt.datetime.now(dt.UTC),
+                            options=options)
+    finally:
+        engine.dispose()
+    missing = missing_for_calls(peer)
+    typer.echo(f"{peer.country}: home community {peer.home_community_id or '-'}"
+               + (f"; still missing: {', '.join(missing)}" if missing else ""))
 
 
 @peers_app.command("import-ism")

@@ -3,13 +3,21 @@
 One call::
 
     body (ncp.ihe build_*) ─ SOAP 1.2 envelope with WS-Addressing (To, MessageID, ReplyTo)
-      ─ wsse:Security: timestamp, HCP assertion (+ TRC), message signature (ncp.security)
-      ─ MTOM for XDR documents (signed inline first, then moved into MIME parts)
+      ─ wsse:Security: timestamp, HCP assertion (+ TRC), message signature (ncp.security);
+        not marked mustUnderstand (Axis2 without a WS-Security module faults on it)
+      ─ MTOM for XDR documents (signed inline first, then moved into MIME parts; the
+        Content-Type carries ``action`` as a top-level parameter, as Axis2 reads it), or
+        inline base64 for a peer whose entry says ``xdr=inline``
       ─ HTTPS with our TLS client certificate, the peer's server checked against the peer's
         TLS anchor only (a certificate of another country's CA is refused)
-      ─ response: SOAP fault -> error; else reconstituted (MTOM), signature verified against
-        the peer country's signing anchor (trust list), body parsed (ncp.ihe parse_*)
+      ─ response: SOAP fault -> error; else reconstituted (MTOM); a signed answer is verified
+        against the peer country's signing anchor (trust list); an unsigned one (the
+        reference gateway signs none) is accepted only from the TLS server the peer's own
+        entry pins; body parsed (ncp.ihe parse_*)
       ─ audit record (ATNA, same event codes as the responding side) in our database
+
+No request leaves without the peer's own home community id (XCPD receiver device, XCA home):
+an entry imported from SMP lacks it until ``ncp peers set`` gives it.
 
 Every failure is a :class:`~ncp.peers.errors.CrossBorderError` with a message key for the user.
 """
@@ -30,6 +38,7 @@ import httpx
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.serialization import Encoding
+from cryptography.x509.oid import NameOID
 from lxml import etree
 
 from ncp import soap
@@ -54,7 +63,8 @@ from ncp.store.audit import AuditLog
 from ncp.store.peers import ContextInfo, PeerInfo
 from ncp.xmlutil import NS, qname
 
-__all__ = ["DiscoveredPatient", "FoundDocuments", "GatewayClient", "default_endpoints"]
+__all__ = ["DiscoveredPatient", "FoundDocuments", "GatewayClient", "default_endpoints",
+           "require_home_community"]
 
 log = logging.getLogger("ncp.peers")
 
@@ -96,6 +106,10 @@ class FoundDocuments:
     associations: tuple[Association, ...] = ()
     #: Warnings the peer reported with a success (e.g. 1102 no Patient Summary).
     warnings: tuple[CrossBorderError, ...] = ()
+    #: Errors the peer reported *with* documents (the reference gateway answers Success with
+    #: documents and an error after an assertion problem): shown beside the documents, and
+    #: the professional decides whether to open one (no retrieve follows by itself).
+    errors: tuple[CrossBorderError, ...] = ()
 
     def structured(self) -> list[DocumentEntry]:
         return [e for e in self.entries if e.format_code.code != FormatCode.PDF.value]
@@ -215,6 +229,7 @@ class GatewayClient:
         if not url:
             raise CrossBorderError("configuration", f"no {tx.iti} endpoint for {peer.country}",
                                    country=peer.country)
+        require_home_community(peer)
         envelope = soap.build_envelope(body, action=tx.request_action, to=url,
                                        reply_to=soap.ANONYMOUS)
         message_id = envelope.findtext(f"{qname('soap', 'Header')}/{qname('wsa', 'MessageID')}")
@@ -223,6 +238,7 @@ class GatewayClient:
         data, content_type = soap.serialize(envelope, attachments=attachments,
                                             mtom=bool(attachments))
         response = self._post(peer, url, data, content_type)
+        server_cert = _server_certificate(response) if self.transport is None else None
         try:
             msg = soap.parse_response(response.content,
                                       response.headers.get("content-type", ""),
@@ -238,17 +254,22 @@ class GatewayClient:
         envelope_in = msg.envelope
         if msg.mtom and msg.attachments:
             envelope_in = soap.reconstitute(msg.envelope, msg.attachments)
-        try:
-            verified = self.security.verify_request(envelope_in, peer_country=peer.country,
-                                                    now=self.clock())
-        except SecurityError as exc:
-            raise CrossBorderError("response_untrusted", f"{exc.reason}: {exc.detail}",
-                                   country=peer.country) from None
-        if peer.signing_anchor_pem:
-            _check_directory_anchor(verified.signer, peer)
-        children = [c for c in verified.body if isinstance(c.tag, str)]
+        if _message_signed(envelope_in):
+            try:
+                verified = self.security.verify_request(envelope_in, peer_country=peer.country,
+                                                        now=self.clock())
+            except SecurityError as exc:
+                raise CrossBorderError("response_untrusted", f"{exc.reason}: {exc.detail}",
+                                       country=peer.country) from None
+            if peer.signing_anchor_pem:
+                _check_directory_anchor(verified.signer, peer)
+            body_in, action = verified.body, verified.action
+        else:
+            _check_pinned_channel(server_cert, peer)
+            body_in, action = envelope_in.find(qname("soap", "Body")), msg.action
+        children = [c for c in body_in if isinstance(c.tag, str)]
         if len(children) != 1 or children[0].tag != tx.response_root or \
-                verified.action != tx.response_action:
+                action != tx.response_action:
             raise CrossBorderError("peer_error", "unexpected answer", country=peer.country)
         return children[0], msg.attachments
 
@@ -323,12 +344,13 @@ class GatewayClient:
                 gender = value
         names = (xcpd.PersonName(family=tuple(family), given=tuple(given)),) \
             if family or given else ()
+        require_home_community(peer)
         own = self.settings.home_community_id
         request = xcpd.PatientDiscoveryRequest(
             message_id=II(root=own, extension=uuid.uuid4().hex), creation_time=xcpd.hl7_now(),
             sender=xcpd.Device(id=II(root=own), home_community_id=own),
-            receiver=xcpd.Device(id=II(root=peer.home_community_id or own),
-                                 home_community_id=peer.home_community_id or None),
+            receiver=xcpd.Device(id=II(root=peer.home_community_id),
+                                 home_community_id=peer.home_community_id),
             query=xcpd.PatientDiscoveryQuery(query_id=II(root=own, extension=uuid.uuid4().hex),
                                              patient_ids=tuple(ids), names=names,
                                              birth_time=birth, gender=gender))
@@ -337,7 +359,8 @@ class GatewayClient:
                              "Patient discovery query"))
 
         def go() -> list[DiscoveredPatient]:
-            hcp = self.issuer.hcp(who, purpose=purpose, now=call.at)
+            hcp = self.issuer.hcp(who, purpose=purpose, now=call.at,
+                                  role_policy=peer.option("role_codes"))
             body, _ = self._exchange(call, xcpd.build_request(request), assertions=[hcp])
             answer = xcpd.parse_response(body)
             if answer.query_response_code is QueryResponseCode.NF:
@@ -371,9 +394,10 @@ class GatewayClient:
 
     # ------------------------------------------------------------------ XCA
 
-    def _pair(self, who: Professional, ctx: ContextInfo, now: dt.datetime,
+    def _pair(self, peer: PeerInfo, who: Professional, ctx: ContextInfo, now: dt.datetime,
               prescription_id: str | None = None) -> list[etree._Element]:
-        hcp = self.issuer.hcp(who, purpose=ctx.purpose, now=now)
+        hcp = self.issuer.hcp(who, purpose=ctx.purpose, now=now,
+                              role_policy=peer.option("role_codes"))
         trc = self.issuer.trc(hcp, patient_cx=ctx.patient_cx, purpose=ctx.purpose, now=now,
                               prescription_id=prescription_id)
         return [hcp, trc]
@@ -392,7 +416,7 @@ class GatewayClient:
 
         def go() -> FoundDocuments:
             body, _ = self._exchange(call, xca_query.build_request(q),
-                                     assertions=self._pair(who, ctx, call.at))
+                                     assertions=self._pair(peer, who, ctx, call.at))
             answer = xca_query.parse_response(body)
             call.objects.extend((e.unique_id, "ITI-38", "Document") for e in answer.entries)
             errors = [e for e in answer.errors if e.severity.name == "ERROR"]
@@ -402,7 +426,13 @@ class GatewayClient:
             if answer.status is ResponseStatus.FAILURE or (errors and not answer.entries):
                 raise from_codes([(e.error_code, e.code_context) for e in errors] or
                                  [(None, None)], default="peer_refused", country=peer.country)
-            return FoundDocuments(answer.entries, answer.associations, warnings)
+            shown = tuple(from_codes([(e.error_code, e.code_context)], default="peer_refused",
+                                     country=peer.country) for e in errors)
+            if shown:
+                log.warning("%s answered %s with %d documents and errors %s", peer.country,
+                            answer.status.name, len(answer.entries),
+                            [e.code for e in shown])
+            return FoundDocuments(answer.entries, answer.associations, warnings, shown)
 
         return self._run(call, go)  # type: ignore[return-value]
 
@@ -419,7 +449,8 @@ class GatewayClient:
 
         def go() -> xca_retrieve.DocumentResponse:
             body, _ = self._exchange(call, xca_retrieve.build_request(req),
-                                     assertions=self._pair(who, ctx, call.at, prescription_id))
+                                     assertions=self._pair(peer, who, ctx, call.at,
+                                                           prescription_id))
             answer = xca_retrieve.parse_response(body)
             docs = [d for d in answer.documents if d.document_unique_id == entry.unique_id]
             if not docs:
@@ -478,8 +509,9 @@ class GatewayClient:
 
         def go() -> None:
             body, _ = self._exchange(call, xdr.build_request(request),
-                                     assertions=self._pair(who, ctx, now, prescription_id),
-                                     mtom=True)
+                                     assertions=self._pair(peer, who, ctx, now,
+                                                           prescription_id),
+                                     mtom=peer.option("xdr") == "mtom")
             answer = xdr.parse_response(body)
             if answer.status is not ResponseStatus.SUCCESS or any(
                     e.severity.name == "ERROR" for e in answer.errors):
@@ -503,6 +535,67 @@ def _optimise(envelope: etree._Element) -> dict[str, bytes]:
         el.text = None
         etree.SubElement(el, XOP_INCLUDE, nsmap={"xop": NS["xop"]}).set("href", f"cid:{cid}")
     return attachments
+
+
+def require_home_community(peer: PeerInfo) -> None:
+    """Refuse, before anything is sent, to call a peer whose entry lacks its home community
+    id: XCPD would name our own community as the receiver and the peer would answer
+    "Receiver has wrong Home Community ID" (``ncp peers list`` shows what is missing)."""
+    if not peer.home_community_id:
+        raise CrossBorderError("configuration", f"no home community id known for "
+                               f"{peer.country} (ncp peers set {peer.country} "
+                               "--home-community-id OID)", country=peer.country)
+
+
+def _message_signed(envelope: etree._Element) -> bool:
+    """Whether the answer carries a message signature (a ``ds:Signature`` directly in a
+    ``wsse:Security`` header; the assertions' own signatures do not count)."""
+    header = envelope.find(qname("soap", "Header"))
+    if header is None:
+        return False
+    return any(sec.find(qname("ds", "Signature")) is not None
+               for sec in header.findall(qname("wsse", "Security")))
+
+
+def _server_certificate(response: httpx.Response) -> x509.Certificate | None:
+    """The TLS server certificate the answer came over (None when it cannot be told)."""
+    stream = response.extensions.get("network_stream")
+    ssl_object = stream.get_extra_info("ssl_object") if stream is not None else None
+    if ssl_object is None:
+        return None
+    try:
+        der = ssl_object.getpeercert(binary_form=True)
+    except (ValueError, OSError):
+        return None
+    return x509.load_der_x509_certificate(der) if der else None
+
+
+def _check_pinned_channel(server: x509.Certificate | None, peer: PeerInfo) -> None:
+    """An unsigned answer is trusted only for the channel it came over: mutual TLS to the
+    server the peer's entry pins. The handshake already chained the server certificate to
+    the entry's TLS anchor; here it must also be that anchor or directly issued by it (no
+    intermediate the entry does not name) and name the peer's country, and the entry must
+    hold an anchor of its own (a trust-list fallback pins the country, not the peer)."""
+    if not peer.tls_anchor_pem:
+        raise CrossBorderError("response_untrusted", "unsigned answer, and the peer's entry "
+                               "pins no TLS server", country=peer.country)
+    if server is None:
+        raise CrossBorderError("response_untrusted", "unsigned answer over a channel whose "
+                               "server certificate is unknown", country=peer.country)
+    countries = {a.value for a in server.subject.get_attributes_for_oid(NameOID.COUNTRY_NAME)}
+    if countries and countries != {peer.country.upper()}:
+        raise CrossBorderError("response_untrusted", f"unsigned answer from a TLS server of "
+                               f"{', '.join(sorted(map(str, countries)))}", country=peer.country)
+    for anchor in x509.load_pem_x509_certificates(peer.tls_anchor_pem.encode()):
+        if server == anchor:
+            return
+        try:
+            server.verify_directly_issued_by(anchor)
+            return
+        except (ValueError, TypeError, InvalidSignature):
+            continue
+    raise CrossBorderError("response_untrusted", "unsigned answer from a TLS server the "
+                           "peer's entry does not pin", country=peer.country)
 
 
 def _check_directory_anchor(signer: x509.Certificate | None, peer: PeerInfo) -> None:

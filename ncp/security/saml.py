@@ -62,6 +62,7 @@ class AssertionKind(enum.StrEnum):
 class ATTR:
     """eHDSI XUA attribute names."""
 
+    HOME_COMMUNITY_ID = "urn:ihe:iti:xca:2010:homeCommunityId"
     SUBJECT_ID = "urn:oasis:names:tc:xspa:1.0:subject:subject-id"
     ROLE = "urn:oasis:names:tc:xacml:2.0:subject:role"
     ORGANIZATION = "urn:oasis:names:tc:xspa:1.0:subject:organization"
@@ -84,6 +85,7 @@ class ATTR:
 
 
 _FRIENDLY = {
+    ATTR.HOME_COMMUNITY_ID: "HCI Identifier",
     ATTR.SUBJECT_ID: "XSPA Subject",
     ATTR.ROLE: "XSPA Role",
     ATTR.ORGANIZATION: "XSPA Organization",
@@ -143,6 +145,11 @@ class HcpClaims:
     locality: str = ""
     permissions: frozenset[str] = frozenset()
     authn_context: str = "urn:oasis:names:tc:SAML:2.0:ac:classes:X509"
+    #: ``urn:oid:`` of the issuing country's home community (the reference gateway's audit
+    #: records take the HCI of the requestor from it).
+    home_community_id: str = ""
+    #: Display name sent with ``role_code``; default the value set's designation.
+    role_display: str = ""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -220,6 +227,7 @@ def _skeleton(
     authn_context: str,
     assertion_id: str | None,
     advice_ref: str | None,
+    valid_from: dt.datetime | None = None,
 ) -> tuple[etree._Element, etree._Element]:
     aid = assertion_id or f"_{uuid.uuid4()}"
     root = etree.Element(f"{_S}Assertion", nsmap={"saml": SAML})
@@ -230,7 +238,7 @@ def _skeleton(
     subject = _sub(root, "Subject")
     _sub(subject, "NameID", subject_id, Format=NAMEID_UNSPECIFIED)
     _sub(subject, "SubjectConfirmation", Method=SENDER_VOUCHES)
-    cond = _sub(root, "Conditions", NotBefore=format_instant(now),
+    cond = _sub(root, "Conditions", NotBefore=format_instant(valid_from or now),
                 NotOnOrAfter=format_instant(now + lifetime))
     _sub(_sub(cond, "AudienceRestriction"), "Audience", X_BORDER_AUDIENCE)
     if advice_ref is not None:
@@ -248,13 +256,19 @@ def build_hcp_assertion(
     now: dt.datetime,
     lifetime: dt.timedelta = dt.timedelta(hours=4),
     assertion_id: str | None = None,
+    valid_from: dt.datetime | None = None,
 ) -> etree._Element:
-    """A signed HCP identity assertion (issuer e.g. ``urn:idp:LU:countryB``)."""
+    """A signed HCP identity assertion (issuer e.g. ``urn:idp:LU:countryB``).
+
+    ``valid_from`` (NotBefore, default ``now``) may lie a little in the past so that a
+    receiver whose clock runs slightly behind ours does not see a not-yet-valid assertion."""
     root, st = _skeleton(AssertionKind.HCP, issuer=issuer, subject_id=claims.subject_id, now=now,
                          lifetime=lifetime, authn_context=claims.authn_context,
-                         assertion_id=assertion_id, advice_ref=None)
+                         assertion_id=assertion_id, advice_ref=None, valid_from=valid_from)
+    if claims.home_community_id:
+        _attribute(st, ATTR.HOME_COMMUNITY_ID, [claims.home_community_id])
     _attribute(st, ATTR.SUBJECT_ID, [claims.name])
-    display = ALLOWED_ISCO_ROLES.get(claims.role_code, claims.role_code)
+    display = claims.role_display or ALLOWED_ISCO_ROLES.get(claims.role_code, claims.role_code)
     _attribute(st, ATTR.ROLE, [_coded("Role", claims.role_code, ISCO_CODE_SYSTEM, "ISCO",
                                       display)])
     _attribute(st, ATTR.ORGANIZATION, [claims.organisation])
@@ -276,11 +290,13 @@ def build_trc_assertion(
     now: dt.datetime,
     lifetime: dt.timedelta = dt.timedelta(hours=2),
     assertion_id: str | None = None,
+    valid_from: dt.datetime | None = None,
 ) -> etree._Element:
     """A signed TRC assertion bound to the HCP assertion (issuer ``urn:initgw:<CC>:countryB``)."""
     root, st = _skeleton(AssertionKind.TRC, issuer=issuer, subject_id=claims.subject_id, now=now,
                          lifetime=lifetime, authn_context=PREVIOUS_SESSION,
-                         assertion_id=assertion_id, advice_ref=claims.hcp_assertion_id)
+                         assertion_id=assertion_id, advice_ref=claims.hcp_assertion_id,
+                         valid_from=valid_from)
     _attribute(st, ATTR.SUBJECT_ID, [claims.patient_id])
     if claims.purpose_of_use:
         _attribute(st, ATTR.PURPOSE_OF_USE, [_purpose(claims.purpose_of_use)])

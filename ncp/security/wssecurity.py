@@ -139,7 +139,13 @@ def build_security_header(
     now: dt.datetime,
     ttl: dt.timedelta = dt.timedelta(minutes=5),
 ) -> etree._Element:
-    """Add ``wsse:Security`` (Timestamp, then the assertions, moved as they are) to the header."""
+    """Add ``wsse:Security`` (Timestamp, then the assertions, moved as they are) to the header.
+
+    The header is *not* marked ``mustUnderstand``: the reference gateway (OpenNCP on Axis2)
+    engages no WS-Security module, so Axis2 answers a MustUnderstand fault to any
+    unprocessed header marked so; its own clients and the live peers never mark it. A
+    receiver that processes WS-Security reads the header all the same (SOAP 1.2 part 1,
+    5.2.3: mustUnderstand only forbids *ignoring* a block)."""
     if envelope.tag != _q(SOAP, "Envelope"):
         raise ValueError("not a SOAP 1.2 envelope")
     header = envelope.find(_q(SOAP, "Header"))
@@ -149,7 +155,6 @@ def build_security_header(
     if header.find(_q(WSSE, "Security")) is not None:
         raise ValueError("the envelope already has a wsse:Security header")
     sec = etree.SubElement(header, _q(WSSE, "Security"), nsmap={"wsse": WSSE, "wsu": WSU})
-    sec.set(_q(SOAP, "mustUnderstand"), "true")
     ts = etree.SubElement(sec, _q(WSU, "Timestamp"))
     ts.set(WSU_ID, f"TS-{uuid.uuid4()}")
     etree.SubElement(ts, _q(WSU, "Created")).text = format_instant(now)

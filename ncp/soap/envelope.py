@@ -325,9 +325,13 @@ def serialize(envelope: etree._Element, *, attachments: Mapping[str, bytes] | No
                        "Content-ID": f"<{cid}>"}, data))
     boundary = f"MIMEBoundary_{uuid.uuid4().hex}"
     body = mime.build_multipart(parts, boundary)
+    # As Axis2 clients write it: the action is a top-level parameter and start-info is bare.
+    # Axis2 takes the *first* "action" substring of the raw header as the SOAP action and
+    # faults ActionMismatch when it differs from wsa:Action; inside start-info it would read
+    # the escaped form (\"urn:...\"), which never matches. Our own reader accepts both forms.
     ct = mime.format_content_type("multipart/related", {
         "boundary": boundary, "type": XOP_MEDIA, "start": f"<{root_id}>",
-        "start-info": soap_type})
+        "start-info": SOAP_MEDIA, "action": action})
     return body, ct
 
 

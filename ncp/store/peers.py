@@ -32,6 +32,7 @@ from ncp.store.keys import KeyRingSource
 from ncp.store.models import Base, Professional, UtcDateTime
 
 __all__ = [
+    "PEER_OPTIONS",
     "ContextInfo",
     "CrossBorderContext",
     "CrossBorderStore",
@@ -41,6 +42,7 @@ __all__ = [
     "PeerStore",
     "ProfessionalCard",
     "SentDispensation",
+    "check_options",
     "professional_card",
 ]
 
@@ -64,6 +66,26 @@ class PeerGateway(Base):
     #: Where the entry comes from: "manual", "smp:<participant>"...
     source: Mapped[str] = mapped_column(String(200))
     updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    #: JSON object of per-peer interoperability choices (see :data:`PEER_OPTIONS`).
+    options: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+#: Per-peer choices and their allowed values (first = default): which ISCO role code the HCP
+#: assertion carries (:mod:`ncp.peers.roles`), and whether XDR documents travel as MTOM parts
+#: or inline base64.
+PEER_OPTIONS: dict[str, tuple[str, ...]] = {"role_codes": ("group", "precise"),
+                                            "xdr": ("mtom", "inline")}
+
+
+def check_options(options: dict[str, str]) -> dict[str, str]:
+    """``options`` if every key and value is known, else ValueError."""
+    for key, value in options.items():
+        allowed = PEER_OPTIONS.get(key)
+        if allowed is None:
+            raise ValueError(f"unknown peer option {key!r} (one of {', '.join(PEER_OPTIONS)})")
+        if value not in allowed:
+            raise ValueError(f"{key} must be one of {', '.join(allowed)}")
+    return dict(sorted(options.items()))
 
 
 class CrossBorderContext(Base):
@@ -125,6 +147,11 @@ class PeerInfo:
     search_mask: str | None
     source: str
     updated_at: dt.datetime
+    options: dict[str, str] = field(default_factory=dict)
+
+    def option(self, key: str) -> str:
+        """The peer's choice for ``key``, or its default."""
+        return self.options.get(key) or PEER_OPTIONS[key][0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,7 +229,7 @@ def professional_card_by_registry_id(sessions: sessionmaker[Session],
 def _peer(row: PeerGateway) -> PeerInfo:
     return PeerInfo(row.country, row.name, row.home_community_id, json.loads(row.endpoints),
                     row.tls_anchor_pem, row.signing_anchor_pem, row.search_mask, row.source,
-                    row.updated_at)
+                    row.updated_at, json.loads(row.options) if row.options else {})
 
 
 def _context(row: CrossBorderContext) -> ContextInfo:
@@ -244,7 +271,8 @@ class PeerStore(_Tx):
     def upsert(self, *, country: str, name: str, home_community_id: str,
                endpoints: dict[str, str], source: str, now: dt.datetime,
                tls_anchor_pem: str | None = None, signing_anchor_pem: str | None = None,
-               search_mask: str | None = None, merge: bool = True) -> PeerInfo:
+               search_mask: str | None = None, merge: bool = True,
+               options: dict[str, str] | None = None) -> PeerInfo:
         """Create or update the entry of ``country``. With ``merge`` the given endpoints are
         added to the known ones and empty values leave the stored ones in place (an SMP record
         describes one transaction at a time)."""
@@ -267,6 +295,10 @@ class PeerStore(_Tx):
                                 ("search_mask", search_mask)):
                 if value is not None or not merge:
                     setattr(row, attr, value)
+            if options is not None or not merge:
+                known_options = json.loads(row.options) if merge and row.options else {}
+                known_options.update(options or {})
+                row.options = json.dumps(check_options(known_options)) if known_options else None
             row.source = source
             row.updated_at = now
             s.flush()
