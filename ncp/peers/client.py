@@ -564,8 +564,8 @@ def _server_certificate(response: httpx.Response) -> x509.Certificate | None:
     if ssl_object is None:
         return None
     try:
-        der = ssl_object.getpeercert(binary_form=True)
-    except (ValueError, OSError):
+        der = ssl_object.getpeercert(True)  # positional: httpcore hands the C object
+    except (ValueError, OSError, TypeError):
         return None
     return x509.load_der_x509_certificate(der) if der else None
 
