@@ -212,7 +212,8 @@ def visitor(request: Request, token: str, me: Pro) -> Response:
                                         pdf.home_community_id) if pdf else None})
     dispensations = xb.dispensations(me.account.id, ctx) if svc == "ep" else []
     return page(request, "xb/visitor.html", me, ctx=ctx, service=svc, items=items,
-                warnings=warnings + [w.key for w in found.warnings],
+                # errors a peer reported *with* its documents are shown too (never dropped)
+                warnings=warnings + [w.key for w in found.warnings + found.errors],
                 dispensations=dispensations,
                 can_discard=xb.can_discard)
 

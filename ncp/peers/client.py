@@ -205,12 +205,17 @@ class GatewayClient:
             self._clients.clear()
 
     def _post(self, peer: PeerInfo, url: str, data: bytes, content_type: str
-              ) -> httpx.Response:
+              ) -> tuple[httpx.Response, x509.Certificate | None]:
+        """The answer, and the TLS server certificate it came over (read before the body: a
+        server that closes the connection after answering takes the TLS session with it)."""
         if not url.startswith("https://"):
             raise CrossBorderError("configuration", f"{url} is not https", country=peer.country)
         try:
-            return self._http(peer).post(url, content=data,
-                                         headers={"Content-Type": content_type})
+            with self._http(peer).stream("POST", url, content=data,
+                                         headers={"Content-Type": content_type}) as response:
+                server = _server_certificate(response) if self.transport is None else None
+                response.read()
+                return response, server
         except httpx.ConnectError as exc:
             key = "tls" if "CERTIFICATE" in str(exc).upper() or "SSL" in str(exc).upper() \
                 else "unreachable"
@@ -237,8 +242,7 @@ class GatewayClient:
         attachments = _optimise(envelope) if mtom else {}
         data, content_type = soap.serialize(envelope, attachments=attachments,
                                             mtom=bool(attachments))
-        response = self._post(peer, url, data, content_type)
-        server_cert = _server_certificate(response) if self.transport is None else None
+        response, server_cert = self._post(peer, url, data, content_type)
         try:
             msg = soap.parse_response(response.content,
                                       response.headers.get("content-type", ""),
