@@ -1,7 +1,7 @@
 """peer options: per-peer interoperability choices (role codes sent, XDR transfer)
 
-Revision ID: 0010_peer_options
-Revises: 0009_professional_registry
+Revision ID: 0011_peer_options
+Revises: 0010_login_throttle
 Create Date: 2026-12-02 19:40:00
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0010_peer_options"
-down_revision = "0009_professional_registry"
+revision = "0011_peer_options"
+down_revision = "0010_login_throttle"
 branch_labels = None
 depends_on = None
 
