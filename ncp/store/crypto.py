@@ -15,6 +15,7 @@ import base64
 import json
 import os
 import secrets
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,12 +66,11 @@ class KeyRing:
         data_key = AESGCM.generate_key(bit_length=256)
         nonce = os.urandom(12)
         ciphertext = AESGCM(data_key).encrypt(nonce, plaintext, aad)
-        wrapped = aes_key_wrap(self._keys[self.active], data_key)
-        return Sealed(self.active, wrapped, nonce, ciphertext)
+        return Sealed(self.active, self.wrap(self.active, data_key), nonce, ciphertext)
 
     def open(self, sealed: Sealed, *, aad: bytes) -> bytes:
         try:
-            data_key = aes_key_unwrap(self.master(sealed.key_id), sealed.wrapped_key)
+            data_key = self.unwrap(sealed.key_id, sealed.wrapped_key)
             return AESGCM(data_key).decrypt(sealed.nonce, sealed.ciphertext, aad)
         except (InvalidUnwrap, InvalidTag):
             raise TamperedContent("stored content failed its integrity check") from None
@@ -78,10 +78,22 @@ class KeyRing:
     def rewrap(self, key_id: str, wrapped_key: bytes) -> bytes:
         """The data key re-wrapped under the active master key."""
         try:
-            data_key = aes_key_unwrap(self.master(key_id), wrapped_key)
+            data_key = self.unwrap(key_id, wrapped_key)
         except InvalidUnwrap:
             raise TamperedContent("a wrapped data key failed its integrity check") from None
-        return aes_key_wrap(self._keys[self.active], data_key)
+        return self.wrap(self.active, data_key)
+
+    # -- the two operations that touch a master key: the hook point of a KMS or an HSM.
+    # A PKCS#11 ring overrides these with C_WrapKey / C_UnwrapKey (CKM_AES_KEY_WRAP, RFC 3394)
+    # on a token-resident key named by ``key_id``, so the master key never enters the process;
+    # everything else (data keys, AES-GCM, rotation, the archive) stays as it is. See
+    # docs/architecture.md, "Encryption at rest".
+
+    def wrap(self, key_id: str, data_key: bytes) -> bytes:
+        return aes_key_wrap(self.master(key_id), data_key)
+
+    def unwrap(self, key_id: str, wrapped_key: bytes) -> bytes:
+        return aes_key_unwrap(self.master(key_id), wrapped_key)
 
     # -- persistence: a JSON file {"active": id, "keys": {id: base64}} readable by its owner only
 
@@ -92,16 +104,18 @@ class KeyRing:
         return cls(keys, data["active"])
 
     def save(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        """Write the ring durably and atomically: a uniquely named temporary file (0600) in the
+        same folder, synced, renamed over ``path``, then the folder synced.
+
+        Why each step: a fixed temporary name let two rotations rename each other's file away
+        (FileNotFoundError); without the syncs a power loss after the rename could leave an
+        empty ring while the database already names the new key.
+        """
         payload = {
             "active": self.active,
             "keys": {k: base64.b64encode(v).decode() for k, v in self._keys.items()},
         }
-        tmp = path.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            json.dump(payload, fh, indent=2)
-        os.replace(tmp, path)
+        write_private_json(path, payload)
 
     @classmethod
     def load_or_create(cls, path: Path) -> KeyRing:
@@ -122,6 +136,27 @@ class KeyRing:
     def without(self, key_ids: list[str]) -> KeyRing:
         keys = {k: v for k, v in self._keys.items() if k not in key_ids or k == self.active}
         return KeyRing(keys, self.active)
+
+
+def write_private_json(path: Path, payload: object) -> None:
+    """Replace ``path`` by ``payload`` as JSON, 0600, durably (see :meth:`KeyRing.save`)."""
+    if not path.parent.exists():
+        path.parent.mkdir(mode=0o700, parents=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as fh:  # mkstemp creates the file 0600
+            json.dump(payload, fh, indent=2)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    folder = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(folder)
+    finally:
+        os.close(folder)
 
 
 def new_key_id() -> str:

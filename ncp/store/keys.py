@@ -2,20 +2,51 @@
 
 Processes re-read the key ring file when it changes (one ``stat`` per use), so that after
 ``ncp keys rotate`` every process seals new documents under the new master key and can still
-open rows that are not yet re-wrapped. Retired keys are dropped only once no row names them.
+open rows that are not yet re-wrapped. A key that no row names any more leaves the ring for the
+*archive* (``<ring>.archive.json``, 0600), never for oblivion: a database backup from before a
+rotation stays readable, and a row written late under a retired key is still opened (and
+re-wrapped by the next rotation).
+
+Rotation is safe against itself and against writers: one rotation at a time (an exclusive lock
+on ``<ring>.lock``); every file written through a unique temporary name, synced, renamed and the
+folder synced; the last in-use check and the retirement made while the sealed tables are locked
+against writers (PostgreSQL ``LOCK TABLE ... IN SHARE ROW EXCLUSIVE MODE``; SQLite's write lock),
+then a last sweep re-wraps anything a writer sealed under a retired key just before the lock.
+
+The master keys live in a file by default. A KMS or PKCS#11 token plugs in by overriding
+:meth:`KeyRing.wrap` / :meth:`KeyRing.unwrap` (``ncp.store.crypto``), the only two operations
+that use a master key.
 """
 
 from __future__ import annotations
 
+import base64
+import datetime as dt
+import fcntl
+import json
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from ncp.store.crypto import KeyRing, UnknownMasterKey
+from ncp.store.crypto import KeyRing, UnknownMasterKey, write_private_json
 from ncp.store.models import Document, ReceivedOriginal
+
+
+def archive_path(path: Path) -> Path:
+    return path.with_name(path.stem + ".archive.json")
+
+
+def load_archive(path: Path) -> dict[str, dict[str, str]]:
+    """The retired keys of the ring at ``path``: ``{id: {"key": base64, "retired_at": iso}}``."""
+    archive = archive_path(path)
+    if not archive.exists():
+        return {}
+    return dict(json.loads(archive.read_text())["retired"])
 
 
 class KeyRingSource:
@@ -53,15 +84,21 @@ class KeyRingSource:
         return self._ring
 
     def get(self, key_id: str) -> KeyRing:
-        """A ring holding ``key_id`` (reloading once if another process has just rotated)."""
+        """A ring holding ``key_id``: reloading once if another process has just rotated, then
+        from the archive (a row restored from a backup, or written late under a retired key)."""
         ring = self.current()
         if key_id in ring.key_ids:
             return ring
         if self._path is not None:
             with self._lock:
                 self._ring = KeyRing.load(self._path)
+                self._stamp = None
             if key_id in self._ring.key_ids:
                 return self._ring
+            retired = load_archive(self._path).get(key_id)
+            if retired is not None:
+                return KeyRing({**{k: self._ring.master(k) for k in self._ring.key_ids},
+                                key_id: base64.b64decode(retired["key"])}, self._ring.active)
         raise UnknownMasterKey(key_id)
 
 
@@ -81,16 +118,21 @@ def _sealed_tables() -> list[type]:
     return [Document, ReceivedOriginal, PivotCacheEntry, SentDispensation, Account]
 
 
-def rotate(sessions: sessionmaker[Session], path: Path, *, batch: int = 1000) -> RotationReport:
-    """Make a new master key active, re-wrap every data key under it, retire the old keys.
+@contextmanager
+def rotation_lock(path: Path) -> Iterator[None]:
+    """One rotation at a time, across processes (``flock`` on ``<ring>.lock``)."""
+    lock = path.with_name(path.name + ".lock")
+    lock.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with open(lock, "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
-    Online: the new ring is written first (old keys kept), rows are re-wrapped in small
-    committed batches, and old keys leave the file only when no row names them any more.
-    """
-    ring = KeyRing.load(path).with_new_active_key()
-    ring.save(path)
+
+def _rewrap_all(sessions: sessionmaker[Session], ring: KeyRing, batch: int) -> int:
     done = 0
-    in_use: set[str] = set()
     for table in _sealed_tables():
         while True:
             with sessions() as s, s.begin():
@@ -106,9 +148,49 @@ def rotate(sessions: sessionmaker[Session], path: Path, *, batch: int = 1000) ->
             done += len(rows)
             if len(rows) < batch:
                 break
-        with sessions() as s:
-            in_use |= set(s.scalars(select(table.key_id).where(table.key_id.is_not(None))
-                                    .group_by(table.key_id)))
-    retired = [k for k in ring.key_ids if k != ring.active and k not in in_use]
-    ring.without(retired).save(path)
+    return done
+
+
+def _lock_sealed_tables(s: Session) -> None:
+    """Hold off writers of the sealed tables until the end of the transaction."""
+    if s.get_bind().dialect.name == "postgresql":
+        names = ", ".join(t.__tablename__ for t in _sealed_tables())  # type: ignore[attr-defined]
+        s.execute(text(f"LOCK TABLE {names} IN SHARE ROW EXCLUSIVE MODE"))
+    # SQLite: the transaction began with BEGIN IMMEDIATE, which is the database's write lock.
+
+
+def rotate(sessions: sessionmaker[Session], path: Path, *, batch: int = 1000,
+           now: dt.datetime | None = None) -> RotationReport:
+    """Make a new master key active, re-wrap every data key under it, archive the old keys.
+
+    Online: the new ring is written first (old keys kept), rows are re-wrapped in small
+    committed batches, and old keys move to the archive only when no row names them, checked
+    while writers are held off.
+    """
+    now = now or dt.datetime.now(dt.UTC)
+    with rotation_lock(path):
+        ring = KeyRing.load(path).with_new_active_key()
+        ring.save(path)
+        # In memory only: the archived keys too, for rows restored or written late under them.
+        working = KeyRing({**{k: base64.b64decode(v["key"])
+                              for k, v in load_archive(path).items()},
+                           **{k: ring.master(k) for k in ring.key_ids}}, ring.active)
+        done = _rewrap_all(sessions, working, batch)
+        with sessions() as s, s.begin():
+            _lock_sealed_tables(s)
+            in_use: set[str] = set()
+            for table in _sealed_tables():
+                in_use |= set(s.scalars(select(table.key_id).where(table.key_id.is_not(None))
+                                        .group_by(table.key_id)))
+            retired = [k for k in ring.key_ids if k != ring.active and k not in in_use]
+            if retired:
+                archive = load_archive(path)
+                for key_id in retired:
+                    archive[key_id] = {"key": base64.b64encode(ring.master(key_id)).decode(),
+                                       "retired_at": now.isoformat()}
+                write_private_json(archive_path(path), {"retired": archive})
+                ring.without(retired).save(path)
+        # A writer that sealed under an old key before the ring changed, and committed after
+        # the re-wrap: its row is opened through the archive and re-wrapped now.
+        done += _rewrap_all(sessions, working, batch)
     return RotationReport(ring.active, done, retired)
