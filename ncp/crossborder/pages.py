@@ -28,6 +28,7 @@ from ncp.auth.service import Principal
 from ncp.crossborder.service import CrossBorder, l1_pdf, read_prescription
 from ncp.peers.assertions import Professional
 from ncp.peers.client import FoundDocuments
+from ncp.peers.error_texts import text_for
 from ncp.peers.errors import CrossBorderError
 from ncp.peers.ism import IsmError
 from ncp.portal import web
@@ -110,10 +111,11 @@ def _refused(request: Request, me: Principal, exc: CrossBorderError | IsmError,
              back: str, status: int = 409) -> HTMLResponse:
     if isinstance(exc, IsmError):
         return page(request, "xb/refused.html", me, status_code=400, key=exc.key, code=None,
-                    peer_error_id=None, country=None, back=back, field=exc.field_name)
+                    peer_error_id=None, country=None, back=back, field=exc.field_name,
+                    code_text=None)
     return page(request, "xb/refused.html", me, status_code=status, key=f"xb.err.{exc.key}",
                 code=exc.code, peer_error_id=exc.peer_error_id, country=exc.country, back=back,
-                field="")
+                field="", code_text=text_for(exc.code, language(request, me)))
 
 
 def _labels(request: Request, me: Principal, mask: Any) -> dict[str, str]:
@@ -214,6 +216,8 @@ def visitor(request: Request, token: str, me: Pro) -> Response:
     return page(request, "xb/visitor.html", me, ctx=ctx, service=svc, items=items,
                 # errors a peer reported *with* its documents are shown too (never dropped)
                 warnings=warnings + [w.key for w in found.warnings + found.errors],
+                reported=[{"code": e.code, "text": text_for(e.code, language(request, me))}
+                          for e in found.warnings + found.errors if e.code],
                 dispensations=dispensations,
                 can_discard=xb.can_discard)
 

@@ -56,3 +56,35 @@ def test_an_unreadable_mask_is_refused(var: Path, tmp_path: Path) -> None:
                                       "--home-community-id", "1.2.3", "--ism", str(bad)])
     assert result.exit_code != 0
     assert "XX" not in CliRunner().invoke(app, ["peers", "list"]).output
+
+
+def test_an_entry_without_home_community_is_shown_unusable_until_set(var: Path) -> None:
+    """An SMP import leaves the home community id empty: ``list`` says the entry cannot be
+    called, ``set`` completes it (and the per-peer options) without touching the rest."""
+    import datetime as dt
+
+    from ncp.store.db import session_factory
+    from ncp.store.peers import PeerStore
+
+    engine = make_engine(get_settings().sqlalchemy_url)
+    store = PeerStore(session_factory(engine))
+    store.upsert(country="DK", name="NCPeH DK", home_community_id="",
+                 endpoints={"ITI-55": "https://dk.example/xcpd"}, source="smp:dk",
+                 now=dt.datetime.now(dt.UTC))
+    runner = CliRunner()
+    listed = runner.invoke(app, ["peers", "list"]).output
+    assert "NOT USABLE, missing: home community id" in listed
+    result = runner.invoke(app, ["peers", "set", "DK", "--home-community-id", "2.16.17.710.1",
+                                 "--option", "role_codes=precise", "--option", "xdr=inline"])
+    assert result.exit_code == 0, result.output
+    peer = store.get("DK")
+    assert peer.home_community_id == "2.16.17.710.1" and peer.source == "smp:dk"
+    assert peer.endpoints == {"ITI-55": "https://dk.example/xcpd"}
+    assert (peer.option("role_codes"), peer.option("xdr")) == ("precise", "inline")
+    listed = runner.invoke(app, ["peers", "list"]).output
+    assert "missing: home community" not in listed
+    assert "options: role_codes=precise, xdr=inline" in listed
+    bad = runner.invoke(app, ["peers", "set", "DK", "--option", "role_codes=exact"])
+    assert bad.exit_code != 0 and store.get("DK").option("role_codes") == "precise"
+    assert runner.invoke(app, ["peers", "set", "XX", "--home-community-id", "1.2"]).exit_code == 1
+    engine.dispose()
