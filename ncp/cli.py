@@ -55,7 +55,8 @@ def demo(
     from ncp.store.db import upgrade
 
     settings = get_settings()
-    init_pki(settings.pki_root, sorted({settings.country_code, "BE"}))
+    init_pki(settings.pki_root, sorted({settings.country_code, "BE"}),
+             card_issuer=settings.country_code)
     runtime = build_runtime(settings)
     upgrade(runtime.engine)
     from ncp.store.db import session_factory

@@ -177,7 +177,8 @@ def prepare(settings: Settings, *, peers: dict[str, str], specs: Path | None = N
     from ncp.store.peers import PeerStore
     from ncp.terminology.loader import load_all
 
-    init_pki(settings.pki_root, sorted({settings.country_code, *peers}))
+    init_pki(settings.pki_root, sorted({settings.country_code, *peers}),
+             card_issuer=settings.country_code)
     runtime = build_runtime(settings)
     try:
         upgrade(runtime.engine)

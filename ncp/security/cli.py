@@ -95,7 +95,7 @@ def init_command() -> None:
     """Create or complete the development PKI (our country and the test country BE)."""
     settings = get_settings()
     countries = list(dict.fromkeys([settings.country_code.upper(), TEST_COUNTRY]))
-    init_pki(settings.pki_root, countries)
+    init_pki(settings.pki_root, countries, card_issuer=settings.country_code.upper())
     typer.echo(f"development PKI for {', '.join(countries)} ready under {settings.pki_root}")
     typer.echo(f"trust list: {settings.trust_list_path}")
 
