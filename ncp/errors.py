@@ -97,6 +97,8 @@ class ErrorCode(enum.Enum):
                                "The patient identifier is malformed")
     STORED_QUERY_UNKNOWN = _Code("XDSUnknownStoredQuery", "XDSUnknownStoredQuery",
                                  Severity.ERROR, "The stored query id is not supported")
+    UNKNOWN_COMMUNITY = _Code("XDSUnknownCommunity", "XDSUnknownCommunity", Severity.ERROR,
+                              "The homeCommunityId of the query is not this community")
     STORED_QUERY_PARAM_MISSING = _Code("XDSStoredQueryMissingParam", "XDSStoredQueryMissingParam",
                                        Severity.ERROR,
                                        "A required stored query parameter is missing")

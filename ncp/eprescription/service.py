@@ -4,9 +4,10 @@ pharmacies abroad send back through XDR.
 
 Rules held here (the faces only translate):
 
-- each active, unexpired, not fully dispensed prescription is its own entry, with the eHDSI
-  metadata a pharmacist abroad selects by (ATC, dose form, strength, substitution, "open");
-  none gives error 1101;
+- each active, unexpired prescription is its own entry, with the eHDSI metadata a pharmacist
+  abroad selects by (ATC, dose form, strength, substitution, and the XDW event code ``open``
+  while it can be dispensed, ``closed`` once fully dispensed: the reference gateway lists
+  those too, which tells the pharmacist why nothing is dispensable); none gives error 1101;
 - an eDispensation must fulfil one of *our* prescriptions of *the TRC's patient*; anything else
   is "not identifiable" (5009), so a submission cannot probe other patients' prescriptions;
 - the DSP keeps the eDispensation in its national profile, like every other DSP document: the
@@ -34,7 +35,12 @@ from ncp.ihe.identifiers import PatientId
 from ncp.ihe.rim import Coded, DocumentEntry, EPrescriptionMetadata
 from ncp.patient_summary.documents import pivot_variant
 from ncp.patient_summary.entries import EntryFactory
-from ncp.store.dispensing import DispenseResult, Dispensing, PrescriptionInfo
+from ncp.store.dispensing import (
+    DISPENSABLE,
+    DispenseResult,
+    Dispensing,
+    PrescriptionInfo,
+)
 from ncp.store.errors import NotFound
 from ncp.store.pivot_cache import PivotCache
 from ncp.store.policy import Actor
@@ -77,7 +83,7 @@ def metadata_of(p: PrescriptionInfo) -> EPrescriptionMetadata:
         substitution=Coded(code="G", scheme=_SUBSTITUTION_SCHEME, display="generic")
         if p.substitution_allowed else Coded(code="N", scheme=_SUBSTITUTION_SCHEME,
                                              display="none"),
-        dispensable=True,
+        dispensable=p.status.value in DISPENSABLE,
     )
 
 
@@ -99,7 +105,7 @@ class EPrescriptionService:
     # ------------------------------------------------------------------ query
 
     def find(self, actor: Actor, patient_db_id: int, patient: PatientId) -> PrescriptionQuery:
-        prescriptions = self.dispensing.dispensable(actor, patient_db_id)
+        prescriptions = self.dispensing.listed(actor, patient_db_id)
         if not prescriptions:
             return PrescriptionQuery([], [NcpError(ErrorCode.EP_NOT_FOUND)])
         digests = self.cache.digests([p.document.id for p in prescriptions],

@@ -41,6 +41,20 @@ _SECURITY = {
 }
 
 
+def is_our_community(home: str | None, ours: str) -> bool:
+    """``AdhocQuery/@home`` absent, or our homeCommunityId (``urn:oid:`` form, ITI TF-2 3.38).
+
+    Why refuse another community rather than answer with ours: ITI-38 says a responding
+    gateway answers XDSUnknownCommunity (NIST XCA test 15815); answering with our documents
+    would hand our patients' metadata to a query meant for someone else."""
+    if home is None:
+        return True
+    value = home.strip()
+    if value[:8].lower() == "urn:oid:":
+        value = value[8:]
+    return value == ours
+
+
 def service_of(q: query.FindDocumentsQuery) -> Service:
     """The one eHDSI service the query's class codes name (4201 otherwise)."""
     services = set()
@@ -69,6 +83,9 @@ class CrossGatewayQuery:
 
     def answer(self, gw: Gateway, ex: Exchange, request: query.FindDocumentsQuery,
                identity: VerifiedIdentity) -> etree._Element:
+        if not is_our_community(request.home_community_id, gw.settings.home_community_id):
+            raise NcpError(ErrorCode.UNKNOWN_COMMUNITY, "AdhocQuery/@home is not ours",
+                           location="AdhocQuery/@home")
         actor = actor_of(identity)
         service = service_of(request)
         ex.objects.append((request.request_id or "FindDocuments", "ITI-38",

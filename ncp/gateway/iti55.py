@@ -25,6 +25,7 @@ from ncp.ihe.identifiers import II, PatientId
 from ncp.security.permissions import Transaction as SecurityTransaction
 from ncp.security.validation import VerifiedIdentity
 from ncp.security.wssecurity import VerifiedMessage
+from ncp.store import matricule as matricule_rules
 from ncp.store.errors import AccessDenied, NotFound
 from ncp.store.records import PatientInfo
 
@@ -106,6 +107,9 @@ class PatientDiscovery:
         try:
             ex.patient = PatientId(extension=matricule, root=root)
         except NcpError:
+            return self._response(gw, request, QueryResponseCode.NF)
+        if not matricule_rules.is_valid(matricule):
+            # Our own identifiers stay strictly checked: a malformed matricule is no patient.
             return self._response(gw, request, QueryResponseCode.NF)
         actor = actor_of(identity)
         try:

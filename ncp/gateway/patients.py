@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from ncp.errors import ErrorCode, NcpError
 from ncp.ihe.codes import Service
 from ncp.ihe.identifiers import PatientId
+from ncp.store import matricule as matricule_rules
 from ncp.store.errors import NotFound
 
 if TYPE_CHECKING:
@@ -27,6 +28,9 @@ def resolve_patient(gw: Gateway, patient: PatientId, services: set[Service]) -> 
     """The internal id of our patient ``patient``, after the consent check of ``services``."""
     if patient.root != gw.settings.patient_id_root:
         raise NcpError(ErrorCode.NO_MATCH, "not our identifier domain")
+    # Foreign identifiers are read leniently (ncp.ihe.identifiers); ours are 13 checked digits.
+    if not matricule_rules.is_valid(patient.extension):
+        raise NcpError(ErrorCode.NO_MATCH, "unknown patient")
     try:
         patient_db_id = gw.records.patient_id(patient.extension)
     except NotFound:

@@ -19,6 +19,13 @@ from ncp.ihe.errors import InvalidValueError, MissingElementError, UnexpectedMes
 from ncp.xmlutil import NS, qname
 
 _OID = re.compile(r"^[0-2](\.(0|[1-9][0-9]*))+$")
+#: HL7 V3 ``uid`` (datatypes-base.xsd): ``oid`` | ``uuid`` | ``ruid``, as the XSD patterns say.
+_UID_OID = re.compile(r"^[0-2](\.(0|[1-9][0-9]*))*$")
+_UID_UUID = re.compile(r"^[0-9a-zA-Z]{8}-[0-9a-zA-Z]{4}-[0-9a-zA-Z]{4}-[0-9a-zA-Z]{4}-"
+                       r"[0-9a-zA-Z]{12}$")
+_UID_RUID = re.compile(r"^[A-Za-z][A-Za-z0-9\-]*$")
+#: No schema bounds a uid; a bound keeps hostile input out of logs and audit records.
+MAX_UID = 256
 _WS = re.compile(rb"\s+")
 
 
@@ -98,6 +105,22 @@ def check_oid(value: str, el: etree._Element) -> str:
     """Refuse anything that is not a dotted-decimal OID."""
     if not _OID.match(value) or len(value) > 64:
         raise InvalidValueError("not an OID", location=where(el))
+    return value
+
+
+def is_uid(value: str) -> bool:
+    """An HL7 V3 ``uid``: what ``II/@root`` may hold (OID, UUID or RUID).
+
+    Why all three: live peers (the reference gateway, German and Danish gateways) write UUID
+    message ids; the datatype allows them, so refusing them refuses lawful peers."""
+    return len(value) <= MAX_UID and bool(
+        _UID_OID.match(value) or _UID_UUID.match(value) or _UID_RUID.match(value))
+
+
+def check_uid(value: str, el: etree._Element) -> str:
+    """Refuse an ``II/@root`` the HL7 V3 ``uid`` datatype refuses."""
+    if not is_uid(value):
+        raise InvalidValueError("not an HL7 uid (OID, UUID or RUID)", location=where(el))
     return value
 
 

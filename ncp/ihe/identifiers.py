@@ -2,7 +2,8 @@
 
 - XDS/XCA/XDR carry a patient as an HL7 v2 CX string ``extension^^^&root&ISO``
   (IHE ITI TF-3 4.2.3.1.7, "patientId").
-- HL7 v3 (XCPD) carries identifiers as ``II``: ``root`` (an OID) and ``extension``.
+- HL7 v3 (XCPD) carries identifiers as ``II``: ``root`` (an HL7 ``uid``: OID, UUID or RUID)
+  and ``extension``.
 
 Why a type and not a string: a malformed identifier must be refused once, at the edge, and the
 services then compare typed values (the TRC's patient against the queried one).
@@ -16,8 +17,13 @@ from dataclasses import dataclass
 from ncp.ihe._xml import is_oid
 from ncp.ihe.errors import PatientIdError
 
-# HL7 v2 delimiters may not appear inside a component.
-_FORBIDDEN = re.compile(r"[\^&~\\|\s]")
+#: What a CX component may not hold: the CX component, subcomponent, repetition and escape
+#: separators (HL7 v2.5 2.5.4) and control characters. Anything else is the assigning
+#: authority's business: German peers write KVNR and access code as ``X110571344|ABC123``.
+#: Our own matricules are checked strictly where they are looked up (13 digits, check digits).
+_FORBIDDEN = re.compile(r"[\^&~\\\x00-\x1f\x7f-\x9f]")
+#: The assigning authority namespace (CX.4.1) is a name: no separators, no whitespace.
+_FORBIDDEN_NAMESPACE = re.compile(r"[\^&~\\|\s\x00-\x1f\x7f-\x9f]")
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -36,8 +42,10 @@ class PatientId:
     root: str
 
     def __post_init__(self) -> None:
-        if not self.extension or _FORBIDDEN.search(self.extension) or len(self.extension) > 256:
-            raise PatientIdError("patient id extension is empty or holds HL7 v2 delimiters")
+        ext = self.extension
+        if not ext.strip() or _FORBIDDEN.search(ext) or len(ext) > 256:
+            raise PatientIdError("patient id extension is empty or holds CX separators or "
+                                 "control characters")
         if not is_oid(self.root):
             raise PatientIdError("assigning authority is not an OID")
 
@@ -60,7 +68,7 @@ class PatientId:
         authority = parts[3].split("&")
         if len(authority) != 3 or authority[2] != "ISO":
             raise PatientIdError("assigning authority is not &root&ISO", location=location)
-        if _FORBIDDEN.search(authority[0]):
+        if _FORBIDDEN_NAMESPACE.search(authority[0]):
             raise PatientIdError("assigning authority namespace is malformed", location=location)
         try:
             return cls(extension=parts[0], root=authority[1])

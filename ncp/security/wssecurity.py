@@ -238,7 +238,9 @@ def _signer_certificate(key_info: etree._Element | None, sec: etree._Element,
     if not strs:
         return key_info_certificate(key_info)
     refs = strs[0].findall(_q(WSSE, "Reference"))
-    if len(strs) != 1 or len(refs) != 1 or len(key_info) != 1:
+    # Count elements only: a comment inside KeyInfo is lawful XML (issue 12 item 8).
+    if len(strs) != 1 or len(refs) != 1 or \
+            sum(1 for c in key_info if isinstance(c.tag, str)) != 1:
         raise _refuse("no-certificate", "expected one SecurityTokenReference with one Reference")
     uri = refs[0].get("URI") or ""
     if not uri.startswith("#"):

@@ -162,6 +162,23 @@ class Dispensing:
             return [_info(row, docs[row.document_id]) for row in rows
                     if row.valid_until is None or row.valid_until > now]
 
+    def listed(self, actor: Actor, patient_id: int) -> list[PrescriptionInfo]:
+        """What the eP list shows: the dispensable prescriptions and the fully dispensed ones
+        (listed as closed, as the reference gateway does, so that a pharmacist abroad sees why
+        nothing can be dispensed); cancelled and expired ones are not listed."""
+        docs = {d.id: d for d in self.records.list_documents(
+            actor, patient_id, doc_type=DocumentType.PRESCRIPTION)}
+        if not docs:
+            return []
+        now = self.records._clock()
+        shown = (*DISPENSABLE, PrescriptionStatus.DISPENSED.value)
+        with self.records._read() as s:
+            rows = s.scalars(select(Prescription).where(
+                Prescription.document_id.in_(list(docs)),
+                Prescription.status.in_(shown))).all()
+            return [_info(row, docs[row.document_id]) for row in rows
+                    if row.valid_until is None or row.valid_until > now]
+
     def prescription(self, prescription_id: str) -> PrescriptionInfo:
         """Dispensing state of one prescription (for our own portal and tests; no content)."""
         with self.records._read() as s:

@@ -272,8 +272,10 @@ def _add_xfrm(root: etree._Element, parent_id: tuple[str, str]) -> None:
     for related in root.findall(f"{{{HL7}}}relatedDocument"):
         root.remove(related)
     anchor_names = ("authorization", "componentOf", "component")
-    anchor = next((child for child in root
-                   if etree.QName(child).localname in anchor_names), None)
+    # Comments and processing instructions are lawful children of ClinicalDocument (XML 1.0,
+    # CDA_Pharma.xsd): only elements have a name.
+    anchor = next((child for child in root if isinstance(child.tag, str)
+                   and etree.QName(child).localname in anchor_names), None)
     related = etree.Element(f"{{{HL7}}}relatedDocument", typeCode="XFRM")
     parent_doc = etree.SubElement(related, f"{{{HL7}}}parentDocument")
     ident = etree.SubElement(parent_doc, f"{{{HL7}}}id", root=parent_id[0])

@@ -72,7 +72,7 @@ def test_dispense_marks_the_prescription_and_stores_the_ed(env: GatewayEnv) -> N
     assert env.count(Dispensation) == 1 and state(env, rx).packages_dispensed == 1
 
 
-def test_a_fully_dispensed_prescription_is_refused_and_leaves_the_query(env: GatewayEnv) -> None:
+def test_a_fully_dispensed_prescription_is_refused_and_listed_closed(env: GatewayEnv) -> None:
     pid = patient(0)
     uid, ep, rx = pivot_ep(env)
     total = state(env, rx).packages_prescribed
@@ -88,7 +88,10 @@ def test_a_fully_dispensed_prescription_is_refused_and_leaves_the_query(env: Gat
     assert after["audit_messages"] == counts["audit_messages"] + 1
     r = env.post("xca", env.be.query(pid, ClassCode.EPRESCRIPTION))
     listed = query.parse_response(read_answer(r.body, r.content_type, env.trust).body_element)
-    assert uid not in [e.unique_id for e in listed.entries]
+    (entry,) = [e for e in listed.entries if e.unique_id == uid]
+    # Listed with the XDW event code "closed" (the reference gateway's form), not dropped.
+    assert entry.eprescription is not None and entry.eprescription.dispensable is False
+    assert b"urn:ihe:iti:xdw:2011:eventCode:closed" in r.body
 
 
 def test_two_simultaneous_dispenses_one_wins(any_env: GatewayEnv) -> None:

@@ -118,7 +118,15 @@ class QueryResponse:
 # --- parameter value syntax ----------------------------------------------------------------------
 
 def parse_value_list(value: str, *, location: str = "") -> list[str]:
-    """Items of ``('a','b')`` (quotes doubled inside an item); a bare ``'a'`` is one item."""
+    """The items of one ``rim:Value`` of a stored query parameter.
+
+    Forms accepted (ebRS 3.0 section 6.3 and IHE ITI TF-2 3.18.4.1.2.3.5, and what live peers
+    write): ``('a','b')`` with or without blanks around items, and a bare ``'a'``; several
+    ``rim:Value`` elements are joined by the caller. A quote inside an item is doubled; an
+    unquoted item is not ebRS and stays refused. Code parameters
+    split further (:func:`code_items`): the reference gateway writes several codes in one quoted
+    string, ``('11502-2^^2.16.840.1.113883.6.1,18748-4^^2.16.840.1.113883.6.1')``.
+    """
     v = value.strip()
     if v.startswith("(") and v.endswith(")"):
         body = v[1:-1]
@@ -126,7 +134,7 @@ def parse_value_list(value: str, *, location: str = "") -> list[str]:
         pos = 0
         while True:
             m = _ITEM.match(body, pos)
-            if not m:
+            if not m or not m.group(1).strip():
                 raise InvalidValueError("malformed value list", location=location)
             items.append(m.group(1).replace("''", "'"))
             pos = m.end()
@@ -136,9 +144,26 @@ def parse_value_list(value: str, *, location: str = "") -> list[str]:
                 raise InvalidValueError("malformed value list", location=location)
             pos += 1
     m = _ITEM.fullmatch(v)
-    if not m:
+    if not m or not m.group(1).strip():
         raise InvalidValueError("value is not quoted", location=location)
     return [m.group(1).replace("''", "'")]
+
+
+def code_items(items: list[str], *, location: str = "") -> list[str]:
+    """Code values of a code parameter: an item holding ``code^^scheme,code^^scheme`` (the
+    reference gateway's multi-class form) is several codes. A code itself never holds a comma
+    next to a ``^^scheme`` part, so the split cannot cut a lawful code in two; a list with an
+    empty or malformed member is refused."""
+    out: list[str] = []
+    for item in items:
+        parts = [p.strip() for p in item.split(",")]
+        if len(parts) > 1 and all(p.count("^") == 2 for p in parts):
+            out.extend(parts)
+        elif len(parts) > 1 and any("^" in p for p in parts):
+            raise InvalidValueError("malformed code list", location=location)
+        else:
+            out.append(item)
+    return out
 
 
 def _format_list(items: tuple[str, ...] | list[str]) -> str:
@@ -209,7 +234,7 @@ def parse_request(el: etree._Element) -> FindDocumentsQuery:
         except ValueError:
             raise InvalidValueError("unknown status in $XDSDocumentEntryStatus",
                                     location=loc) from None
-    codes = {field: tuple(_parse_code(i, loc) for i in items(name))
+    codes = {field: tuple(_parse_code(i, loc) for i in code_items(items(name), location=loc))
              for field, name in _CODE_PARAMS.items()}
     times: dict[str, str | None] = {}
     for field, name in _TIME_PARAMS.items():

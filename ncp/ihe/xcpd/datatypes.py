@@ -24,8 +24,9 @@ def H(local: str) -> str:
 
 
 def read_ii(el: etree._Element, *, extension_required: bool = False) -> II:
-    """An ``II`` with an OID root (``nullFlavor`` identifiers are refused)."""
-    root = x.check_oid(x.attr(el, "root"), el)
+    """An ``II`` whose root is an HL7 ``uid`` (OID, UUID or RUID); ``nullFlavor`` identifiers
+    are refused. ``@root`` alone is a whole identifier (HL7 V3 II)."""
+    root = x.check_uid(x.attr(el, "root"), el)
     ext = x.opt_attr(el, "extension")
     if extension_required and ext is None:
         raise InvalidValueError("identifier without extension", location=x.where(el))

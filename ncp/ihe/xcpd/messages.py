@@ -228,7 +228,9 @@ def _read_query(qbp: etree._Element) -> PatientDiscoveryQuery:
         values = x.children(param, H("value"))
         if not values:
             raise MissingElementError("livingSubjectId without value", location=x.where(param))
-        ids.extend(read_ii(v, extension_required=True) for v in values)
+        # A root-only id is lawful (HL7 V3 II): the responder answers it (no national id
+        # value: AE DemographicsQueryNotAllowed), it is not a malformed message.
+        ids.extend(read_ii(v) for v in values)
     names: list[PersonName] = []
     for param in x.children(plist, H("livingSubjectName")):
         values = x.children(param, H("value"))

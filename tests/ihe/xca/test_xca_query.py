@@ -82,6 +82,31 @@ def test_values_split_across_value_elements_are_joined(dk_body) -> None:
     assert [c.code for c in q.class_codes] == ["60591-5", "57833-6"]
 
 
+LOINC = "2.16.840.1.113883.6.1"
+
+
+@pytest.mark.parametrize("value", [
+    f"('11502-2^^{LOINC}','18748-4^^{LOINC}','34105-7^^{LOINC}')",    # ebRS list
+    f"( '11502-2^^{LOINC}' , '18748-4^^{LOINC}','34105-7^^{LOINC}' )",  # blanks between items
+    f"('11502-2^^{LOINC},18748-4^^{LOINC},34105-7^^{LOINC}')",       # the reference gateway
+    f"('11502-2^^{LOINC}, 18748-4^^{LOINC}','34105-7^^{LOINC}')",    # both at once
+])
+def test_every_value_list_form_peers_send_is_read(dk_body, value: str) -> None:
+    el = dk_body(SAMPLE)
+    _set_value(el, "$XDSDocumentEntryClassCode", value)
+    q = query.parse_request(el)
+    assert q.class_codes == tuple(Coded(code=c, scheme=LOINC)
+                                  for c in ("11502-2", "18748-4", "34105-7"))
+
+
+def test_one_code_per_value_element_is_read_too(dk_body) -> None:
+    el = dk_body(SAMPLE)
+    _set_value(el, "$XDSDocumentEntryClassCode", f"'11502-2^^{LOINC}'")
+    vl = _slot(el, "$XDSDocumentEntryClassCode").xpath("rim:ValueList", namespaces=N)[0]
+    etree.SubElement(vl, f"{{{NS['rim']}}}Value").text = f"'18748-4^^{LOINC}'"
+    assert [c.code for c in query.parse_request(el).class_codes] == ["11502-2", "18748-4"]
+
+
 def _slot(el: etree._Element, name: str) -> etree._Element:
     return el.xpath(f"//rim:Slot[@name='{name}']", namespaces=N)[0]
 
@@ -152,6 +177,11 @@ def test_two_patient_values_are_refused(dk_body) -> None:
     ("$XDSDocumentEntryClassCode", "('60591-5^2.16.840.1.113883.6.1')"),
     ("$XDSDocumentEntryClassCode", "('60591-5^^2.16.840.1.113883.6.1' '1^^2')"),
     ("$XDSDocumentEntryClassCode", "(60591-5^^2.16.840.1.113883.6.1)"),
+    ("$XDSDocumentEntryClassCode", "('60591-5^^2.16.840.1.113883.6.1,')"),
+    ("$XDSDocumentEntryClassCode", "('60591-5^^2.16.840.1.113883.6.1,,18748-4^^1.2')"),
+    ("$XDSDocumentEntryClassCode", "('60591-5^^2.16.840.1.113883.6.1',)"),
+    ("$XDSDocumentEntryClassCode", "('')"),
+    ("$XDSDocumentEntryClassCode", "()"),
 ])
 def test_malformed_values_are_refused(dk_body, name: str, value: str) -> None:
     el = dk_body(SAMPLE)

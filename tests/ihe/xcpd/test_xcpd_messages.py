@@ -225,8 +225,12 @@ def _remove(node: etree._Element) -> None:
 
 @pytest.mark.parametrize(("xpath", "action", "error"), [
     ("//h:queryByParameter", _remove, MissingElementError),
-    ("//h:livingSubjectId[1]/h:value", lambda n: n.attrib.pop("extension"), InvalidValueError),
     ("//h:livingSubjectId[1]/h:value", lambda n: n.set("root", "not an oid"), InvalidValueError),
+    ("//h:livingSubjectId[1]/h:value", lambda n: n.set("root", "1.2.x"), InvalidValueError),
+    ("h:id", lambda n: n.set("root", "4ad4e0af-59bc-4233-aa50"), InvalidValueError),
+    ("h:id", lambda n: n.set("root", "urn:uuid:4ad4e0af-59bc-4233-aa50-27ff21883104"),
+     InvalidValueError),
+    ("h:id", lambda n: n.set("root", "9abc"), InvalidValueError),
     ("//h:livingSubjectAdministrativeGender/h:value", lambda n: n.set("code", "X"),
      InvalidValueError),
     ("//h:livingSubjectBirthTime/h:value", lambda n: n.set("value", "1963-08-05"),
@@ -262,3 +266,31 @@ def test_response_claiming_ok_without_patient_is_refused(response_el) -> None:
     _mutate(response_el, "h:controlActProcess/h:subject", _remove)
     with pytest.raises(InvalidValueError):
         xcpd.parse_response(response_el)
+
+
+# --- HL7 V3 uid: II/@root is OID | UUID | RUID (datatypes-base.xsd) ---------------------------
+
+@pytest.mark.parametrize("root", [
+    "4ad4e0af-59bc-4233-aa50-27ff21883104",   # UUID (reference gateway, German, Danish peers)
+    "4AD4E0AF-59BC-4233-AA50-27FF21883104",   # the XSD pattern allows either case
+    "OpenNCP-message",                          # RUID
+    "2",                                        # a one-arc OID is an XSD oid
+])
+def test_uuid_ruid_and_oid_roots_are_read_everywhere(request_el, response_el, root) -> None:
+    for node in request_el.xpath("h:id|//h:queryId|//h:device/h:id", namespaces=HL7):
+        node.set("root", root)
+    req = xcpd.parse_request(request_el)
+    assert req.message_id.root == root and req.query.query_id.root == root
+    assert req.sender.id.root == root
+    for node in response_el.xpath("h:id|//h:targetMessage/h:id|//h:device/h:id",
+                                  namespaces=HL7):
+        node.set("root", root)
+    res = xcpd.parse_response(response_el)   # our client reads peers' answers the same way
+    assert res.message_id.root == root and res.target_message_id.root == root
+
+
+def test_a_root_only_living_subject_id_is_a_whole_identifier(request_el) -> None:
+    node = request_el.xpath("//h:livingSubjectId[1]/h:value", namespaces=HL7)[0]
+    del node.attrib["extension"]
+    req = xcpd.parse_request(request_el)
+    assert II(root=node.get("root")) in req.query.patient_ids
