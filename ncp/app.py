@@ -82,6 +82,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
         docs.install(app)
     from ncp import gateway  # the SOAP faces (issue 5)
+    from ncp.observability import asgi as observability  # /metrics, portal action log
+
+    observability.install(app, settings.metrics_token)
 
     gateway.install(app)
     from ncp import crossborder  # doctors' and pharmacists' pages for visitors (issue 6)

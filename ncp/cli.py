@@ -40,6 +40,9 @@ def serve(
     if not settings.allow_plain_http and not settings.tls_cert_path.exists():
         typer.echo(f"no TLS certificate at {settings.tls_cert_path}: run `ncp pki init`", err=True)
         raise typer.Exit(2)
+    from ncp.observability.metrics import configure as configure_metrics
+
+    configure_metrics(settings.metrics_path)  # multiprocess mode, before any metric exists
     run_server(create_app(settings), settings)
 
 

@@ -125,5 +125,10 @@ def uvicorn_config(app: ASGIApp, settings: Settings, **overrides: Any) -> uvicor
 
 
 def serve(app: ASGIApp, settings: Settings) -> None:
-    """Run ``app`` on the configured address until interrupted."""
-    uvicorn.Server(uvicorn_config(app, settings)).run()
+    """Run ``app`` on the configured address until interrupted, logging in the configured
+    format (uvicorn's own lines included: its logging set-up is turned off)."""
+    from ncp.observability import configure_logging
+
+    configure_logging(settings.log_format_effective, settings.log_level)
+    uvicorn.Server(uvicorn_config(app, settings, log_config=None,
+                                  log_level=settings.log_level.lower())).run()

@@ -78,6 +78,25 @@ class Settings(BaseSettings):
     #: Serve the API's interactive documentation (``/api/docs``) and OpenAPI document. Empty:
     #: on in development, off in production (a public API map helps nobody but a scanner).
     api_docs: bool | None = None
+    #: Log lines as ``json`` (one object per line, for a log shipper) or readable ``text``.
+    #: Empty: text in development, JSON in production.
+    log_format: Literal["text", "json"] | None = None
+    log_level: str = "INFO"
+    #: Bearer token of ``GET /metrics``; empty: no metrics endpoint (404).
+    metrics_token: str = ""
+    #: Shared folder of the per-process metric files (Prometheus multiprocess mode); empty
+    #: means ``<var_dir>/run/metrics``. Every ``ncp serve`` process of one host uses the same.
+    metrics_dir: Path | None = None
+
+    @property
+    def log_format_effective(self) -> Literal["text", "json"]:
+        if self.log_format is not None:
+            return self.log_format
+        return "json" if self.environment == "production" else "text"
+
+    @property
+    def metrics_path(self) -> Path:
+        return self.metrics_dir or self.var_dir / "run" / "metrics"
 
     @property
     def api_docs_enabled(self) -> bool:

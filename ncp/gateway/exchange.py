@@ -101,9 +101,10 @@ def _event(ex: Exchange, transaction: registry.Transaction) -> AuditEvent:
         extra={"message_id": ex.message_id or ""})
 
 
-def write_audit(audit: AuditLog, ex: Exchange) -> None:
+def write_audit(audit: AuditLog, ex: Exchange) -> list[int]:
     """Write the audit record of ``ex``; requests that never named a known transaction are
-    recorded under the endpoint's first transaction."""
+    recorded under the endpoint's first transaction. Returns the records' ids (the first is
+    the exchange's own, the correlation id of its log line)."""
     transaction = ex.transaction or registry.get(
         {"xcpd": "ITI-55", "xca": "ITI-38", "xdr": "ITI-41"}.get(ex.endpoint, "ITI-38"))
     event = _event(ex, transaction)
@@ -117,4 +118,4 @@ def write_audit(audit: AuditLog, ex: Exchange) -> None:
         records.append(AuditRecord(ex.at, transaction.iti, TRANSLATION_EVENT,
                                    int(Outcome.SUCCESS), event.patient_id,
                                    build_audit_message(translation)))
-    audit.record_all(records)
+    return audit.record_all(records)

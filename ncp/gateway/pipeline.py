@@ -28,6 +28,7 @@ import base64
 import binascii
 import datetime as dt
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -45,6 +46,7 @@ from ncp.ihe import registry, schemas
 from ncp.ihe._xml import XOP_INCLUDE
 from ncp.ihe.codes import Service
 from ncp.ihe.identifiers import PatientId
+from ncp.observability import exchange_done
 from ncp.patient_summary import CrossBorderDocuments, EntryFactory, PatientSummaryService
 from ncp.security import MessageSecurity
 from ncp.security.errors import SecurityError
@@ -185,6 +187,7 @@ class Gateway:
     def handle(self, endpoint: str, body: bytes, content_type: str, *,
                peer_certificate_pem: str | None, peer_host: str | None = None) -> Response:
         """Answer one HTTP request of ``endpoint`` (see the module docstring)."""
+        started = time.perf_counter()
         now = self.clock()
         ex = Exchange(endpoint=endpoint, at=now, peer_host=peer_host, provider=self.provider)
         msg: soap.SoapMessage | None = None
@@ -223,11 +226,14 @@ class Gateway:
             data, ct, _ = soap.build_fault(internal, relates_to=msg.message_id if msg else None)
             return Response(data, ct, 500)
         finally:
+            audit_ids: list[int] | None = None
             try:
-                write_audit(self.audit, ex)
+                audit_ids = write_audit(self.audit, ex)
             except Exception:
                 log.exception("audit record could not be written")
                 raise
+            finally:  # metrics and the exchange's log line, also when the audit failed
+                exchange_done(ex, audit_ids, time.perf_counter() - started)
 
     def _peer_country(self, pem: str | None, now: dt.datetime, ex: Exchange) -> str:
         if not pem:

@@ -32,6 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
+from ncp.observability import login_done
 from ncp.store.crypto import Sealed, TamperedContent
 from ncp.store.db import reading
 from ncp.store.errors import ContentTampered
@@ -382,6 +383,7 @@ class AccountStore:
             s.add(LoginEvent(at=now, login=login[:64], account_id=account_id, method=method,
                              outcome=outcome, reason=(reason or "")[:200] or None,
                              client=(client or "")[:64] or None))
+        login_done(method=method, outcome=outcome, reason=reason)
 
     def failures_since(self, *, since: dt.datetime, login: str | None = None,
                        client: str | None = None) -> int:

@@ -32,6 +32,7 @@ def make_engine(url: str, **kwargs: object) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin_immediate)
+        event.listen(engine, "handle_error", _count_error)
         return engine
     if parsed.drivername == "postgresql":
         url = str(parsed.set(drivername="postgresql+psycopg"))
@@ -39,7 +40,18 @@ def make_engine(url: str, **kwargs: object) -> Engine:
     # recycled instead, and a failed connection is discarded by the pool on error.
     engine = create_engine(url, pool_recycle=1800, **kwargs)
     event.listen(engine, "connect", _postgresql_generic_plans)
+    event.listen(engine, "handle_error", _count_error)
     return engine
+
+
+def _count_error(context: object) -> None:
+    """Count every error the driver raises (the ``ncp_database_errors_total`` metric), by
+    DB-API class: ``OperationalError`` is the database gone or the disk full, ``IntegrityError``
+    a lost race the code handles, the others bugs."""
+    from ncp.observability import database_error
+
+    original = getattr(context, "original_exception", None)
+    database_error(type(original).__name__ if original is not None else "unknown")
 
 
 def private_file(path: Path) -> None:
