@@ -158,3 +158,6 @@ app.add_typer(assertion_app, name="assertion")
 from ncp.registry.cli import registry_app  # noqa: E402
 
 app.add_typer(registry_app, name="registry")
+from ncp.peers.probe_cli import probe_command  # noqa: E402
+
+app.command("probe")(probe_command)
