@@ -382,16 +382,18 @@ class _Server(ThreadingHTTPServer):
 
 
 @contextmanager
-def running_reference_peer(peer: ReferencePeer, *, pki: Path,
-                           client_ca_country: str) -> Iterator[ReferencePeer]:
-    """Serve ``peer`` over HTTPS on a free loopback port; clients must present a certificate
-    of ``client_ca_country``'s CA (mutual TLS)."""
+def running_reference_peer(peer: ReferencePeer, *, pki: Path, client_ca_country: str = "",
+                           client_ca: Path | None = None) -> Iterator[ReferencePeer]:
+    """Serve ``peer`` over HTTPS on a free loopback port with its TLS server certificate from
+    ``pki``; clients must present a certificate of ``client_ca_country``'s CA in ``pki`` (or
+    of the CA in ``client_ca``): mutual TLS."""
     cc = peer.country.lower()
+    client_ca = client_ca or pki / client_ca_country.lower() / "ca.pem"
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     context.load_cert_chain(pki / cc / "tls-server.pem", pki / cc / "tls-server.key")
     context.verify_mode = ssl.CERT_REQUIRED
-    context.load_verify_locations(pki / client_ca_country.lower() / "ca.pem")
+    context.load_verify_locations(client_ca)
     server = _Server(("127.0.0.1", 0), _Handler)
     server.peer = peer
     server.socket = context.wrap_socket(server.socket, server_side=True)
