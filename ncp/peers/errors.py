@@ -44,6 +44,8 @@ for _code, _key in (
     (ErrorCode.SUBSTITUTION_NOT_ALLOWED, "substitution"),
     (ErrorCode.EPRESCRIPTION_NOT_IDENTIFIABLE, "not_identifiable"),
     (ErrorCode.DISCARD_FAILED, "discard_failed"),
+    # the home community we named is not the peer's: our directory entry is wrong
+    (ErrorCode.UNKNOWN_COMMUNITY, "configuration"),
 ):
     _KEYS.setdefault(_code.code, _key)
     _KEYS.setdefault(_code.wire, _key)
