@@ -23,7 +23,7 @@ from ncp.portal.content import MAX_UPLOAD_BYTES, check_upload
 from ncp.portal.web import authenticator, client_address
 from ncp.server import client_cert_pem
 from ncp.store.records import DocumentInfo, PatientInfo, Records
-from ncp.store.vocabulary import Confidentiality, DocumentType
+from ncp.store.vocabulary import Confidentiality, DocumentType, EmergencyReason
 
 #: Slack over the exact base64 size, so that a slightly oversized file is answered by the
 #: decoded-size check (413) rather than by schema validation.
@@ -159,7 +159,9 @@ class EndedOut(BaseModel):
 
 
 class EmergencyIn(BaseModel):
-    reason: str = Field(min_length=5, max_length=400)
+    reason_code: EmergencyReason = Field(description="Why, as a code the data protection "
+                                         "officer counts")
+    reason: str = Field(min_length=5, max_length=400, description="Why, in words")
 
 
 class EmergencyOut(BaseModel):
@@ -268,9 +270,11 @@ def add_document(request: Request, matricule: Matricule, body: DocumentIn,
 @router.post("/patients/{matricule}/emergency", response_model=EmergencyOut, tags=["patients"])
 def emergency(request: Request, matricule: Matricule, body: EmergencyIn,
               caller: Caller) -> EmergencyOut:
-    """Break the glass: open the record for 12 hours, flagged and shown to the patient."""
+    """Break the glass: open the record for 12 hours, flagged, notified to the patient and
+    alerted to the data protection officer; at most 3 per professional in 24 hours."""
     svc = records(request)
-    expires = svc.declare_emergency(caller.actor, svc.patient_id(matricule), body.reason)
+    expires = svc.declare_emergency(caller.actor, svc.patient_id(matricule), body.reason,
+                                    body.reason_code)
     return EmergencyOut(expires_at=expires)
 
 

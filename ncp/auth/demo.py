@@ -68,7 +68,7 @@ def seed_accounts(records: Records, engine: Engine, *, cheap_hashes: bool = Fals
                                         kind="helper", display_name="Anna Schmit (aidante)",
                                         totp_secret=DEMO_TOTP_SECRET)
         first = records.patient_id(demo.PATIENTS[0].patient.matricule)
-        auth.store.add_helper(first, helper_id, records._clock())
+        auth.store.add_helper(first, helper_id, records._clock(), "manage")
         created += 1
     if pki_root is not None:
         _demo_card(auth, pki_root)

@@ -35,7 +35,7 @@ from ncp.auth.certificates import CardRefused, CardVerifier, ca_identity, identi
 from ncp.auth.passwords import Passwords
 from ncp.store.accounts import AccountInfo, AccountStore, SessionInfo
 from ncp.store.errors import AccessDenied
-from ncp.store.policy import Actor
+from ncp.store.policy import DELEGATIONS, Actor
 from ncp.store.records import Records, utcnow
 
 SECOND_FACTOR = "second-factor"
@@ -348,9 +348,10 @@ class Authenticator:
             except AccessDenied:  # retired from the national registry: no session acts
                 return None
         if acting_for is not None and acting_for != account.patient_id:
-            if not self.store.is_helper(acting_for, account.id):
+            delegation = self.store.delegation(acting_for, account.id)
+            if delegation is None:
                 return None
-            return Actor.helper(acting_for, account.display_name)
+            return Actor.helper(acting_for, account.display_name, delegation)
         if account.patient_id is not None:
             return Actor.patient(account.patient_id, account.display_name)
         # A helper who has not chosen whom to help yet: acts for nobody.
@@ -375,16 +376,21 @@ class Authenticator:
 
     # ------------------------------------------------------------------ helpers
 
-    def name_helper(self, principal: Principal, helper_login: str) -> AccountInfo:
-        """The patient names an existing account as their DSP assistant (logged on the record)."""
+    def name_helper(self, principal: Principal, helper_login: str,
+                    delegation: str = "read") -> AccountInfo:
+        """The patient names an existing account as their DSP assistant (logged on the record),
+        with a scoped delegation: ``read`` (the default), ``manage`` or ``legal`` (a legal
+        representative, who may also consent and close the DSP)."""
         if principal.actor.kind.value != "patient" or principal.patient_id is None:
             raise AuthError("forbidden", "only the patient names their assistants")
+        if delegation not in DELEGATIONS:
+            raise AuthError("forbidden", f"unknown delegation {delegation!r}")
         helper = self.store.by_login(helper_login.strip().lower())
         if helper is None or helper.kind == "professional" or helper.id == principal.account.id:
             raise AuthError("unknown-helper", "no such person to name as assistant")
         self.records.note_policy_change(principal.actor, principal.patient_id,
-                                        f"assistant named: {helper.display_name}")
-        self.store.add_helper(principal.patient_id, helper.id, self._clock())
+                                        f"assistant named ({delegation}): {helper.display_name}")
+        self.store.add_helper(principal.patient_id, helper.id, self._clock(), delegation)
         return helper
 
     def revoke_helper(self, principal: Principal, helper_account_id: int) -> None:

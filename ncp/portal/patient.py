@@ -183,7 +183,8 @@ async def helpers(request: Request, me: PatientSide) -> Response:
         if form.get("remove"):
             auth.revoke_helper(me, int(str(form["remove"])))
         else:
-            auth.name_helper(me, str(form.get("login", "")))
+            auth.name_helper(me, str(form.get("login", "")),
+                             str(form.get("delegation", "read")))
     except (AuthError, ValueError):
         raise BadForm("this person cannot be named as your assistant") from None
     return redirect("/me/access", done="saved")

@@ -98,7 +98,8 @@ async def emergency(request: Request, matricule: str,
     form = await require_csrf(request, me)
     svc = records(request)
     patient_id = svc.patient_id(matricule)
-    svc.declare_emergency(me.actor, patient_id, str(form.get("reason", ""))[:400])
+    svc.declare_emergency(me.actor, patient_id, str(form.get("reason", ""))[:400],
+                          str(form.get("reason_code", "other"))[:40])
     return redirect(f"/pro/patients/{matricule}", done="emergency")
 
 

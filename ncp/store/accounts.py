@@ -149,6 +149,8 @@ class HelperLink(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
     helper_account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    #: What the patient delegated: ``read``, ``manage`` or ``legal`` (ncp.store.policy).
+    delegation: Mapped[str] = mapped_column(String(10), default="read")
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
 
@@ -467,15 +469,19 @@ class AccountStore:
 
     # ------------------------------------------------------------------ helpers
 
-    def add_helper(self, patient_id: int, helper_account_id: int, now: dt.datetime) -> None:
+    def add_helper(self, patient_id: int, helper_account_id: int, now: dt.datetime,
+                   delegation: str = "read") -> None:
+        """Name a helper, or change the delegation of one already named."""
         with self._tx() as s:
-            exists = s.scalar(select(HelperLink.id).where(
+            link = s.scalar(select(HelperLink).where(
                 HelperLink.patient_id == patient_id,
                 HelperLink.helper_account_id == helper_account_id,
                 HelperLink.revoked_at.is_(None)))
-            if not exists:
+            if link is None:
                 s.add(HelperLink(patient_id=patient_id, helper_account_id=helper_account_id,
-                                 created_at=now))
+                                 delegation=delegation, created_at=now))
+            else:
+                link.delegation = delegation
 
     def revoke_helper(self, patient_id: int, helper_account_id: int, now: dt.datetime) -> None:
         with self._tx() as s:
@@ -510,11 +516,15 @@ class AccountStore:
             return [(r[0], f"{r[1]} {r[2]}") for r in rows]
 
     def is_helper(self, patient_id: int, helper_account_id: int) -> bool:
+        return self.delegation(patient_id, helper_account_id) is not None
+
+    def delegation(self, patient_id: int, helper_account_id: int) -> str | None:
+        """The current delegation of this helper by this patient, or None."""
         with reading(self._sessions) as s:
-            return s.scalar(select(HelperLink.id).where(
+            return s.scalar(select(HelperLink.delegation).where(
                 HelperLink.patient_id == patient_id,
                 HelperLink.helper_account_id == helper_account_id,
-                HelperLink.revoked_at.is_(None))) is not None
+                HelperLink.revoked_at.is_(None)))
 
     # ------------------------------------------------------------------ API tokens
 

@@ -199,8 +199,40 @@ class EmergencyAccess(Base):
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"))
     professional_id: Mapped[int] = mapped_column(ForeignKey("professionals.id"))
     reason: Mapped[str] = mapped_column(String(400))
+    #: Why, as a code the data protection officer can count (``EmergencyReason``).
+    reason_code: Mapped[str] = mapped_column(String(40), default="other")
     started_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+
+class PatientNotice(Base):
+    """Something the patient is told about their record: a break-the-glass access, an act of
+    their helper. Shown to the patient until read; never deleted with the act."""
+
+    __tablename__ = "patient_notices"
+    __table_args__ = (Index("ix_patient_notices_patient", "patient_id", "read_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"))
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    kind: Mapped[str] = mapped_column(String(40))  # emergency-access, helper-act
+    text: Mapped[str] = mapped_column(String(400))
+    read_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+
+
+class DpoAlert(Base):
+    """An alert for the data protection officer (break the glass, a refused excess of it)."""
+
+    __tablename__ = "dpo_alerts"
+    __table_args__ = (Index("ix_dpo_alerts_open", "acknowledged_at", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    kind: Mapped[str] = mapped_column(String(40))  # emergency-access, emergency-limit
+    patient_id: Mapped[int | None] = mapped_column(ForeignKey("patients.id"))
+    professional_id: Mapped[int | None] = mapped_column(ForeignKey("professionals.id"))
+    detail: Mapped[str] = mapped_column(String(400))
+    acknowledged_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
 
 
 class CrossBorderConsent(Base):

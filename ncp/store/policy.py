@@ -23,6 +23,7 @@ facts (:class:`Facts`) and logs the decision.
 from __future__ import annotations
 
 import csv
+import enum
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -36,6 +37,19 @@ from ncp.store.vocabulary import (
     Profession,
 )
 
+#: What a patient may delegate to a helper, weakest first. ``read``: see the record and its
+#: log; ``manage``: also rules, masks, confidentiality, personal notes; ``legal``: a legal
+#: representative, who also gives or withdraws consent and closes or reopens the DSP.
+DELEGATIONS = ("read", "manage", "legal")
+
+
+class Power(enum.IntEnum):
+    """What a patient-side act needs, weakest first (compared with a helper's delegation)."""
+
+    READ = 0  # see the record's settings and access log
+    MANAGE = 1  # rules, masks, confidentiality, personal notes
+    CONSENT = 2  # consent, closing or reopening the DSP, naming helpers: patient or legal rep.
+
 
 @dataclass(frozen=True, slots=True)
 class Actor:
@@ -48,14 +62,18 @@ class Actor:
     name: str | None = None
     organisation: str | None = None
     country: str | None = None
+    #: A helper's delegation: ``read``, ``manage`` or ``legal`` (a legal representative).
+    delegation: str | None = None
 
     @classmethod
     def patient(cls, patient_id: int, name: str | None = None) -> Actor:
         return cls(ActorKind.PATIENT, patient_id=patient_id, name=name)
 
     @classmethod
-    def helper(cls, patient_id: int, name: str) -> Actor:
-        return cls(ActorKind.HELPER, patient_id=patient_id, name=name)
+    def helper(cls, patient_id: int, name: str, delegation: str = "read") -> Actor:
+        if delegation not in DELEGATIONS:
+            raise ValueError(f"unknown delegation {delegation!r}")
+        return cls(ActorKind.HELPER, patient_id=patient_id, name=name, delegation=delegation)
 
     @classmethod
     def professional(
@@ -208,7 +226,7 @@ def write_document(actor: Actor, facts: Facts, doc_type: DocumentType) -> Decisi
     """May ``actor`` add a document (or a new version) of ``doc_type`` to this record?"""
     if _own(actor, facts):
         if doc_type is DocumentType.PERSONAL_NOTE:
-            return Decision(True, "the patient's personal space", AccessContext.PATIENT)
+            return manage_record(actor, facts, Power.MANAGE)
         return Decision(False, "patients write personal notes only", AccessContext.PATIENT)
     record = record_access(actor, facts)
     if not record:
@@ -229,8 +247,22 @@ def write_document(actor: Actor, facts: Facts, doc_type: DocumentType) -> Decisi
     return record
 
 
-def manage_record(actor: Actor, facts: Facts) -> Decision:
-    """May ``actor`` change the patient's rules, consent or DSP state? Only the patient."""
+def delegated_power(actor: Actor) -> Power:
+    """The strongest act a helper's delegation allows (a patient holds every power)."""
+    if actor.kind is ActorKind.PATIENT:
+        return Power.CONSENT
+    return Power(DELEGATIONS.index(actor.delegation or "read"))
+
+
+def manage_record(actor: Actor, facts: Facts, power: Power = Power.MANAGE) -> Decision:
+    """May ``actor`` do a patient-side act needing ``power`` (see :class:`Power`)?
+
+    The patient, or a helper whose delegation reaches that power: consent and the DSP's state
+    belong to the patient or a legal representative only (issue 14, finding 11).
+    """
     if _own(actor, facts):
-        return Decision(True, "the patient's own choices", AccessContext.PATIENT)
+        if delegated_power(actor) >= power:
+            return Decision(True, "the patient's own choices", AccessContext.PATIENT)
+        return Decision(False, f"the helper's delegation ({actor.delegation}) does not allow "
+                        f"this ({power.name.lower()})", AccessContext.PATIENT)
     return Decision(False, "only the patient manages their record", AccessContext.ADMINISTRATION)

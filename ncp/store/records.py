@@ -45,15 +45,17 @@ from ncp.store.models import (
     AccessRule,
     CrossBorderConsent,
     Document,
+    DpoAlert,
     DspStateChange,
     EmergencyAccess,
     Organisation,
     Patient,
+    PatientNotice,
     Professional,
     TherapeuticRelationship,
     UtcDateTime,
 )
-from ncp.store.policy import Actor, Decision, DocumentFacts, Facts
+from ncp.store.policy import Actor, Decision, DocumentFacts, Facts, Power
 from ncp.store.unit import Query, Unit, unit
 from ncp.store.vocabulary import (
     AccessAction,
@@ -64,6 +66,7 @@ from ncp.store.vocabulary import (
     CrossBorderService,
     DocumentType,
     DspState,
+    EmergencyReason,
     Gender,
     Outcome,
     Profession,
@@ -76,6 +79,29 @@ MEDIA_TYPES = frozenset({"text/xml", "application/pdf", "text/plain", "image/jpe
 MAX_CONTENT_BYTES = 20 * 1024 * 1024
 #: How long a "break the glass" access stays open.
 EMERGENCY_WINDOW = dt.timedelta(hours=12)
+#: Break-the-glass declarations one professional may make in a rolling window; past it the
+#: record stays closed and the data protection officer is alerted (issue 14, finding 12).
+EMERGENCY_LIMIT = 3
+EMERGENCY_LIMIT_WINDOW = dt.timedelta(hours=24)
+
+
+@dataclass(frozen=True, slots=True)
+class NoticeInfo:
+    id: int
+    at: dt.datetime
+    kind: str
+    text: str
+    read_at: dt.datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class AlertInfo:
+    id: int
+    at: dt.datetime
+    kind: str
+    patient_id: int | None
+    professional_id: int | None
+    detail: str
 
 
 def utcnow() -> dt.datetime:
@@ -728,7 +754,7 @@ class Records:
         """The patient's active rules: (professional id, professional name, kind)."""
         with self._tx() as s:
             patient = self._patient(s, patient_id)
-            decision = policy.manage_record(actor, self._facts(s, actor, patient))
+            decision = policy.manage_record(actor, self._facts(s, actor, patient), Power.READ)
             self._log(s, actor, patient_id, AccessAction.READ, "access rules",
                       decision.context, _outcome(decision), detail=decision.reason)
             self._enforce(s, decision)
@@ -740,17 +766,28 @@ class Records:
                              .order_by(AccessRule.id)).all()
             return [(r[0], f"{r[1]} {r[2]}", r[3]) for r in rows]
 
-    def declare_emergency(self, actor: Actor, patient_id: int, reason: str) -> dt.datetime:
+    def declare_emergency(self, actor: Actor, patient_id: int, reason: str,
+                          reason_code: EmergencyReason | str = EmergencyReason.OTHER
+                          ) -> dt.datetime:
         """Break the glass: a professional opens a record without a relationship, for a while.
 
-        Allowed unless the patient blocked this professional or closed the DSP; flagged in the
-        access log as an emergency. Returns when the emergency access expires.
+        Allowed unless the patient blocked this professional or closed the DSP, and at most
+        :data:`EMERGENCY_LIMIT` times per professional in :data:`EMERGENCY_LIMIT_WINDOW` (the
+        next one is refused and raises an alert). Each declaration is flagged in the access
+        log, recorded with a reason code, alerts the data protection officer and leaves the
+        patient a notice. Returns when the emergency access expires (a second declaration while
+        one is running returns the running one's end and counts nothing).
         """
         if actor.kind is not ActorKind.PROFESSIONAL or actor.professional_id is None:
             raise InvalidInput("only a professional may declare an emergency access")
         if len(reason.strip()) < 5:
             raise InvalidInput("an emergency access needs a stated reason")
+        try:
+            code = EmergencyReason(reason_code)
+        except ValueError:
+            raise InvalidInput(f"unknown emergency reason code {reason_code!r}") from None
         now = self._clock()
+        text_reason = reason.strip()[:300]
         with self._tx() as s:
             patient = self._patient(s, patient_id)
             facts = self._facts(s, actor, patient)
@@ -758,14 +795,69 @@ class Records:
                           blocked=facts.blocked, emergency=True)
             decision = policy.record_access(actor, probe)
             context = AccessContext.EMERGENCY
+            running = None
+            if decision:
+                # One professional's declarations are counted one at a time (PostgreSQL: the
+                # row lock; SQLite transactions are serialised anyway).
+                s.execute(select(Professional.id).where(Professional.id == actor.professional_id)
+                          .with_for_update())
+                running = s.scalar(select(EmergencyAccess.expires_at).where(
+                    EmergencyAccess.patient_id == patient_id,
+                    EmergencyAccess.professional_id == actor.professional_id,
+                    EmergencyAccess.started_at <= now, EmergencyAccess.expires_at > now)
+                    .order_by(EmergencyAccess.expires_at.desc()).limit(1))
+                recent = s.scalar(select(func.count()).select_from(EmergencyAccess).where(
+                    EmergencyAccess.professional_id == actor.professional_id,
+                    EmergencyAccess.started_at > now - EMERGENCY_LIMIT_WINDOW)) or 0
+                if running is None and recent >= EMERGENCY_LIMIT:
+                    decision = Decision(False, f"emergency limit reached ({EMERGENCY_LIMIT} in "
+                                        f"{EMERGENCY_LIMIT_WINDOW}); the data protection "
+                                        "officer has been alerted", context)
+                    s.add(DpoAlert(at=now, kind="emergency-limit", patient_id=patient_id,
+                                   professional_id=actor.professional_id,
+                                   detail=f"refused: {code.value}: {text_reason}"[:400]))
             self._log(s, actor, patient_id, AccessAction.POLICY,
                       "emergency access declared", context, _outcome(decision),
-                      detail=f"{reason.strip()[:300]}" if decision else decision.reason)
+                      detail=f"{code.value}: {text_reason}" if decision else decision.reason)
             self._enforce(s, decision)
+            if running is not None:
+                return running
             expires = now + EMERGENCY_WINDOW
             s.add(EmergencyAccess(patient_id=patient_id, professional_id=actor.professional_id,
-                                  reason=reason.strip()[:400], started_at=now, expires_at=expires))
+                                  reason=reason.strip()[:400], reason_code=code.value,
+                                  started_at=now, expires_at=expires))
+            who = f"{actor.name or 'a professional'}" + \
+                (f" ({actor.organisation})" if actor.organisation else "")
+            s.add(DpoAlert(at=now, kind="emergency-access", patient_id=patient_id,
+                           professional_id=actor.professional_id,
+                           detail=f"{code.value}: {text_reason}"[:400]))
+            s.add(PatientNotice(patient_id=patient_id, at=now, kind="emergency-access",
+                                text=f"{who} opened your record in an emergency "
+                                f"({code.value}): {text_reason}"[:400]))
             return expires
+
+    def notices(self, actor: Actor, patient_id: int, *, unread_only: bool = False
+                ) -> list[NoticeInfo]:
+        """What the patient is told: break-the-glass accesses, acts of their helpers."""
+        with self._tx() as s:
+            patient = self._patient(s, patient_id)
+            decision = policy.manage_record(actor, self._facts(s, actor, patient), Power.READ)
+            self._enforce(s, decision)
+            query = select(PatientNotice).where(PatientNotice.patient_id == patient_id)
+            if unread_only:
+                query = query.where(PatientNotice.read_at.is_(None))
+            rows = s.scalars(query.order_by(PatientNotice.id.desc()).limit(200))
+            return [NoticeInfo(r.id, r.at, r.kind, r.text, r.read_at) for r in rows]
+
+    def dpo_alerts(self, *, open_only: bool = True) -> list[AlertInfo]:
+        """The data protection officer's alerts (``ncp audit alerts``), newest first."""
+        with self._read() as s:
+            query = select(DpoAlert)
+            if open_only:
+                query = query.where(DpoAlert.acknowledged_at.is_(None))
+            rows = s.scalars(query.order_by(DpoAlert.id.desc()).limit(1000))
+            return [AlertInfo(r.id, r.at, r.kind, r.patient_id, r.professional_id, r.detail)
+                    for r in rows]
 
     def give_consent(self, actor: Actor, patient_id: int, service: CrossBorderService | str,
                      channel: str = "portal") -> None:
@@ -774,7 +866,7 @@ class Records:
         now = self._clock()
         with self._tx() as s:
             patient = self._patient(s, patient_id)
-            decision = policy.manage_record(actor, self._facts(s, actor, patient))
+            decision = policy.manage_record(actor, self._facts(s, actor, patient), Power.CONSENT)
             self._log(s, actor, patient_id, AccessAction.POLICY, f"consent given: {svc.value}",
                       decision.context, _outcome(decision), detail=channel)
             self._enforce(s, decision)
@@ -788,7 +880,7 @@ class Records:
         now = self._clock()
         with self._tx() as s:
             patient = self._patient(s, patient_id)
-            decision = policy.manage_record(actor, self._facts(s, actor, patient))
+            decision = policy.manage_record(actor, self._facts(s, actor, patient), Power.CONSENT)
             self._log(s, actor, patient_id, AccessAction.POLICY,
                       f"consent withdrawn: {svc.value}", decision.context, _outcome(decision),
                       detail=decision.reason)
@@ -813,7 +905,7 @@ class Records:
         now = self._clock()
         with self._tx() as s:
             patient = self._patient(s, patient_id)
-            decision = policy.manage_record(actor, self._facts(s, actor, patient))
+            decision = policy.manage_record(actor, self._facts(s, actor, patient), Power.CONSENT)
             self._log(s, actor, patient_id, AccessAction.POLICY, f"DSP {state.value}",
                       decision.context, _outcome(decision), detail=reason or decision.reason)
             self._enforce(s, decision)
@@ -832,7 +924,7 @@ class Records:
         """Who saw what, when: the patient (or their helper) sees the whole log."""
         with self._tx() as s:
             patient = self._patient(s, patient_id)
-            decision = policy.manage_record(actor, self._facts(s, actor, patient))
+            decision = policy.manage_record(actor, self._facts(s, actor, patient), Power.READ)
             self._enforce(s, decision)
             doc = aliased(Document)
             prof = aliased(Professional)
@@ -898,7 +990,7 @@ class Records:
         now = self._clock()
         with self._tx() as s:
             patient = self._patient(s, patient_id)
-            decision = policy.manage_record(actor, self._facts(s, actor, patient))
+            decision = policy.manage_record(actor, self._facts(s, actor, patient), Power.READ)
             self._log(s, actor, patient_id, AccessAction.READ, "therapeutic relationships",
                       decision.context, _outcome(decision), detail=decision.reason)
             self._enforce(s, decision)
@@ -1024,7 +1116,7 @@ class Records:
         refused, and logged as refused, for anyone but the patient."""
         with self._tx() as s:
             patient = self._patient(s, patient_id)
-            decision = policy.manage_record(actor, self._facts(s, actor, patient))
+            decision = policy.manage_record(actor, self._facts(s, actor, patient), Power.CONSENT)
             self._log(s, actor, patient_id, AccessAction.POLICY, what, decision.context,
                       _outcome(decision), detail=decision.reason)
             self._enforce(s, decision)
@@ -1064,6 +1156,12 @@ class Records:
         s.connection().execute(_LOG_INSERT, self._log_row(
             actor, patient_id, action, what, context, outcome, document_id=document_id,
             detail=detail))
+        if actor.kind is ActorKind.HELPER and patient_id and outcome is Outcome.SUCCESS and \
+                action in (AccessAction.POLICY, AccessAction.WRITE, AccessAction.UPDATE):
+            # The patient hears of every act done in their name (issue 14, finding 11).
+            s.add(PatientNotice(patient_id=patient_id, at=self._clock(), kind="helper-act",
+                                text=f"{actor.name or 'your assistant'} ({actor.delegation}): "
+                                f"{what}"[:400]))
 
     def _log_row(
         self,

@@ -77,6 +77,15 @@ class ActorKind(enum.StrEnum):
     SYSTEM = "system"
 
 
+class EmergencyReason(enum.StrEnum):
+    """Why the glass was broken, as a code (the free text says the rest)."""
+
+    UNCONSCIOUS = "unconscious"  # the patient cannot consent or answer
+    LIFE_THREATENING = "life-threatening"
+    URGENT_CARE = "urgent-care"  # urgent treatment, the usual doctor unreachable
+    OTHER = "other"
+
+
 class AccessContext(enum.StrEnum):
     TREATMENT = "treatment"
     EMERGENCY = "emergency"

@@ -154,14 +154,18 @@ def test_invalid_requests_are_problems_and_change_nothing(live: Live) -> None:
                                            + b"%%EOF").decode()}), 413)
     is_problem(gp.get("/api/v1/patients/123"), 422)
     is_problem(gp.get("/api/v1/patients/1999999999999"), 404)
-    is_problem(gp.post(f"/api/v1/patients/{JEAN}/emergency", json={"reason": "x"}), 422)
+    is_problem(gp.post(f"/api/v1/patients/{JEAN}/emergency",
+                       json={"reason_code": "other", "reason": "x"}), 422)
     assert docs_count(live) == before
 
 
 def test_a_pdf_upload_and_break_the_glass(live: Live) -> None:
     nurse = bearer(live, "lu-hp-100004")
     is_problem(nurse.get(f"/api/v1/patients/{EMMA}/documents"), 403)
-    r = nurse.post(f"/api/v1/patients/{EMMA}/emergency", json={"reason": "collapsed at work"})
+    is_problem(nurse.post(f"/api/v1/patients/{EMMA}/emergency",
+                          json={"reason": "collapsed at work"}), 422)  # no reason code
+    r = nurse.post(f"/api/v1/patients/{EMMA}/emergency",
+                   json={"reason_code": "unconscious", "reason": "collapsed at work"})
     assert r.status_code == 200 and "expires_at" in r.json()
     docs = nurse.get(f"/api/v1/patients/{EMMA}/documents").json()
     assert docs

@@ -299,7 +299,7 @@ def test_a_helper_acts_for_the_patient_who_named_them(setup, clock: Clock) -> No
     with pytest.raises(AuthError):
         auth.name_helper(helper, "jean")  # only the patient names assistants
     log = records.access_log(jean.actor, pid)
-    assert log[0].what == "assistant named: Anna"
+    assert log[0].what == "assistant named (read): Anna"
     auth.revoke_helper(jean, helper_id)
     assert auth.principal(token) is None  # the helper's session ended with the link
     with pytest.raises(AuthError):

@@ -375,15 +375,17 @@ def test_a_patient_who_assists_another_switches_between_records(live: Live) -> N
     assert r.status_code == 303
     page = tom.get("/portal/me/sharing")
     assert 'class="acting"' in page.text and "Jean Schmit" in page.text
-    # Acting for Jean, Tom's actions are Tom's, as assistant, in Jean's log.
-    tom.post("/portal/me/sharing", data={"service": "eprescription", "consent": "0",
-                                         "csrf": csrf(page.text)})
+    # Acting for Jean, Tom's actions are Tom's, as assistant, in Jean's log; consent is not
+    # Tom's to withdraw (a reading delegation; issue 14 finding 11): refused and logged.
+    before = live.records.consents(jean_id)
+    r = tom.post("/portal/me/sharing", data={"service": "eprescription", "consent": "0",
+                                             "csrf": csrf(page.text)})
+    assert r.status_code == 403
     entries = live.records.access_log(
         __import__("ncp.store.policy", fromlist=["Actor"]).Actor.patient(jean_id), jean_id)
-    assert (entries[0].actor_kind, entries[0].actor_name) == ("helper", "Tom Wagner")
-    assert "eprescription" not in live.records.consents(jean_id)
-    tom.post("/portal/me/sharing", data={"service": "eprescription", "consent": "1",
-                                         "csrf": csrf(page.text)})
+    assert (entries[0].actor_kind, entries[0].actor_name, entries[0].outcome) == \
+        ("helper", "Tom Wagner", "denied")
+    assert live.records.consents(jean_id) == before
     r = tom.post("/portal/assist", data={"patient": "", "csrf": csrf(page.text)})
     assert 'class="acting"' not in tom.get("/portal/me").text
     # Revoked: the assistant can no longer switch to Jean.

@@ -5,7 +5,7 @@ import itertools
 import pytest
 
 from ncp.store import policy
-from ncp.store.policy import Actor, DocumentFacts, Facts
+from ncp.store.policy import Actor, DocumentFacts, Facts, Power
 from ncp.store.vocabulary import (
     AccessContext,
     Confidentiality,
@@ -112,9 +112,23 @@ def test_patient_sees_own_record_only_and_writes_notes_only() -> None:
     assert not policy.write_document(PATIENT, facts(), DocumentType.VISIT_REPORT)
     assert policy.manage_record(PATIENT, facts())
     assert not policy.manage_record(DOCTOR, facts(relationship=True, referring_doctor=True))
-    helper = Actor.helper(1, "Helper H")
+    helper = Actor.helper(1, "Helper H", "manage")
     assert policy.manage_record(helper, facts())
-    assert not policy.manage_record(Actor.helper(2, "Other"), facts())
+    assert not policy.manage_record(Actor.helper(2, "Other", "legal"), facts())
+
+
+def test_a_helper_has_only_the_powers_delegated() -> None:
+    """Issue 14 finding 11: consent and closing the DSP are the patient's or a legal
+    representative's; a reader reads, a manager manages."""
+    reader, manager, legal = (Actor.helper(1, "H", d) for d in ("read", "manage", "legal"))
+    for power, allowed in ((Power.READ, {reader, manager, legal}),
+                           (Power.MANAGE, {manager, legal}), (Power.CONSENT, {legal})):
+        for helper in (reader, manager, legal):
+            assert bool(policy.manage_record(helper, facts(), power)) == (helper in allowed)
+        assert policy.manage_record(PATIENT, facts(), power)
+    assert policy.read_document(reader, facts(), doc(DocumentType.VISIT_REPORT))
+    assert not policy.write_document(reader, facts(), DocumentType.PERSONAL_NOTE)
+    assert policy.write_document(manager, facts(), DocumentType.PERSONAL_NOTE)
 
 
 def test_foreign_access_follows_consent_per_service() -> None:
