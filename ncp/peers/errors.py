@@ -63,6 +63,8 @@ _KEYS.update({
     "XDSMissingDocumentMetadata": "peer_refused", "XDSUnknownStoredQuery": "unsupported",
     "XDSStoredQueryMissingParam": "peer_refused", "XDSStoredQueryParamNumber": "peer_refused",
     "XDSRepositoryError": "peer_error", "XDSRegistryError": "peer_error",
+    # the peer is not the community we addressed: our directory entry is wrong
+    "XDSUnknownCommunity": "configuration",
     "ERROR_PI_GENERIC": "no_match",
 })
 _TRANSCODING = re.compile(r"^45\d\d$")
