@@ -19,7 +19,17 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from lxml import etree
 from markupsafe import Markup
 
-from ncp.rendering.view import LABELS, CodedValue, DocumentView, Every, document_view
+from ncp.rendering.view import (
+    LABELS,
+    Amount,
+    CodedValue,
+    DocumentView,
+    Every,
+    Value,
+    Word,
+    document_view,
+)
+from ncp.rendering.words import WORDS, frequency_words, quantity_words, word
 from ncp.terminology.service import Terminology
 
 LANGUAGES = ("fr", "de", "en")
@@ -27,14 +37,17 @@ LOINC = "2.16.840.1.113883.6.1"
 
 #: Words of the page itself (not clinical concepts), per language.
 UI = {
-    "fr": {"untranslated": "non traduit", "original": "original", "narrative": "Texte original",
-           "document": "Document", "language": "Langue du document"},
-    "de": {"untranslated": "nicht übersetzt", "original": "Original",
-           "narrative": "Originaltext", "document": "Dokument",
-           "language": "Sprache des Dokuments"},
-    "en": {"untranslated": "no translation", "original": "original",
-           "narrative": "Original narrative", "document": "Document",
-           "language": "Document language"},
+    lang: {"untranslated": {"fr": "non traduit", "de": "nicht übersetzt",
+                            "en": "no translation"}[lang],
+           "original": {"fr": "original", "de": "Original", "en": "original"}[lang],
+           "narrative": {"fr": "Texte original", "de": "Originaltext",
+                         "en": "Original narrative"}[lang],
+           "document": {"fr": "Document", "de": "Dokument", "en": "Document"}[lang],
+           "language": {"fr": "Langue du document", "de": "Sprache des Dokuments",
+                        "en": "Document language"}[lang],
+           "unstructured": word("unstructured", lang),
+           "unstructured_note": word("unstructured_note", lang)}
+    for lang in LANGUAGES
 }
 
 
@@ -60,16 +73,33 @@ class _Translator:
             return Shown(original or code, original, True, code)
         return Shown(found.text, original, found.fallback, code)
 
-    def label(self, code: str) -> Shown:
+    def label(self, code: str | CodedValue) -> Shown:
+        if isinstance(code, CodedValue):
+            return self.concept(code.system, code.code, code.original)
+        if code in WORDS:
+            return Shown(word(code, self.lang), "", False)
         return self.concept(LABELS, code, "")
 
-    def value(self, value: str | CodedValue | Every) -> Shown:
-        if isinstance(value, CodedValue):
-            return self.concept(value.system, value.code, value.original)
-        if isinstance(value, Every):
-            every = self.label("27")  # "Every"
-            return Shown(f"{every.text.lower()} {value.period}", "", every.missing)
-        return Shown(value, "", False)
+    def value(self, value: Value) -> Shown:
+        return shown_value(value, self.lang, self)
+
+
+def shown_value(value: Value, lang: str, t: _Translator | None = None) -> Shown:
+    """A field value in ``lang``: quantities with unit words, periods in natural words, our own
+    words translated, coded values through the terminology (when ``t`` is given)."""
+    if isinstance(value, CodedValue):
+        if t is None:
+            return Shown(value.original or value.code, value.original, False, value.code)
+        return t.concept(value.system, value.code, value.original)
+    if isinstance(value, Every):
+        return Shown(frequency_words(value.value, value.unit, lang,
+                                     institution=value.institution), "", False)
+    if isinstance(value, Amount):
+        words = f" {value.joiner} ".join(quantity_words(v, u, lang) for v, u in value.parts)
+        return Shown(words, value.raw if value.raw != words else "", False)
+    if isinstance(value, Word):
+        return Shown(word(value.key, lang), value.original, False)
+    return Shown(value, "", False)
 
 
 _NARRATIVE_TAGS = {
@@ -136,9 +166,10 @@ def render_html(document: bytes, *, lang: str, terminology: Terminology) -> str:
     sections = []
     for section in view.sections:
         title = t.concept(LOINC, section.code, section.title)
-        entries = [[(t.label(f.label), t.value(f.value)) for f in entry.fields]
-                   for entry in section.entries]
+        entries = [{"fields": [(t.label(f.label), t.value(f.value)) for f in entry.fields],
+                    "unstructured": entry.unstructured} for entry in section.entries]
         sections.append({"title": title, "entries": entries,
+                         "structured": any(e.fields for e in section.entries),
                          "narrative": narrative_html(section.narrative)})
     header = [(t.label(f.label), t.value(f.value)) for f in view.header]
     kind_title = (t.concept(LOINC, view.kind.loinc, view.kind.title) if view.kind

@@ -27,7 +27,7 @@ def test_section_titles_labels_and_codes_in_the_readers_language(pivot_documents
     assert any(t.startswith(medication) for t in titles), titles
     assert any(t.startswith(allergies) for t in titles), titles
     values = [" ".join(dd.text_content().split()) for dd in page.iter("dd")]
-    assert any(v.startswith(route) for v in values), values
+    assert any(v.startswith(route) for v in values), str(values)
     assert page.get("lang") == lang
 
 
@@ -39,7 +39,9 @@ def test_original_wording_is_shown_beside_the_translation(pivot_documents, termi
     assert any("Traitements en cours" in o for o in originals)
     assert any("Voie orale" in o for o in originals)
     values = [" ".join(dd.text_content().split()) for dd in page.iter("dd")]
-    assert any(v.startswith("alle ") and v.endswith(" h") for v in values), values
+    # Frequencies in natural words, not "alle 24 h".
+    assert any(v.startswith(("einmal täglich", "alle 8 Stunden")) for v in values), str(values)
+    assert not any(v.endswith(" h") for v in values), str(values)
 
 
 def test_missing_translation_is_marked(pivot_documents, terminology):
