@@ -274,7 +274,7 @@ def pdf(request: Request, token: str, me: Pro, uid: str, repo: str,
         return _refused(request, me, exc, f"/xb/c/{token}")
     data = l1_pdf(doc.document) or (doc.document if doc.document.startswith(b"%PDF") else None)
     if data is None:
-        data = render_pdf(doc.document)
+        data = render_pdf(doc.document, lang=language(request, me))
     return Response(data, media_type="application/pdf",
                     headers={"Content-Disposition": 'inline; filename="document.pdf"',
                              "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})

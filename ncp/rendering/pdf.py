@@ -22,7 +22,7 @@ from fpdf import FPDF
 from lxml import etree
 
 from ncp.cda.kinds import DocumentKind, detect_kind
-from ncp.rendering.view import Every, Field, document_view
+from ncp.rendering.view import Field, document_view
 from ncp.xmlutil import NS, parse_xml
 
 HL7 = NS["hl7"]
@@ -34,17 +34,20 @@ _FONT_CANDIDATES = (
 )
 _BOLD_CANDIDATES = tuple(p.with_name("DejaVuSans-Bold.ttf") for p in _FONT_CANDIDATES)
 
-#: Header labels of the PDF, in the document's language where we know it (else English).
+#: Header labels of the PDF, in the reader's language (see :func:`render_pdf`).
 _HEADER_LABELS = {
     "fr": {"51": "Patient", "19": "Date de naissance", "33": "Sexe", "125": "Identifiant",
            "13": "Pays", "7": "Auteur", "64": "Profession", "47": "Organisation",
-           "16": "Dépositaire", "131": "Date du document"},
+           "16": "Dépositaire", "131": "Date du document",
+           "58": "Identifiant de la prescription", "20": "Date de prescription"},
     "de": {"51": "Patient", "19": "Geburtsdatum", "33": "Geschlecht", "125": "Kennung",
            "13": "Land", "7": "Autor", "64": "Beruf", "47": "Organisation",
-           "16": "Verwahrer", "131": "Dokumentdatum"},
+           "16": "Verwahrer", "131": "Dokumentdatum", "58": "Verordnungskennung",
+           "20": "Verordnungsdatum"},
     "en": {"51": "Patient", "19": "Date of birth", "33": "Gender", "125": "Identifier",
            "13": "Country", "7": "Author", "64": "Profession", "47": "Organisation",
-           "16": "Custodian", "131": "Document date"},
+           "16": "Custodian", "131": "Document date", "58": "Prescription ID",
+           "20": "Date of prescription"},
 }
 
 _LATIN1_FALLBACK = str.maketrans({"œ": "oe", "Œ": "OE", "’": "'", "‘": "'", "“": '"', "”": '"',
@@ -85,29 +88,44 @@ def _text_of(node: etree._Element) -> str:
     return " ".join(node.xpath("string()").split())
 
 
+_BLOCKS = ("table", "list", "paragraph", "caption", "br")
+
+
+def _line(pdf: _Pdf, text: str, style: str = "") -> None:
+    text = " ".join(text.split())
+    if text:
+        pdf.set_font(pdf.family, style, 9)
+        pdf.multi_cell(0, 5, pdf.clean(text), new_x="LMARGIN", new_y="NEXT")
+
+
 def _narrative(pdf: _Pdf, node: etree._Element) -> None:
-    """Print a CDA narrative block: tables as tables, paragraphs and list items as lines."""
+    """Print a CDA narrative block: tables as tables (with their captions), lists as items,
+    and every run of text between blocks as a line, so text written before a table, around it
+    or inside ``content`` is never lost."""
+    pending: list[str] = [node.text or ""]
     for child in node:
         if not isinstance(child.tag, str):
+            pending.append(child.tail or "")
             continue
         local = etree.QName(child).localname
-        if local == "table":
-            _table(pdf, child)
-        elif local == "list":
-            for item in child.findall(f"{{{HL7}}}item"):
-                pdf.set_font(pdf.family, "", 9)
-                pdf.multi_cell(0, 5, pdf.clean("- " + _text_of(item)), new_x="LMARGIN",
-                               new_y="NEXT")
-        elif local in ("paragraph", "content", "caption"):
-            text = _text_of(child)
-            if text:
-                pdf.set_font(pdf.family, "", 9)
-                pdf.multi_cell(0, 5, pdf.clean(text), new_x="LMARGIN", new_y="NEXT")
-        else:
-            _narrative(pdf, child)
-    if node.text and node.text.strip() and not len(node):
-        pdf.set_font(pdf.family, "", 9)
-        pdf.multi_cell(0, 5, pdf.clean(node.text), new_x="LMARGIN", new_y="NEXT")
+        if local in _BLOCKS or child.xpath(".//hl7:table|.//hl7:list|.//hl7:paragraph",
+                                           namespaces=NS):
+            _line(pdf, " ".join(pending))
+            pending = []
+            if local == "table":
+                _table(pdf, child)
+            elif local == "list":
+                for item in child.findall(f"{{{HL7}}}item"):
+                    _line(pdf, "- " + _text_of(item))
+            elif local in ("paragraph", "caption") and not child.xpath(
+                    ".//hl7:table|.//hl7:list", namespaces=NS):
+                _line(pdf, _text_of(child), "B" if local == "caption" else "")
+            elif local != "br":
+                _narrative(pdf, child)
+        else:  # inline: content, sub, sup, footnote, linkHtml ...
+            pending.append(_text_of(child))
+        pending.append(child.tail or "")
+    _line(pdf, " ".join(pending))
 
 
 def _table(pdf: _Pdf, table: etree._Element) -> None:
@@ -115,6 +133,9 @@ def _table(pdf: _Pdf, table: etree._Element) -> None:
     if not rows:
         return
     width = max(len(r.xpath("hl7:th|hl7:td", namespaces=NS)) for r in rows) or 1
+    caption = table.find(f"{{{HL7}}}caption")
+    if caption is not None:
+        _line(pdf, _text_of(caption), "B")
     pdf.set_font(pdf.family, "", 8)
     with pdf.table(col_widths=[1] * width, text_align="LEFT", line_height=4.5,
                    first_row_as_headings=bool(table.xpath("hl7:thead", namespaces=NS))) as t:
@@ -126,19 +147,24 @@ def _table(pdf: _Pdf, table: etree._Element) -> None:
     pdf.ln(2)
 
 
-def _value(field: Field) -> str:
-    value = field.value
-    if isinstance(value, str):
-        return value
-    return value.period if isinstance(value, Every) else value.original
+def _value(field: Field, lang: str) -> str:
+    from ncp.rendering.html import shown_value
+
+    return shown_value(field.value, lang).text
 
 
-def render_pdf(document: bytes) -> bytes:
-    """The level 1 PDF of a CDA document (any PS, eP or eD, national or pivot)."""
+def render_pdf(document: bytes, *, lang: str | None = None) -> bytes:
+    """The level 1 PDF of a CDA document (any PS, eP or eD, national or pivot).
+
+    ``lang`` is the reader's language (fr, de, en): header labels and values we word ourselves
+    (gender, quantities) are in it; without it, the document's own language, else English.
+    The narrative stays as the author wrote it."""
     root = parse_xml(document)
     view = document_view(document)
-    lang = (view.language or "en").split("-")[0].lower()
-    labels = _HEADER_LABELS.get(lang, _HEADER_LABELS["en"])
+    lang = (lang or view.language or "en").split("-")[0].lower()
+    if lang not in _HEADER_LABELS:
+        lang = "en"
+    labels = _HEADER_LABELS[lang]
     ident = root.find(f"{{{HL7}}}id")
     ident_text = f"{ident.get('root', '')}^{ident.get('extension', '')}" if ident is not None \
         else ""
@@ -155,7 +181,7 @@ def render_pdf(document: bytes) -> bytes:
         pdf.set_font(pdf.family, "B", 9)
         pdf.cell(45, 5, pdf.clean(labels.get(field.label, field.label)))
         pdf.set_font(pdf.family, "", 9)
-        pdf.multi_cell(0, 5, pdf.clean(_value(field)), new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(0, 5, pdf.clean(_value(field, lang)), new_x="LMARGIN", new_y="NEXT")
     for section in view.sections:
         pdf.ln(3)
         pdf.set_font(pdf.family, "B", 12)

@@ -218,33 +218,30 @@ def frequency_words(value: str, unit: str, lang: str, *, institution: bool = Fal
     number = _number(value)
     if number is None or number <= 0:
         return f"{value} {unit}".strip()
-    hours = {"min": Decimal(1) / 60, "h": Decimal(1), "d": Decimal(24), "wk": Decimal(168),
-             "mo": Decimal(720), "a": Decimal(8760)}.get(unit)
-    if hours is None:
-        text = f"{word('freq.every_h', lang).split('{n}')[0]}{value} {unit}".strip()
-    else:
-        total = number * hours
-        text = _natural(total, lang)
+    minutes = {"min": 1, "h": 60, "d": 1440, "wk": 10080, "mo": 43200, "a": 525600}.get(unit)
+    text = f"{value} {unit}".strip() if minutes is None else _natural(number * minutes, lang)
     if institution:
         text = f"{text} {word('freq.institution', lang)}"
     return text
 
 
-def _natural(hours: Decimal, lang: str) -> str:
-    for length, key in ((Decimal(8760), "freq.yearly"), (Decimal(720), "freq.monthly"),
-                        (Decimal(744), "freq.monthly"), (Decimal(730), "freq.monthly"),
-                        (Decimal(168), "freq.weekly"), (Decimal(24), "freq.daily"),
-                        (Decimal(1), "freq.hourly")):
-        if hours == length:
+def _natural(minutes: Decimal, lang: str) -> str:
+    """A period in minutes as words; 30 and 31 days count as a month."""
+    for length, key in ((525600, "freq.yearly"), (43200, "freq.monthly"),
+                        (44640, "freq.monthly"), (10080, "freq.weekly"), (1440, "freq.daily"),
+                        (60, "freq.hourly")):
+        if minutes == length:
             return word(key, lang)
-    for length, key in ((Decimal(8760), "freq.every_a"), (Decimal(720), "freq.every_mo"),
-                        (Decimal(168), "freq.every_wk"), (Decimal(24), "freq.every_d"),
-                        (Decimal(1), "freq.every_h")):
-        if hours >= length and (hours % length) == 0:
-            return word(key, lang).format(n=_plain(hours / length))
-    if hours < 1:
-        return word("freq.every_min", lang).format(n=_plain(hours * 60))
-    return word("freq.every_h", lang).format(n=_plain(hours))
+    for length, key in ((525600, "freq.every_a"), (43200, "freq.every_mo"),
+                        (10080, "freq.every_wk"), (1440, "freq.every_d"),
+                        (60, "freq.every_h")):
+        if minutes >= length and minutes % length == 0:
+            return word(key, lang).format(n=_plain(minutes / length))
+    if minutes < 60 or minutes % 60:
+        if minutes % 60 and minutes > 60:
+            return word("freq.every_h", lang).format(n=_plain(minutes / 60))
+        return word("freq.every_min", lang).format(n=_plain(minutes))
+    return word("freq.every_h", lang).format(n=_plain(minutes / 60))
 
 
 def times_words(count: str, period_unit: str, lang: str) -> str:
