@@ -134,6 +134,8 @@ class _Call:
     patient: str | None = None
     objects: list[tuple[str, str, str]] = field(default_factory=list)
     error: CrossBorderError | None = None
+    #: An error the peer reported with a result (Success with documents and an error).
+    reported: CrossBorderError | None = None
 
 
 class GatewayClient:
@@ -284,10 +286,12 @@ class GatewayClient:
             return
         event = _EVENTS.get((call.transaction.iti, call.service), "EHDSI-11")
         card = call.who.card
-        error = call.error
+        error = call.error or call.reported
+        outcome = Outcome.SERIOUS_FAILURE if call.error is not None else \
+            Outcome.MINOR_FAILURE if call.reported is not None else Outcome.SUCCESS
         record = AuditEvent(
             transaction=call.transaction, ehdsi_event=event,
-            outcome=Outcome.SUCCESS if error is None else Outcome.SERIOUS_FAILURE,
+            outcome=outcome,
             at=call.at,
             human_requestor=Participant(card.registry_id, requestor=True,
                                         user_name=f"{call.who.name}<{card.registry_id}@"
@@ -433,6 +437,7 @@ class GatewayClient:
             shown = tuple(from_codes([(e.error_code, e.code_context)], default="peer_refused",
                                      country=peer.country) for e in errors)
             if shown:
+                call.reported = shown[0]
                 log.warning("%s answered %s with %d documents and errors %s", peer.country,
                             answer.status.name, len(answer.entries),
                             [e.code for e in shown])

@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from ncp.peers.client import default_endpoints
 from ncp.security.pki import init_pki
@@ -69,6 +70,14 @@ def test_a_doctor_reaches_a_reference_gateway_country(
             assert visitor.status_code == 200 and peer.document_id in visitor.text
             assert 'data-code="1001"' in visitor.text
             assert len(peer.seen) == seen + 1 and peer.seen[-1]["refused"]
+            # our audit trail: the query as a minor failure with the peer's code, and the
+            # professional's precise ISCO code (only the wire carries the group)
+            with lu.engine.connect() as conn:
+                outcome, message = conn.execute(text(
+                    "SELECT outcome, message FROM audit_messages WHERE event_code = "
+                    "'EHDSI-21' AND patient_ref LIKE :p ORDER BY id DESC LIMIT 1"),
+                    {"p": f"{ASTRID.extension}%"}).one()
+            assert outcome == "4" and "1001" in message and 'code="2211"' in message
         finally:
             doctor.close()
             store.remove("DK")
