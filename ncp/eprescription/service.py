@@ -11,10 +11,15 @@ Rules held here (the faces only translate):
 - an eDispensation must fulfil one of *our* prescriptions of *the TRC's patient*; anything else
   is "not identifiable" (5009), so a submission cannot probe other patients' prescriptions;
 - the DSP keeps the eDispensation in its national profile, like every other DSP document: the
-  received pivot is transformed (:func:`ncp.transform.to_national`) before anything is written,
-  and a document that cannot be transformed is refused with the transformation's eHDSI error
-  (4505 for a required code without a national mapping); what was received is kept too, sealed
-  beside the national document, as the evidence of what the foreign country sent;
+  received pivot is transformed (:func:`ncp.transform.to_national`) before anything is written;
+  what was received is kept too, sealed beside the national document, as the evidence of what
+  the foreign country sent;
+- an eD whose identification is sound (our prescription, the TRC's patient, valid quantities)
+  is recorded even when a descriptive code has no national mapping: the medicine was handed
+  over abroad, and refusing the eD would leave the prescription open for a second
+  dispensation. The code is kept as received (code, system, display) and listed for follow-up
+  (:class:`ncp.store.terminology.UnmappedCode`, ``ncp terminology unmapped``); only the
+  identifying elements (:mod:`ncp.eprescription.dispensation`) refuse the eD;
 - dispensing itself (quantity, status, substitution, concurrency, idempotency) is the store's
   atomic operation (:class:`ncp.store.dispensing.Dispensing`);
 - a discard is accepted within the configured window from the organisation that dispensed.
@@ -44,6 +49,7 @@ from ncp.store.dispensing import (
 from ncp.store.errors import NotFound
 from ncp.store.pivot_cache import PivotCache
 from ncp.store.policy import Actor
+from ncp.store.terminology import UnmappedRow, add_unmapped
 from ncp.terminology.service import Terminology
 from ncp.transform import to_national
 
@@ -160,12 +166,23 @@ class EPrescriptionService:
                                             packages=ed.packages)
         if repeated is not None:
             return repeated
-        national = to_national(doc.content, terminology=self.terminology).document
+        transformed = to_national(doc.content, terminology=self.terminology, keep_unmapped=True)
+        national = transformed.document
         try:
-            return self.dispensing.dispense(
+            result = self.dispensing.dispense(
                 actor, prescription_id=info.prescription_id, dispensation_unique_id=ed.document_id,
                 packages=ed.packages, content=national, original=doc.content,
                 pharmacist=pharmacist, organisation=organisation, country=country,
                 substituted=ed.substituted, title=f"eDispensation : {info.product_name}"[:300])
         except NotFound:
             raise NotIdentifiable("unknown prescription") from None
+        if transformed.warnings and not result.duplicate:
+            records = self.dispensing.records
+            now = records.clock()
+            with records._tx() as session:
+                add_unmapped(session, (UnmappedRow(
+                    received_at=now, country=country, document_kind="eDispensation",
+                    document_id=ed.document_id, location=w.location, code=w.code,
+                    code_system=w.code_system, display=w.display, reason=w.reason,
+                    value_sets=" ".join(w.value_sets)) for w in transformed.warnings))
+        return result

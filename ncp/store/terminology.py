@@ -8,13 +8,14 @@ commit: the caller owns the transaction.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import ForeignKey, Index, Integer, String, UniqueConstraint, delete, insert, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from ncp.store.models import Base
+from ncp.store.models import Base, UtcDateTime
 
 
 class TermValueSet(Base):
@@ -209,3 +210,65 @@ def counts(session: Session) -> dict[str, int]:
         "designations": session.scalar(select(func.count()).select_from(TermDesignation)) or 0,
         "mappings": session.scalar(select(func.count()).select_from(TermMapping)) or 0,
     }
+
+
+class UnmappedCode(Base):
+    """A code of a received document kept as received because no national mapping had it.
+
+    Why a table: an eDispensation from abroad is recorded even when a descriptive code (a local
+    dose form, an ingredient outside our mapping files) cannot be made national; terminology
+    staff then follow these up (``ncp terminology unmapped``) and extend the mapping files.
+    Holds codes and where they were, never patient data.
+    """
+
+    __tablename__ = "unmapped_codes"
+    __table_args__ = (Index("ix_unmapped_codes_system_code", "code_system", "code"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    received_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, index=True)
+    #: The sending country and the received document's id (``root^extension``).
+    country: Mapped[str] = mapped_column(String(2))
+    document_kind: Mapped[str] = mapped_column(String(40))
+    document_id: Mapped[str] = mapped_column(String(256))
+    #: XPath of the coded element in the received document.
+    location: Mapped[str] = mapped_column(String(1000))
+    code: Mapped[str] = mapped_column(String(256))
+    code_system: Mapped[str] = mapped_column(String(256))
+    display: Mapped[str] = mapped_column(String(500))
+    #: ``no-mapping``, ``unknown-code-system``, ``outside-value-set``, ``missing-code``.
+    reason: Mapped[str] = mapped_column(String(40))
+    value_sets: Mapped[str] = mapped_column(String(1000))
+
+
+@dataclass(frozen=True, slots=True)
+class UnmappedRow:
+    received_at: dt.datetime
+    country: str
+    document_kind: str
+    document_id: str
+    location: str
+    code: str
+    code_system: str
+    display: str
+    reason: str
+    value_sets: str
+
+
+def add_unmapped(session: Session, rows: Iterable[UnmappedRow]) -> int:
+    """Record codes kept as received (the caller commits)."""
+    values = [{"received_at": r.received_at, "country": r.country[:2],
+               "document_kind": r.document_kind[:40], "document_id": r.document_id[:256],
+               "location": r.location[:1000], "code": r.code[:256],
+               "code_system": r.code_system[:256], "display": r.display[:500],
+               "reason": r.reason[:40], "value_sets": r.value_sets[:1000]} for r in rows]
+    if values:
+        session.execute(insert(UnmappedCode), values)
+    return len(values)
+
+
+def list_unmapped(session: Session, *, limit: int = 1000) -> list[UnmappedRow]:
+    """The codes kept as received, newest first."""
+    rows = session.scalars(select(UnmappedCode).order_by(UnmappedCode.received_at.desc(),
+                                                         UnmappedCode.id.desc()).limit(limit))
+    return [UnmappedRow(r.received_at, r.country, r.document_kind, r.document_id, r.location,
+                        r.code, r.code_system, r.display, r.reason, r.value_sets) for r in rows]

@@ -68,3 +68,38 @@ def lookup(
                 raise typer.Exit(code=1)
     finally:
         engine.dispose()
+
+
+@terminology_app.command("unmapped")
+def unmapped(
+    limit: Annotated[int, typer.Option(help="at most this many, newest first")] = 200,
+    as_json: Annotated[bool, typer.Option("--json", help="one JSON object per line")] = False,
+) -> None:
+    """Codes of received eDispensations kept as received (no national mapping): to follow up.
+
+    Each line: when, sending country, document, the element's XPath, code, code system, the
+    display as received, and why it was not mapped."""
+    import json
+
+    from ncp.store.terminology import list_unmapped
+
+    engine = make_engine(get_settings().sqlalchemy_url)
+    try:
+        with session_factory(engine)() as session:
+            rows = list_unmapped(session, limit=max(1, min(limit, 10_000)))
+    finally:
+        engine.dispose()
+    if not rows:
+        typer.echo("no unmapped codes")
+        return
+    for r in rows:
+        if as_json:
+            typer.echo(json.dumps({
+                "received_at": r.received_at.isoformat(), "country": r.country,
+                "document_kind": r.document_kind, "document_id": r.document_id,
+                "location": r.location, "code": r.code, "code_system": r.code_system,
+                "display": r.display, "reason": r.reason, "value_sets": r.value_sets.split()}))
+        else:
+            typer.echo(f"{r.received_at:%Y-%m-%d %H:%M} {r.country} {r.document_kind} "
+                       f"{r.document_id} {r.code} ({r.code_system}) {r.display!r} "
+                       f"{r.reason} at {r.location}")

@@ -13,6 +13,15 @@ coded elements of the eHDSI coded element list (:mod:`ncp.transform.bindings`) a
 
 There is never a fallback to the untranslated document: the caller gets a pivot document or an
 exception.
+
+A *received* eDispensation is the exception (``to_national(..., keep_unmapped=True)``, what the
+ePrescription service uses): the medicine has already been handed over abroad, so a descriptive
+code without a national mapping must not leave our prescription open for a second dispensation.
+Such a code is kept exactly as received (code, codeSystem, displayName) and reported in
+``warnings`` for follow-up (``ncp terminology unmapped``); codes of the international systems the
+national profile carries as they are (ATC, EDQM) pass without any table. The identifying
+elements of an eD (document, patient, prescription, quantities) are not coded elements; they
+are checked, strictly, by :mod:`ncp.eprescription.dispensation`.
 """
 
 from __future__ import annotations
@@ -32,6 +41,9 @@ from ncp.xmlutil import NS, XmlInputError, parse_xml
 HL7 = NS["hl7"]
 _TRANSLATION = f"{{{HL7}}}translation"
 UCUM = "2.16.840.1.113883.6.8"
+#: International code systems the national profile carries as they are (no mapping needed):
+#: WHO ATC (2.16.840.1.113883.6.73) and EDQM Standard Terms (0.4.0.127.0.16.1.1.2.1).
+PASS_THROUGH_SYSTEMS = frozenset({"2.16.840.1.113883.6.73", "0.4.0.127.0.16.1.1.2.1"})
 
 _MISSING_MAPPING = {
     DocumentKind.PATIENT_SUMMARY: ErrorCode.PS_MISSING_EXPECTED_MAPPING,
@@ -62,6 +74,8 @@ class TranscodeWarning:
     code_system: str
     reason: str
     value_sets: tuple[str, ...]
+    #: The displayName as received (kept on the element when the code is kept).
+    display: str = ""
 
 
 @dataclass
@@ -108,8 +122,10 @@ def _text(reason: str, code: str, system: str, binding: Binding) -> str:
 
 
 class _Transcoder:
-    def __init__(self, terminology: Terminology, kind: DocumentKind, *, direction: str) -> None:
+    def __init__(self, terminology: Terminology, kind: DocumentKind, *, direction: str,
+                 keep_unmapped: bool = False) -> None:
         self.terms = terminology
+        self.keep_unmapped = keep_unmapped
         self.kind = kind
         self.direction = direction  # "pivot" or "national"
         self.warnings: list[TranscodeWarning] = []
@@ -129,12 +145,13 @@ class _Transcoder:
     def _fail_or_warn(self, node: etree._Element, binding: Binding, reason: str, code: str,
                       system: str, location: str | None = None) -> None:
         location = location or element_path(node)
-        if binding.required:
+        if binding.required and not self.keep_unmapped:
             raise TranscodingError(_MISSING_MAPPING[self.kind],
                                    _text(reason, code, system, binding), location=location,
                                    reason=reason)
         self.warnings.append(TranscodeWarning(location, code, system, reason,
-                                              binding.value_sets))
+                                              binding.value_sets,
+                                              node.get("displayName") or ""))
 
     def _reason(self, system: str, binding: Binding) -> str:
         if system not in BY_OID:
@@ -218,6 +235,10 @@ class _Transcoder:
             return
         found = self.terms.reverse(system, code, national_system)
         if found is None:
+            if system in PASS_THROUGH_SYSTEMS:
+                # An ATC or EDQM code of the value set: the national profile carries it as is.
+                self._complete(node, member_of, system, code)
+                return
             self._fail_or_warn(node, binding, "no-mapping", code, system)
             return
         label = self.terms.designation(found[0], found[1], "fr")
@@ -347,8 +368,12 @@ def to_pivot(national_cda: bytes, *, kind: DocumentKind | str,
 
 
 def to_national(pivot_cda: bytes, *, terminology: Terminology | None = None,
-                kind: DocumentKind | str = DocumentKind.EDISPENSATION) -> TranscodeResult:
-    """The national form of a received eHDSI eDispensation (MVC codes -> national codes)."""
+                kind: DocumentKind | str = DocumentKind.EDISPENSATION,
+                keep_unmapped: bool = False) -> TranscodeResult:
+    """The national form of a received eHDSI eDispensation (MVC codes -> national codes).
+
+    ``keep_unmapped``: a code that cannot be made national is kept as received and reported
+    in ``warnings`` instead of failing the document (see the module docstring)."""
     kind = as_kind(kind)
     if kind is not DocumentKind.EDISPENSATION:
         raise TranscodingError(ErrorCode.TRANSCODING_ERROR,
@@ -363,7 +388,8 @@ def to_national(pivot_cda: bytes, *, terminology: Terminology | None = None,
                                location="/hl7:ClinicalDocument[1]/hl7:templateId",
                                reason="wrong-document")
     pivot_id = _document_id(root)
-    worker = _Transcoder(terminology or default_terminology(), kind, direction="national")
+    worker = _Transcoder(terminology or default_terminology(), kind, direction="national",
+                         keep_unmapped=keep_unmapped)
     worker.run(root)
     _set_template(root, kind.template_id, NATIONAL_TEMPLATES[kind])
     _add_xfrm(root, pivot_id)

@@ -260,26 +260,67 @@ def test_the_dsp_holds_the_national_ed_and_the_received_pivot_sealed(
     assert Originals(env.records).read(me, uid).content == ed
 
 
-def unmappable(ed: bytes) -> bytes:
-    """``ed`` with a dispensed product's dose form (required) outside every value set."""
+#: The Danish eD's own dose form (a national system of DK) as a real eD carries it.
+DK_FORM = ("TABFILM", "2.16.17.710.802.1000.990.1.20.22", "filmovertrukne tabletter")
+
+
+def with_foreign_codes(ed: bytes, specs_dir) -> bytes:  # type: ignore[no-untyped-def]
+    """``ed`` with the dose form coded as the real Danish eD codes it (no national mapping
+    can know it), and an EDQM dose form and an ATC ingredient our mapping files lack."""
+    dk = parse_xml((specs_dir / "samples/cda/ed/DK-received_dispensation1.xml").read_bytes())
+    dk_form = product_forms(dk)[0]
+    assert (dk_form.get("code"), dk_form.get("codeSystem"), dk_form.get("displayName")) == \
+        DK_FORM
     root = parse_xml(ed)
-    product_forms(root)[0].set("code", "ZZZ-NOT-EDQM")
+    form = product_forms(root)[0]
+    for name in ("code", "codeSystem", "displayName"):
+        form.set(name, dk_form.get(name))
+    form.attrib.pop("codeSystemName", None)
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
 
 
-def test_an_ed_that_cannot_be_made_national_is_refused_and_leaves_only_the_audit(
-        any_env: GatewayEnv) -> None:
+def test_an_ed_with_codes_without_national_mapping_is_recorded_and_listed(
+        any_env: GatewayEnv, specs_dir) -> None:  # type: ignore[no-untyped-def]
+    """Issue 12 item 11: the medicine was handed over abroad; the eD is recorded, the
+    prescription's remaining quantity updated, the code kept as received and listed."""
+    from ncp.store.terminology import list_unmapped
+
     env = any_env
     pid = patient(0)
     _, ep, rx = pivot_ep(env)
+    ed = with_foreign_codes(dispensation(ep, packages=1), specs_dir)
+    res = registry_response(env, env.be.submit(pid, ed))
+    assert res.status is ResponseStatus.SUCCESS, res.errors
+    assert state(env, rx).packages_dispensed == 1
+    # the national document shows the code as received: code, system and display unchanged
+    me = Actor.patient(env.patient_db_id(0))
+    _, stored = env.records.read_document(me, stored_unique_id(env, ed))
+    form = product_forms(parse_xml(stored))[0]
+    assert (form.get("code"), form.get("codeSystem"), form.get("displayName")) == DK_FORM
+    with env.records._sessions() as s:
+        listed = list_unmapped(s)
+    assert [(r.code, r.code_system, r.display, r.country) for r in listed
+            if "formCode" in r.location][:1] == [(*DK_FORM, "BE")]
+    assert all(r.document_kind == "eDispensation" for r in listed)
+    # re-submitted: idempotent, and listed once only
+    assert registry_response(env, env.be.submit(pid, ed)).status is ResponseStatus.SUCCESS
+    with env.records._sessions() as s:
+        assert len(list_unmapped(s)) == len(listed)
+
+
+def test_an_ed_without_its_identifying_prescription_id_is_still_refused(
+        env: GatewayEnv) -> None:
+    """Only an identifying element that cannot be resolved refuses the eD (4106), and then
+    nothing but the audit record is written."""
+    pid = patient(0)
+    _, ep, rx = pivot_ep(env)
+    root = parse_xml(dispensation(ep, packages=1))
+    root.find("hl7:inFulfillmentOf/hl7:order/hl7:id", NS).attrib.pop("extension")
     counts = env.counts()
-    res = registry_response(env, env.be.submit(pid, unmappable(dispensation(ep, packages=1))))
-    assert res.status is ResponseStatus.FAILURE
-    (error,) = res.errors
-    assert error.error_code == "4505" and "formCode" in (error.location or "")
+    res = registry_response(env, env.be.submit(pid, etree.tostring(root)))
+    assert res.status is ResponseStatus.FAILURE and res.errors[0].error_code == "4106"
     after = env.counts()
     assert after["audit_messages"] == counts["audit_messages"] + 1
     assert {k: v for k, v in after.items() if k != "audit_messages"} == \
         {k: v for k, v in counts.items() if k != "audit_messages"}
-    assert audit_events(env)[-1] == "EHDSI-41"
     assert state(env, rx).packages_dispensed == 0
