@@ -1,7 +1,7 @@
 """unmapped codes: codes of received eDispensations kept as received, for follow-up
 
-Revision ID: 0012_unmapped_codes
-Revises: 0011_peer_options
+Revision ID: 0013_unmapped_codes
+Revises: 0012_break_glass_delegation
 Create Date: 2026-12-02 19:50:00
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0012_unmapped_codes"
-down_revision = "0011_peer_options"
+revision = "0013_unmapped_codes"
+down_revision = "0012_break_glass_delegation"
 branch_labels = None
 depends_on = None
 
