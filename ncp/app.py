@@ -14,7 +14,10 @@ from fastapi import FastAPI, Request, Response
 from sqlalchemy import Engine
 
 from ncp import __version__
+from ncp.api.problems import MAX_BODY_BYTES
 from ncp.hardening import StrictTransport
+from ncp.portal.content import MAX_UPLOAD_BYTES
+from ncp.request_limits import RequestLimits, budgets
 from ncp.settings import Settings, get_settings
 from ncp.store.db import database_status, make_engine, session_factory
 from ncp.store.keys import KeyRingSource
@@ -56,6 +59,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="NCPeH Luxembourg", version=__version__, lifespan=lifespan,
                   docs_url=None, redoc_url=None,
                   openapi_url="/api/openapi.json" if settings.api_docs_enabled else None)
+    # Outermost last: HSTS is added to every answer, the body budgets' refusals included.
+    app.add_middleware(RequestLimits, budgets=budgets(
+        soap_bytes=settings.max_request_bytes, api_bytes=MAX_BODY_BYTES,
+        portal_bytes=MAX_UPLOAD_BYTES + 256 * 1024))
     app.add_middleware(StrictTransport)
 
     @app.get("/health", tags=["operations"])
