@@ -216,7 +216,7 @@ def declare_relationship(request: Request, matricule: Matricule, body: Relations
 
 @router.post("/relationships/{relationship_id}/end", response_model=EndedOut,
              tags=["patients"])
-def end_relationship(request: Request, relationship_id: Annotated[int, Path(ge=1)],
+def end_relationship(request: Request, relationship_id: Annotated[int, Path(ge=1, le=2**63 - 1)],
                      caller: Caller) -> EndedOut:
     """End your relationship: a visit at once, an admission with its discharge period."""
     return EndedOut(valid_to=records(request).end_relationship(caller.actor, relationship_id))
