@@ -172,6 +172,10 @@ class GatewayClient:
         if cached is not None:
             return cached
         ctx = ssl.create_default_context(cadata=pem)
+        # The entry may pin the server's own certificate (an SMP record publishes the
+        # endpoint's certificate): let a certificate of the entry be a trust anchor by itself,
+        # not only a self-signed root. Only the entry's certificates are trusted either way.
+        ctx.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN
         ctx.minimum_version = ssl.TLSVersion.TLSv1_2
         ctx.load_cert_chain(self.tls_cert, self.tls_key)
         self._contexts[peer.country + pem] = ctx

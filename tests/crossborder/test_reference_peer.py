@@ -270,3 +270,20 @@ def test_an_unsigned_answer_needs_the_server_the_entry_pins(pki: Path, denmark: 
         client.discover(peer, Professional(DOCTOR, "totp"), mask=MASK,
                         values={"cpr": ASTRID.extension})
     assert exc.value.key == "response_untrusted"
+
+
+def test_the_entry_may_pin_the_servers_own_certificate(pki: Path, denmark: ReferencePeer,
+                                                        client: GatewayClient) -> None:
+    """An SMP record publishes the endpoint's certificate: with that certificate alone as the
+    entry's TLS anchor the call goes through (unsigned answers included); with another
+    certificate of the same CA the handshake is refused."""
+    who = Professional(DOCTOR, "totp")
+    pinned = dataclasses.replace(_entry(pki, denmark),
+                                 tls_anchor_pem=(pki / "dk" / "tls-server.pem").read_text())
+    found = client.discover(pinned, who, mask=MASK, values={"cpr": ASTRID.extension})
+    assert [p.given_name for p in found] == ["Astrid"]
+    other = dataclasses.replace(_entry(pki, denmark),
+                                tls_anchor_pem=(pki / "dk" / "signing.pem").read_text())
+    with pytest.raises(CrossBorderError) as exc:
+        client.discover(other, who, mask=MASK, values={"cpr": ASTRID.extension})
+    assert exc.value.key == "tls"
