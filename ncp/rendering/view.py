@@ -200,8 +200,8 @@ def _pq(node: etree._Element | None) -> Amount:
 
 
 def _ratio(node: etree._Element | None) -> Amount:
-    numerator = _pq(_first(node, "hl7:numerator"))
-    denominator = _pq(_first(node, "hl7:denominator"))
+    numerator = _pq(_first(node, "hl7:numerator|pharm:numerator"))
+    denominator = _pq(_first(node, "hl7:denominator|pharm:denominator"))
     if not numerator:
         return Amount(())
     if denominator and denominator.parts != (("1", "1"),):
@@ -278,7 +278,8 @@ def _qualifiers(entry: Entry, node: etree._Element | None, skip: tuple[str, ...]
 
 def _substance(ingredient: etree._Element) -> CodedValue | None:
     """An ingredient's substance: its code, else (code with a nullFlavor) its name."""
-    substance = _first(ingredient, "pharm:ingredientSubstance")
+    # (the epSOS form nests a second ``ingredient`` where wave 7 says ``ingredientSubstance``)
+    substance = _first(ingredient, "pharm:ingredientSubstance|pharm:ingredient")
     code = _coded(_first(substance, "pharm:code"))
     if code and code.code:
         name = _text(substance, "pharm:name")
@@ -614,6 +615,18 @@ def _read_entry(code: str, entry_el: etree._Element) -> Entry:
     return entry
 
 
+EPSOS_MEDICATION = "urn:epsos-org:ep:medication"
+
+
+def _epsos_to_pharm(root: etree._Element) -> None:
+    """Older (epSOS, wave 5) documents name the medication extension ``urn:epsos-org:ep:
+    medication`` where wave 7 says ``urn:hl7-org:pharm``, element for element: read them as
+    one (on our own parsed copy; the document itself is not touched)."""
+    pharm = NS["pharm"]
+    for node in root.iter(f"{{{EPSOS_MEDICATION}}}*"):
+        node.tag = f"{{{pharm}}}{etree.QName(node).localname}"
+
+
 def _references(root: etree._Element) -> dict[str, str]:
     refs: dict[str, str] = {}
     for node in root.xpath("//hl7:section/hl7:text//*[@ID]", namespaces=NS):
@@ -637,6 +650,7 @@ def _person(node: etree._Element | None) -> str:
 def document_view(document: bytes) -> DocumentView:
     """Read a pivot CDA (any country's) into a :class:`DocumentView`."""
     root = parse_xml(document)
+    _epsos_to_pharm(root)
     token = _REFS.set(_references(root))
     try:
         return _document_view(root)
