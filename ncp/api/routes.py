@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field
 from ncp.api.problems import PROBLEM_RESPONSES, ProblemRoute
 from ncp.auth.service import AuthError, Principal
 from ncp.portal.content import MAX_UPLOAD_BYTES, check_upload
-from ncp.portal.web import authenticator, client_address
+from ncp.portal.web import authenticator, client_address, terminology
 from ncp.server import client_cert_pem
 from ncp.store.records import DocumentInfo, PatientInfo, Records
 from ncp.store.vocabulary import Confidentiality, DocumentType, EmergencyReason
@@ -258,9 +258,11 @@ def add_document(request: Request, matricule: Matricule, body: DocumentIn,
         from ncp.portal.content import UploadRejected
 
         raise UploadRejected("unsupported", "content_base64 is not valid base64") from None
-    checked = check_upload(raw)
+    # The CDA must name this record's patient; a summary must be a national PS CDA (issue 15).
     svc = records(request)
     patient_id = svc.patient_id(matricule)
+    checked = check_upload(raw, matricule=matricule, doc_type=DocumentType(body.doc_type).value,
+                           terminology=terminology(request))
     info = svc.add_document(caller.actor, patient_id, doc_type=body.doc_type, title=body.title,
                             media_type=checked.media_type, content=checked.content,
                             confidentiality=body.confidentiality, supersedes=body.supersedes)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from lxml import etree
 from lxml import html as lxml_html
 
+from ncp.terminology.service import Terminology
 from ncp.validation.validator import xsd_errors
 from ncp.xmlutil import XmlInputError, parse_xml
 
@@ -27,6 +28,12 @@ MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 HL7 = "urn:hl7-org:v3"
 _H = f"{{{HL7}}}"
 
+#: The assigning authority of the Luxembourg matricule (settings.patient_id_root, EHDSI.md): the
+#: identifier a national CDA's ``recordTarget`` must carry for the record it is added to.
+MATRICULE_ROOT = "1.3.182.4.4"
+#: LOINC code of a Patient Summary document (DocumentKind.PATIENT_SUMMARY).
+PS_LOINC = "60591-5"
+
 
 class UploadRejected(ValueError):
     """An upload that cannot be stored; ``reason`` is a stable key, ``detail`` says why."""
@@ -35,6 +42,38 @@ class UploadRejected(ValueError):
         super().__init__(detail)
         self.reason = reason
         self.detail = detail
+
+
+@dataclass(frozen=True, slots=True)
+class RecordTarget:
+    """Who a CDA document says it is about (its ``recordTarget``), for the safety checks."""
+
+    matricules: tuple[str, ...]
+    name: str
+    birth: str
+
+    def names(self, matricule: str) -> bool:
+        return matricule in self.matricules
+
+
+def record_target(root: etree._Element) -> RecordTarget:
+    """The matricule(s) (root 1.3.182.4.4), name and birth date a CDA's header names."""
+    role = root.find(f"{_H}recordTarget/{_H}patientRole")
+    if role is None:
+        return RecordTarget((), "", "")
+    ids = tuple((i.get("extension") or "").strip() for i in role.findall(f"{_H}id")
+                if i.get("root") == MATRICULE_ROOT and i.get("extension"))
+    birth = role.find(f"{_H}patient/{_H}birthTime")
+    return RecordTarget(ids, _name(role.find(f"{_H}patient/{_H}name")),
+                        _hl7_time(birth.get("value")) if birth is not None else "")
+
+
+def document_target(content: bytes) -> RecordTarget | None:
+    """:func:`record_target` of stored CDA bytes, or None when they are not readable XML."""
+    try:
+        return record_target(parse_xml(content))
+    except XmlInputError:
+        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,8 +102,17 @@ PERSONAL_TYPES = frozenset({"application/pdf", "image/png", "image/jpeg", "text/
 
 
 def check_upload(content: bytes, declared: str | None = None, *,
-                 allow: frozenset[str] = PROFESSIONAL_TYPES) -> CheckedUpload:
-    """Check an uploaded file and return what to store; raises :class:`UploadRejected`."""
+                 allow: frozenset[str] = PROFESSIONAL_TYPES, matricule: str | None = None,
+                 doc_type: str | None = None,
+                 terminology: Terminology | None = None) -> CheckedUpload:
+    """Check an uploaded file and return what to store; raises :class:`UploadRejected`.
+
+    ``matricule``: the record the file goes to. A CDA must name that patient in its
+    ``recordTarget`` (issue 15: a summary headed "Jean Schmit" was stored in Tom Wagner's record
+    and sent abroad as Tom's). ``doc_type="patient-summary"``: only a national PS CDA that
+    transcodes to the eHDSI pivot may become the summary (a PDF there leaves the patient with
+    no summary abroad, 4203).
+    """
     if not content:
         raise UploadRejected("empty", "the file is empty")
     if len(content) > MAX_UPLOAD_BYTES:
@@ -79,13 +127,51 @@ def check_upload(content: bytes, declared: str | None = None, *,
     if actual is None or actual not in allow:
         raise UploadRejected("unsupported", "only " + ", ".join(sorted(allow)) +
                              " files are accepted")
+    if doc_type == "patient-summary" and actual != "text/xml":
+        raise UploadRejected("not-ps", "a patient summary must be a national Patient Summary "
+                             "CDA (XML); a PDF or image cannot be sent abroad as one")
     if actual == "application/pdf":
         if b"%%EOF" not in content[-2048:]:
             raise UploadRejected("not-pdf", "the PDF is truncated (no end-of-file marker)")
         return CheckedUpload("application/pdf", content)
     if actual == "text/xml":
-        return _check_cda(content)
+        checked = _check_cda(content)
+        root = parse_xml(content)
+        if matricule is not None:
+            check_patient(record_target(root), matricule)
+        if doc_type == "patient-summary":
+            _check_patient_summary(root, content, terminology)
+        return checked
     return CheckedUpload(actual, content)
+
+
+def check_patient(target: RecordTarget, matricule: str) -> None:
+    """Refuse a CDA that does not name the record's patient by matricule."""
+    if not target.matricules:
+        raise UploadRejected("no-patient", "the CDA does not name the patient: its recordTarget "
+                             f"has no identifier with root {MATRICULE_ROOT} (the matricule)")
+    if not target.names(matricule):
+        who = ", ".join(p for p in (target.name, target.birth) if p)
+        raise UploadRejected("wrong-patient", f"the CDA is about another patient ({who}; "
+                             f"matricule {target.matricules[0]}), not this record's patient "
+                             f"({matricule}); nothing was stored")
+
+
+def _check_patient_summary(root: etree._Element, content: bytes,
+                           terminology: Terminology | None) -> None:
+    code = root.find(f"{_H}code")
+    if code is None or code.get("code") != PS_LOINC:
+        raise UploadRejected("not-ps", "the CDA is not a Patient Summary (document code "
+                             f"{code.get('code') if code is not None else 'missing'}, "
+                             f"expected LOINC {PS_LOINC})")
+    from ncp.errors import NcpError
+    from ncp.transform import to_pivot
+
+    try:
+        to_pivot(content, kind="ps", terminology=terminology)
+    except NcpError as exc:
+        raise UploadRejected("not-ps", "the Patient Summary cannot be sent abroad: "
+                             f"{exc}") from None
 
 
 def _check_cda(content: bytes) -> CheckedUpload:

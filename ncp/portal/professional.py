@@ -11,7 +11,13 @@ from fastapi.responses import Response
 from starlette.datastructures import UploadFile
 
 from ncp.auth.service import Principal
-from ncp.portal.content import MAX_UPLOAD_BYTES, cda_to_html, check_upload
+from ncp.portal.content import (
+    MAX_UPLOAD_BYTES,
+    RecordTarget,
+    cda_to_html,
+    check_upload,
+    document_target,
+)
 from ncp.portal.patient import records
 from ncp.portal.web import (
     BadForm,
@@ -25,6 +31,7 @@ from ncp.portal.web import (
     redirect,
     refuse_oversized,
     require_csrf,
+    terminology,
     translator,
 )
 from ncp.store.errors import AccessDenied
@@ -119,9 +126,16 @@ async def upload(request: Request, matricule: str,
     file = form.get("file")
     if not isinstance(file, UploadFile) or not file.filename:
         raise BadForm("choose a CDA or PDF file")
-    checked = check_upload(await file.read(MAX_UPLOAD_BYTES + 1), file.content_type)
-    title = str(form.get("title", "")).strip() or checked.title or file.filename[:300]
     supersedes = str(form.get("supersedes", "")).strip() or None
+    if supersedes and doc_type == DocumentType.PATIENT_SUMMARY.value \
+            and form.get("confirm_replace") != "1":
+        # Replacing the summary is what a patient abroad will be read from: say which version
+        # goes and require the explicit tick (the page's own form has it; no script needed).
+        raise BadForm("tick \"replace the current summary\" to confirm the replacement")
+    checked = check_upload(await file.read(MAX_UPLOAD_BYTES + 1), file.content_type,
+                           matricule=matricule, doc_type=doc_type,
+                           terminology=terminology(request))
+    title = str(form.get("title", "")).strip() or checked.title or file.filename[:300]
     svc.add_document(me.actor, patient_id, doc_type=doc_type, title=title,
                      media_type=checked.media_type, content=checked.content,
                      confidentiality=conf, supersedes=supersedes)
@@ -155,9 +169,15 @@ async def new_token(request: Request, me: Pro) -> Response:
 def document(request: Request, uid: str, principal: Current) -> Response:
     if len(uid) > 80:
         raise BadForm("not a document id")
-    info, content = records(request).read_document(principal.actor, uid)
+    svc = records(request)
+    info, content = svc.read_document(principal.actor, uid)
+    patient = svc.identity_of_read(info)
     rendered = None
+    mismatch = None
     if info.media_type == "text/xml":
+        target = document_target(content)
+        if target is None or not target.names(patient.matricule):
+            mismatch = target or RecordTarget((), "", "")
         t = translator(language(request, principal))
         try:
             rendered = cda_to_html(content, {k: t(f"cda.{k}") for k in
@@ -167,7 +187,8 @@ def document(request: Request, uid: str, principal: Current) -> Response:
     text = content.decode("utf-8", "replace") if info.media_type == "text/plain" else None
     own = principal.kind != "professional" and principal.patient_id == info.patient_id
     return page(request, "document.html", principal, doc=info, rendered=rendered, text=text,
-                own=own, confidentialities=list(Confidentiality))
+                own=own, confidentialities=list(Confidentiality), patient=patient,
+                mismatch=mismatch)
 
 
 @router.get("/documents/{uid}/content")

@@ -25,6 +25,7 @@ from ncp.auth.service import Authenticator, AuthError, Principal
 from ncp.portal.content import MAX_UPLOAD_BYTES, UploadRejected
 from ncp.store.db import session_factory
 from ncp.store.errors import AccessDenied, ContentTampered, InvalidInput, NotFound, StoreError
+from ncp.terminology.service import DbTerminology, Terminology
 
 LANGUAGES = ("fr", "de", "en")
 SESSION_COOKIE = "ncp_session"
@@ -81,6 +82,15 @@ def authenticator(request: Request) -> Authenticator:
                                                                 settings.country_code))
         app.state.ncp_auth = auth
     return auth
+
+
+def terminology(request: Request) -> Terminology:
+    """The terminology over the app's own database (to check a summary transcodes)."""
+    state = request.app.state
+    terms = getattr(state, "portal_terminology", None)
+    if terms is None:
+        terms = state.portal_terminology = DbTerminology(session_factory(state.runtime.engine))
+    return terms
 
 
 def client_address(request: Request) -> str | None:

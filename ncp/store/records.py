@@ -410,6 +410,13 @@ class Records:
             self._enforce(s, decision)
             return _patient_info(patient)
 
+    def identity_of_read(self, info: DocumentInfo) -> PatientInfo:
+        """The patient a document just read (through :meth:`read_document`, which decided and
+        logged) belongs to, for the identified-patient banner beside it. Not logged again: it
+        reveals nothing the read did not, and a banner per view would flood the access log."""
+        with self._read() as s:
+            return _patient_info(self._patient(s, info.patient_id))
+
     def list_documents(
         self,
         actor: Actor,

@@ -19,6 +19,7 @@ from ncp.store.policy import Actor
 from tests.portal.live import Live
 
 JEAN, MARIA, TOM, LEA, NICOLAS, EMMA = (r.patient.matricule for r in demo.PATIENTS)
+LOAD_TERMINOLOGY = True  # a new summary must transcode to the pivot (issue 15 item 2)
 PDF = b"%PDF-1.4\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n"
 
 

@@ -120,13 +120,20 @@ def csrf(page_html: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+def live(tmp_path_factory: pytest.TempPathFactory,
+         request: pytest.FixtureRequest) -> Iterator[Live]:
+    """A module that sets ``LOAD_TERMINOLOGY = True`` gets the eHDSI terminology loaded too
+    (as ``ncp demo`` does; ~5 s), for checks that transcode a summary."""
     root = tmp_path_factory.mktemp("live")
     pki = root / "pki"
     init_pki(pki, ("LU", "BE"))
     settings = Settings(var_dir=root, pki_dir=pki, port=free_port())
     runtime = build_runtime(settings)
     upgrade(runtime.engine)
+    if getattr(request.module, "LOAD_TERMINOLOGY", False):
+        from ncp.terminology.loader import load_all
+
+        load_all(session_factory(runtime.engine), settings.specs_path)
     demo.seed(runtime.records)
     seed_accounts(runtime.records, runtime.engine, cheap_hashes=True, pki_root=pki)
     app = create_app(settings)

@@ -17,6 +17,7 @@ from tests.portal.live import Live, csrf
 JEAN, MARIA, TOM, LEA, NICOLAS, EMMA = (r.patient.matricule for r in demo.PATIENTS)
 GP, CARDIO, PHARMA, NURSE = "lu-hp-100001", "lu-hp-100002", "lu-hp-100003", "lu-hp-100004"
 
+LOAD_TERMINOLOGY = True  # a new summary must transcode to the pivot (issue 15 item 2)
 VALID_CDA_HEAD = b"<?xml version='1.0' encoding='UTF-8'?>"
 
 
@@ -334,7 +335,7 @@ def test_referring_doctor_updates_the_patient_summary_in_the_portal(live: Live) 
     previous = record.text.split(marker, 1)[1].split('"', 1)[0]
     r = gp.post(f"/portal/pro/patients/{EMMA}/documents",
                 data={"doc_type": "patient-summary", "supersedes": previous,
-                      "csrf": csrf(record.text)},
+                      "confirm_replace": "1", "csrf": csrf(record.text)},
                 files={"file": ("ps.xml", ps, "text/xml")})
     assert r.status_code == 303, r.text
     after = uids(gp.get(f"/portal/pro/patients/{EMMA}?type=patient-summary").text)
