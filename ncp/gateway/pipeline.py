@@ -147,6 +147,15 @@ def _optimise(envelope: etree._Element) -> dict[str, bytes]:
     return attachments
 
 
+class _AuditUnavailable(Exception):
+    """The audit record of an exchange could not be written: its answer must not leave."""
+
+    def __init__(self, error: NcpError, message_id: str | None) -> None:
+        super().__init__(error.detail)
+        self.error = error
+        self.message_id = message_id
+
+
 class Gateway:
     """The responding gateway: services, security and audit of one process."""
 
@@ -186,7 +195,22 @@ class Gateway:
 
     def handle(self, endpoint: str, body: bytes, content_type: str, *,
                peer_certificate_pem: str | None, peer_host: str | None = None) -> Response:
-        """Answer one HTTP request of ``endpoint`` (see the module docstring)."""
+        """Answer one HTTP request of ``endpoint`` (see the module docstring).
+
+        When the audit record cannot be written (database down, disk full) the answer that was
+        computed is dropped and the peer gets a Receiver fault with HTTP 503 at once: nothing
+        leaves unaudited, and the peer learns to retry instead of waiting on a broken
+        connection (bench/faults.py, outage).
+        """
+        try:
+            return self._handle(endpoint, body, content_type,
+                                peer_certificate_pem=peer_certificate_pem, peer_host=peer_host)
+        except _AuditUnavailable as exc:
+            data, ct, _ = soap.build_fault(exc.error, relates_to=exc.message_id)
+            return Response(data, ct, 503)
+
+    def _handle(self, endpoint: str, body: bytes, content_type: str, *,
+                peer_certificate_pem: str | None, peer_host: str | None) -> Response:
         started = time.perf_counter()
         now = self.clock()
         ex = Exchange(endpoint=endpoint, at=now, peer_host=peer_host, provider=self.provider)
@@ -229,9 +253,11 @@ class Gateway:
             audit_ids: list[int] | None = None
             try:
                 audit_ids = write_audit(self.audit, ex)
-            except Exception:
+            except Exception as exc:
                 log.exception("audit record could not be written")
-                raise
+                ex.crashed = True
+                ex.error = NcpError(ErrorCode.GENERIC, "audit record could not be written")
+                raise _AuditUnavailable(ex.error, ex.message_id) from exc
             finally:  # metrics and the exchange's log line, also when the audit failed
                 exchange_done(ex, audit_ids, time.perf_counter() - started)
 

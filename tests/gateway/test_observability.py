@@ -180,3 +180,16 @@ def test_log_format_json_and_text() -> None:
             if h.get_name() == "ncp-observability":
                 root.removeHandler(h)
         root.setLevel(logging.WARNING)
+
+
+def test_an_exchange_whose_audit_record_cannot_be_written_is_a_503_fault(
+        env: GatewayEnv, events: list[logging.LogRecord]) -> None:
+    """Nothing leaves unaudited, and the peer gets a clear, immediate refusal (not a dropped
+    connection): what a database outage or a full disk looks like to a peer."""
+    with env.engine.begin() as c:
+        c.execute(text("ALTER TABLE audit_messages RENAME TO audit_messages_away"))
+    r = env.post("xcpd", env.be.xcpd(patient(0).extension))
+    assert r.status == 503
+    assert b"Receiver" in r.body and b"Schmit" not in r.body  # a fault, not the answer
+    (record,) = [x for x in events if getattr(x, "event", {}).get("event") == "exchange"]
+    assert record.event["outcome"] == "error" and record.event["audit_id"] is None  # type: ignore[attr-defined]
