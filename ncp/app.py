@@ -6,6 +6,8 @@ settings, in the lifespan, never at import time.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -22,6 +24,8 @@ from ncp.settings import Settings, get_settings
 from ncp.store.db import database_status, make_engine, session_factory
 from ncp.store.keys import KeyRingSource
 from ncp.store.records import Records
+
+log = logging.getLogger("ncp.app")
 
 
 @dataclass
@@ -42,6 +46,23 @@ def build_runtime(settings: Settings) -> Runtime:
     return Runtime(settings, engine, Records(session_factory(engine), keys), keys)
 
 
+#: How often each process chains the new access-log and audit rows (ncp.store.chain).
+SEAL_INTERVAL_SECONDS = 60
+
+
+async def _seal_audit_chain(runtime: Runtime) -> None:
+    """Seal the audit trail's new rows once a minute, off the event loop."""
+    from ncp.store.chain import seal
+
+    sessions = session_factory(runtime.engine)
+    while True:
+        await asyncio.sleep(SEAL_INTERVAL_SECONDS)
+        try:
+            await asyncio.to_thread(seal, sessions)
+        except Exception:  # the database may be away; the next round catches up
+            log.exception("sealing the audit chain failed")
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     settings.check_production()
@@ -50,9 +71,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime = build_runtime(settings)
         app.state.runtime = runtime
+        sealer = asyncio.create_task(_seal_audit_chain(runtime))
         try:
             yield
         finally:
+            sealer.cancel()
             runtime.engine.dispose()
 
     # FastAPI's own docs page loads Swagger UI from a CDN: ours serves it from the package.

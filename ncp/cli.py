@@ -161,3 +161,6 @@ app.add_typer(registry_app, name="registry")
 from ncp.peers.probe_cli import probe_command  # noqa: E402
 
 app.command("probe")(probe_command)
+from ncp.store.audit_cli import audit_app  # noqa: E402
+
+app.add_typer(audit_app, name="audit")

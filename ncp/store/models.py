@@ -271,6 +271,9 @@ class AccessLogEntry(Base):
     context: Mapped[str] = mapped_column(String(16))
     outcome: Mapped[str] = mapped_column(String(10))
     detail: Mapped[str | None] = mapped_column(String(400))
+    #: The hash chain (ncp.store.chain): position and link, set by the sealer.
+    chain_seq: Mapped[int | None] = mapped_column(Integer, unique=True)
+    chain_hash: Mapped[str | None] = mapped_column(String(64))
 
 
 class Prescription(Base):
@@ -373,6 +376,9 @@ class AuditMessage(Base):
     patient_ref: Mapped[str | None] = mapped_column(String(100), index=True)
     message: Mapped[str] = mapped_column(Text)
     forwarded_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    #: The hash chain (ncp.store.chain): position and link, set by the sealer.
+    chain_seq: Mapped[int | None] = mapped_column(Integer, unique=True)
+    chain_hash: Mapped[str | None] = mapped_column(String(64))
 
 
 __all__ = [
