@@ -1,7 +1,7 @@
 """audit chain: hash-chain position and link on the access log and the audit messages
 
-Revision ID: 0013_audit_chain
-Revises: 0012_break_glass_delegation
+Revision ID: 0014_audit_chain
+Revises: 0013_unmapped_codes
 Create Date: 2026-12-02 19:55:00
 
 Existing rows are sealed by the first run of the sealer (``ncp audit seal``, or the app).
@@ -12,8 +12,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0013_audit_chain"
-down_revision = "0012_break_glass_delegation"
+revision = "0014_audit_chain"
+down_revision = "0013_unmapped_codes"
 branch_labels = None
 depends_on = None
 
