@@ -29,6 +29,19 @@ SPECS = (ROOT.parent / "shared" / "specs").resolve()
 REQUIRE_POSTGRES = bool(os.environ.get("NCP_TEST_REQUIRE_POSTGRES"))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _one_clock_for_certificates() -> Iterator[None]:
+    """Every certificate, CRL and card a test issues is dated from the suite's one clock
+    (``tests/clock.py``), like the assertions and the PKI fixtures: material made from the real
+    clock late in a long run would not yet be valid at ``NOW`` (issue 11)."""
+    from ncp.security import pki
+    from tests.clock import NOW
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(pki, "_now", lambda: NOW)
+        yield
+
+
 @pytest.fixture(scope="session")
 def specs_dir() -> Path:
     if not SPECS.is_dir():

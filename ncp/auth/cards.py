@@ -14,13 +14,14 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from ncp.security import pki
 from ncp.security.pki import IssuedCertificate, generate_key
 
 
 def issue_card(ca: IssuedCertificate, *, common_name: str, registry_id: str,
                country: str = "LU", days: int = 730) -> IssuedCertificate:
     key = generate_key("ec")
-    now = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
+    now = pki._now() - pki.CLOCK_SKEW  # the development PKI's one clock
     subject = x509.Name([
         x509.NameAttribute(NameOID.COUNTRY_NAME, country),
         x509.NameAttribute(NameOID.COMMON_NAME, common_name),

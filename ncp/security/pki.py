@@ -81,6 +81,7 @@ def _name(country: str, common_name: str) -> x509.Name:
 
 
 def _now() -> dt.datetime:
+    """The one clock development material is made from (tests set it to theirs)."""
     return dt.datetime.now(dt.UTC)
 
 
