@@ -19,6 +19,10 @@ def install(app: FastAPI) -> None:
         assert isinstance(exc, StarletteHTTPException)
         if request.url.path.startswith("/api/"):
             return problem(exc.status_code, f"http-{exc.status_code}", str(exc.detail))
+        from ncp.portal.web import html_error, wants_html
+
+        if exc.status_code in (404, 405) and wants_html(request):
+            return html_error(request, exc.status_code)  # a browser gets a page (issue 15)
         return await http_exception_handler(request, exc)
 
     app.add_exception_handler(StarletteHTTPException, not_routed)

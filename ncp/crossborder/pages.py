@@ -73,10 +73,12 @@ def translator(lang: str) -> Any:
 def page(request: Request, name: str, principal: Principal, status_code: int = 200,
          **context: Any) -> HTMLResponse:
     lang = language(request, principal)
-    return templates.TemplateResponse(request, name, {
+    response = templates.TemplateResponse(request, name, {
         "t": translator(lang), "lang": lang, "languages": LANGUAGES, "me": principal,
         "prefix": PREFIX, "acting_name": "", "done": request.query_params.get("done", ""),
-        **context}, status_code=status_code)
+        "lang_links": web.language_links(request), **context}, status_code=status_code)
+    web.remember_language(request, principal, lang, response)  # the choice sticks (item 11)
+    return response
 
 
 def service(request: Request) -> CrossBorder:

@@ -13,7 +13,7 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from fastapi import Depends, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -180,15 +180,38 @@ def page(request: Request, name: str, principal: Principal | None = None,
         acting_name = helped.get(principal.patient_id or 0, "")
     response = templates.TemplateResponse(request, name, {
         "t": t, "lang": lang, "languages": LANGUAGES, "me": principal, "prefix": PREFIX,
-        "acting_name": acting_name,
+        "acting_name": acting_name, "lang_links": language_links(request),
         "done": done_key(request, lang), **context}, status_code=status_code)
-    if request.query_params.get("lang") in LANGUAGES:
-        if principal is not None and principal.account.language != lang:
-            authenticator(request).store.set_language(principal.account.id, lang)
-        response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, httponly=True,
-                            samesite="strict", secure=request.url.scheme == "https",
-                            path=PREFIX)
+    remember_language(request, principal, lang, response)
     return response
+
+
+def language_links(request: Request) -> dict[str, str]:
+    """Where each language link leads: this very page with its query (uid, repo, filters) and
+    only ``lang`` changed. A page that answered a POST cannot be fetched again; its link leads
+    to the page the form was on (our own Referer) rather than to a 405 (issue 15 item 11)."""
+    path, query = request.url.path, [(k, v) for k, v in request.query_params.multi_items()
+                                      if k not in ("lang", "done")]
+    if request.method != "GET":
+        referer = urlsplit(request.headers.get("referer", ""))
+        if referer.netloc == request.headers.get("host", "") and \
+                referer.path.startswith(PREFIX + "/"):
+            path = referer.path
+            query = [(k, v) for k, v in parse_qsl(referer.query) if k not in ("lang", "done")]
+        else:
+            path, query = PREFIX + "/", []
+    return {code: path + "?" + urlencode([*query, ("lang", code)]) for code in LANGUAGES}
+
+
+def remember_language(request: Request, principal: Principal | None, lang: str,
+                      response: Response) -> None:
+    """A language chosen by link sticks: cookie, and the account's language."""
+    if request.query_params.get("lang") not in LANGUAGES:
+        return
+    if principal is not None and principal.account.language != lang:
+        authenticator(request).store.set_language(principal.account.id, lang)
+    response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, httponly=True,
+                        samesite="strict", secure=request.url.scheme == "https", path=PREFIX)
 
 
 def redirect(path: str, done: str | None = None) -> RedirectResponse:
@@ -251,3 +274,43 @@ def _error(request: Request, status: int, key: str, detail: str) -> HTMLResponse
     principal = getattr(request.state, "principal", None)
     return page(request, "error.html", principal, status_code=status, message=key,
                 detail=detail)
+
+
+def wants_html(request: Request) -> bool:
+    """A person's browser (a portal path, the root, or an HTML Accept), not an API client."""
+    path = request.url.path
+    if path.startswith("/api/"):
+        return False
+    return path == "/" or path.startswith(PREFIX) or \
+        "text/html" in request.headers.get("accept", "")
+
+
+def _session_principal(request: Request) -> Principal | None:
+    try:
+        return authenticator(request).principal(request.cookies.get(SESSION_COOKIE))
+    except Exception:
+        return None
+
+
+def html_error(request: Request, status: int) -> HTMLResponse:
+    """A translated error page in the portal's shell (header, user, languages) for paths and
+    methods nobody serves: a browser never sees ``{"detail":"Not Found"}`` (item 12)."""
+    principal = _session_principal(request)
+    key = {404: "error.not_found", 405: "error.method"}.get(status, "error.invalid")
+    return harden(page(request, "error.html", principal, status_code=status, message=key,
+                       detail=""))
+
+
+def html_form_error(request: Request, fields: list[str]) -> HTMLResponse:
+    """A form sent with required fields empty: the page says which, in the user's language."""
+    login_pages = {PREFIX + "/login": "login.html", PREFIX + "/login/totp": "totp.html"}
+    if request.url.path in login_pages:  # the same form again, with the message
+        return harden(page(request, login_pages[request.url.path], None, status_code=400,
+                           error="error.auth.empty"))
+    principal = _session_principal(request)
+    t = translator(language(request, principal))
+    detail = t("error.missing_fields", fields=", ".join(t(f"field.{f}") if f"field.{f}" in
+                                                          catalogue("en") else f
+                                                          for f in fields))
+    return harden(page(request, "error.html", principal, status_code=400,
+                       message="error.invalid", detail=detail))
