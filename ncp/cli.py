@@ -164,3 +164,6 @@ app.command("probe")(probe_command)
 from ncp.store.audit_cli import audit_app  # noqa: E402
 
 app.add_typer(audit_app, name="audit")
+from ncp.gateway.explain_cli import explain_command  # noqa: E402
+
+app.command("explain")(explain_command)
