@@ -71,7 +71,7 @@ from ncp.settings import Settings
 from ncp.store.db import make_engine, session_factory, upgrade
 from ncp.store.dispensing import Dispensing
 from ncp.store.keys import KeyRingSource
-from ncp.store.models import AuditMessage, Dispensation, Prescription
+from ncp.store.models import AccessLogEntry, AuditMessage, Dispensation, Prescription
 from ncp.store.records import Records
 from ncp.terminology.loader import load_all
 from ncp.testing.server import free_port
@@ -209,8 +209,11 @@ def store_figures(site: Site) -> dict[str, int]:
             audited = int(s.scalar(select(func.count()).select_from(AuditMessage).where(
                 AuditMessage.transaction == "ITI-41", AuditMessage.outcome == "0",
                 AuditMessage.event_code != "EHDSI-94")) or 0)  # not the translation records
+            # rows of the access log about the stored eD documents (their write)
+            ed_access = int(s.scalar(select(func.count()).select_from(AccessLogEntry).where(
+                AccessLogEntry.document_id.in_(select(Dispensation.document_id)))) or 0)
         return {"stored": stored, "duplicates": stored - distinct, "over_dispensed": over,
-                "success_audits": audited}
+                "success_audits": audited, "ed_access_log_rows": ed_access}
     finally:
         engine.dispose()
 
@@ -581,7 +584,7 @@ def soak(site: Site, *, seconds: float, peak_seconds: float = 10) -> dict:
         peak = closed(peak_seconds, 4) / peak_seconds
         rate = 0.8 * peak
         rss0, fds0 = _rss_fds(pid)
-        samples: list[tuple[float, float, bool]] = []
+        samples: list[tuple[float, float, bool, float]] = []
         t0 = time.monotonic()
         stop_at = t0 + seconds
         slot = [0]
@@ -597,9 +600,9 @@ def soak(site: Site, *, seconds: float, peak_seconds: float = 10) -> dict:
                     if due >= stop_at:
                         return
                     time.sleep(max(0.0, due - time.monotonic()))
-                    _, ok = one(peer, http, url, k)
+                    service, ok = one(peer, http, url, k)
                     now = time.monotonic()  # latency from the scheduled start (open loop)
-                    samples.append((now - t0, now - due, ok))
+                    samples.append((now - t0, now - due, ok, service))
 
         ts = [threading.Thread(target=paced, args=(i,)) for i in range(4)]
         for t in ts:
@@ -611,6 +614,9 @@ def soak(site: Site, *, seconds: float, peak_seconds: float = 10) -> dict:
     start_lat = sorted(s[1] for s in samples if s[0] < window)
     end_lat = sorted(s[1] for s in samples if s[0] > seconds - window)
 
+    start_service = sorted(s[3] for s in samples if s[0] < window)
+    end_service = sorted(s[3] for s in samples if s[0] > seconds - window)
+
     def p99(xs: list[float]) -> float:
         return round(xs[min(len(xs) - 1, int(len(xs) * 0.99))] * 1000, 1) if xs else 0.0
 
@@ -618,7 +624,10 @@ def soak(site: Site, *, seconds: float, peak_seconds: float = 10) -> dict:
             "requests": len(samples), "errors": sum(1 for s in samples if not s[2]),
             "rss_mb_start": round(rss0, 1), "rss_mb_end": round(rss1, 1),
             "fds_start": fds0, "fds_end": fds1,
+            "achieved_rps": round(len(samples) / max(s[0] for s in samples), 1)
+            if samples else 0.0,
             "p99_ms_start": p99(start_lat), "p99_ms_end": p99(end_lat),
+            "service_p99_ms_start": p99(start_service), "service_p99_ms_end": p99(end_service),
             "p50_ms": round(statistics.median([s[1] for s in samples]) * 1000, 1)
             if samples else 0.0}
 

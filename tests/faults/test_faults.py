@@ -36,6 +36,7 @@ def test_kill_9_under_load_loses_nothing_and_duplicates_nothing(backend: str) ->
     assert got["stored"] == got["acknowledged"], got
     assert got["duplicates"] == 0 and got["over_dispensed"] == 0, got
     assert got["success_audits"] >= got["stored"], got  # every stored eD has its audit record
+    assert got["ed_access_log_rows"] == got["stored"], got  # and one access-log row
 
 
 @pytest.mark.postgres
