@@ -54,17 +54,20 @@ class Settings(BaseSettings):
     specs_dir: Path | None = None
     #: Largest SOAP request accepted, in bytes.
     max_request_bytes: int = 20 * 1024 * 1024
-    #: ``assertion``: any second use of a SAML assertion id within its lifetime is refused (our
-    #: initiating side issues fresh assertions per request). ``assertion+message``: only a reuse
-    #: within the same wsa:MessageID is refused, for peers that reuse one HCP assertion for a
-    #: whole XCPD -> XCA session, as several national gateways do.
+    #: ``assertion``: a second use of a SAML assertion id within its lifetime is refused unless
+    #: it is the very same assertion from the same peer (portals on the reference gateway send
+    #: one HCP assertion for discovery, query and retrieve). ``assertion+message``: only a
+    #: reuse within the same wsa:MessageID is refused. A wsa:MessageID is never reusable.
     replay_scope: Literal["assertion", "assertion+message"] = "assertion"
-    #: Refuse incoming messages whose Body, Timestamp and addressing headers are not signed.
-    #: ``false`` accepts peers that sign only their assertions (the common eHDSI layout).
-    require_message_signature: bool = True
-    #: Refuse incoming messages without a ``wsu:Timestamp`` (the replay window of a message).
-    #: ``false`` only for peers that send none (some deployed gateways, the Danish samples).
-    require_timestamp: bool = True
+    #: Refuse, from every peer, incoming messages whose Body, Timestamp and addressing headers
+    #: are not signed. ``false`` (default): the signed assertions are what IHE XUA requires
+    #: and what the reference gateway sends; a signature that is present is still verified.
+    #: Per peer: ``"require_message_signature": true`` in its trust-list entry.
+    require_message_signature: bool = False
+    #: Refuse, from every peer, incoming messages without a ``wsu:Timestamp``. ``false``
+    #: (default): optional in WS-Security, absent from OpenNCP and the Danish samples; a
+    #: Timestamp that is present is still checked. Per peer: ``"require_timestamp": true``.
+    require_timestamp: bool = False
     #: How long after an eDispensation the dispensing organisation may still discard it.
     discard_window_hours: int = Field(24, ge=0)
     #: XDS repositoryUniqueId of our documents; empty means ``<home_community_id>.3.1``.

@@ -81,7 +81,8 @@ class MessageSecurity:
                 trust, replay,
                 assertion_policy or AssertionPolicy(replay_scope=settings.replay_scope)),
             wss_policy=wss_policy or WsSecurityPolicy(
-                require_message_signature=settings.require_message_signature),
+                require_message_signature=settings.require_message_signature,
+                require_timestamp=settings.require_timestamp),
             credentials=CredentialSource(key_path, cert_path),
             own_country=settings.country_code.upper(),
         )

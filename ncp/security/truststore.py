@@ -70,6 +70,11 @@ class CountryTrust:
     crls: tuple[x509.CertificateRevocationList, ...]
     crl_paths: tuple[Path, ...]
     require_crl: bool
+    #: Per-peer WS-Security policy, on top of the global floor (``NCP_REQUIRE_*``): for a peer
+    #: known to sign its messages or to stamp them, so that an unsigned or unstamped message
+    #: claiming to come from it is refused (docs/security.md, "WS-Security header policy").
+    require_message_signature: bool = False
+    require_timestamp: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,8 +149,13 @@ def load_trust_list(path: Path) -> TrustList:
                 crls.append(_load_crl(cpath))
             except (OSError, ValueError):
                 continue  # a required CRL that is unreadable fails at validation time
-        countries[cc] = CountryTrust(cc, tuple(anchors), tuple(crls), crl_paths,
-                                     bool(entry.get("require_crl", True)))
+        for flag in ("require_crl", "require_message_signature", "require_timestamp"):
+            if flag in entry and not isinstance(entry[flag], bool):
+                raise ValueError(f"{path}: {cc}.{flag} must be true or false")
+        countries[cc] = CountryTrust(
+            cc, tuple(anchors), tuple(crls), crl_paths, bool(entry.get("require_crl", True)),
+            require_message_signature=bool(entry.get("require_message_signature", False)),
+            require_timestamp=bool(entry.get("require_timestamp", False)))
     return TrustList(path, countries)
 
 

@@ -13,7 +13,9 @@ now) plus configuration (trust store, replay cache, policy). For each assertion,
 4. HCP: two-factor authentication context (4702), ISCO role and permissions for the transaction
    (4703), purpose of use, facility type;  TRC: PreviousSession, bound to the HCP assertion,
    its patient equal to the request's (4206);  NoK: bound to the HCP assertion;
-5. replay, last, for all ids at once, so that a refused request leaves no trace.
+5. replay, last, for all ids and the wsa:MessageID at once, so that a refused request leaves
+   no trace; the very same assertion from the same peer may be reused while valid
+   (:mod:`ncp.security.replay`).
 
 Only the element a signature covers is ever parsed (the signature-wrapping defence). Through
 :meth:`ncp.security.MessageSecurity.identify` the message's ID index (made once, by the message
@@ -24,6 +26,7 @@ unmodified tree, so the same checks on the same data, done once per request inst
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -49,7 +52,7 @@ from ncp.security.permissions import (
     normalise_permission,
     requires_trc,
 )
-from ncp.security.replay import ReplayCache
+from ncp.security.replay import ReplayCache, ReplayEntry, short_key
 from ncp.security.saml import (
     ATTR,
     BEARER,
@@ -90,9 +93,10 @@ _ISSUER_COUNTRY = re.compile(r"urn:(?:idp|initgw):([A-Za-z]{2}):")
 class AssertionPolicy:
     """Limits of assertion validation; the defaults are the eHDSI ones.
 
-    ``replay_scope``: ``"assertion"`` refuses any second use of an assertion id within its
-    lifetime (the rule of this gateway); ``"assertion+message"`` only refuses a second use within
-    the same WS-Addressing MessageID, for peers that reuse one HCP assertion for a session.
+    ``replay_scope``: ``"assertion"`` refuses a second use of an assertion id within its
+    lifetime unless it is the very same assertion from the same peer (a portal session reusing
+    its HCP and TRC); ``"assertion+message"`` only refuses a second use within the same
+    WS-Addressing MessageID. The MessageID itself is never reusable, in either scope.
     """
 
     max_clock_skew: dt.timedelta = dt.timedelta(seconds=60)
@@ -164,6 +168,13 @@ _CODES = {
     AssertionKind.TRC: ErrorCode.TRC_ASSERTION_INVALID,
     AssertionKind.NOK: ErrorCode.TRC_ASSERTION_INVALID,
 }
+
+
+def _content_digest(peer_country: str, el: etree._Element) -> str:
+    """What makes a reused assertion id lawful: the same peer, the same signed assertion
+    (exclusive canonical form, so the envelope around it may differ)."""
+    data = etree.tostring(el, method="c14n", exclusive=True)
+    return hashlib.sha256(peer_country.encode() + b"\n" + data).hexdigest()
 
 
 def _refuse(kind: AssertionKind, reason: str, detail: str = "",
@@ -240,22 +251,47 @@ class AssertionValidator:
             nok = self._nok(nok_el, ids_of(AssertionKind.NOK, nok_el), hcp, peer_country, now,
                             read)
 
-        entries = [(hcp.assertion_id, hcp.not_on_or_after, AssertionKind.HCP)]
+        used = [(hcp.assertion_id, hcp.not_on_or_after, AssertionKind.HCP, hcp_el)]
         if trc is not None:
-            entries.append((trc.assertion_id, trc.not_on_or_after, AssertionKind.TRC))
+            assert trc_el is not None
+            used.append((trc.assertion_id, trc.not_on_or_after, AssertionKind.TRC, trc_el))
         if nok is not None:
-            entries.append((nok.assertion_id, nok.not_on_or_after, AssertionKind.NOK))
-        suffix = f"|{message_id}" if self.policy.replay_scope == "assertion+message" else ""
-        seen = self.replay.register_all([(aid + suffix, until) for aid, until, _ in entries],
-                                        now=now)
-        if seen is not None:
-            kind = next(k for aid, _, k in entries if aid + suffix == seen)
-            raise ReplayDetected("replay", f"{kind.name} assertion {seen} was already used",
-                                 error=_CODES[kind], location=kind.value)
+            assert nok_el is not None
+            used.append((nok.assertion_id, nok.not_on_or_after, AssertionKind.NOK, nok_el))
+        self._register(used, peer_country, message_id, now)
         return VerifiedIdentity(transaction=transaction, country=peer_country, hcp=hcp, trc=trc,
                                 nok=nok)
 
     # -- steps ---------------------------------------------------------------------------------
+
+    def _register(self, used: Sequence[tuple[str, dt.datetime, AssertionKind, etree._Element]],
+                  peer_country: str, message_id: str | None, now: dt.datetime) -> None:
+        """The replay check, last. An assertion id may come again with the very same assertion
+        from the same peer while it is valid (a portal session: discovery, query, retrieve);
+        another assertion under a seen id is a replay. The wsa:MessageID of the request is
+        registered too (per peer, until the last of its assertions expires: after that the
+        message could not be accepted anyway), and is never reusable."""
+        suffix = f"|{message_id}" if self.policy.replay_scope == "assertion+message" else ""
+        entries: list[ReplayEntry] = []
+        kinds: dict[str, AssertionKind | None] = {}
+        for aid, until, kind, el in used:
+            key = short_key(aid + suffix)
+            entries.append((key, until, _content_digest(peer_country, el)))
+            kinds[key] = kind
+        if message_id:
+            key = short_key(f"wsa:{peer_country}:{message_id}")
+            entries.append((key, max(until for _a, until, _k, _e in used)))
+            kinds[key] = None
+        seen = self.replay.register_all(entries, now=now)
+        if seen is None:
+            return
+        kind = kinds.get(seen)
+        if kind is None:
+            raise ReplayDetected("message-replay", f"wsa:MessageID {message_id} was already "
+                                 "used", error=ErrorCode.HCP_ASSERTION_INVALID,
+                                 location="wsa:MessageID")
+        raise ReplayDetected("replay", f"another {kind.name} assertion was seen with the id "
+                             f"{seen}", error=_CODES[kind], location=kind.value)
 
     @staticmethod
     def _classify(assertions: Sequence[etree._Element]) -> dict[AssertionKind, etree._Element]:

@@ -8,9 +8,15 @@ Incoming: :func:`verify_envelope` checks, strictly and in this order, the envelo
 Header, one Body, one ``wsse:Security``), unique IDs, the timestamp, and the message signature:
 it must cover the real Body, the Timestamp and every WS-Addressing header, and its signer must
 chain to the TLS peer's country. What it returns (:class:`VerifiedMessage`) are those very
-elements, never a look-alike elsewhere in the document. Peers that sign only their assertions
-(the common eHDSI layout) are accepted only with ``WsSecurityPolicy(require_message_signature=
-False)``; their assertions are still verified one by one by :mod:`ncp.security.validation`.
+elements, never a look-alike elsewhere in the document.
+
+Timestamp and message signature are optional by default: the reference gateway (OpenNCP) and
+the Danish samples send a ``wsse:Security`` holding only the signed assertions, IHE XUA requires
+only the signed assertion, and WS-Security 1.1 makes the Timestamp optional. When present, each
+is verified strictly (expired, badly signed, wrapped: refused). The policy required of a peer is
+the global floor (:class:`WsSecurityPolicy`, ``NCP_REQUIRE_*``) or'ed with its country's entry of
+the trust list (``require_message_signature``, ``require_timestamp``); the assertions are always
+verified one by one by :mod:`ncp.security.validation` (docs/security.md).
 """
 
 from __future__ import annotations
@@ -68,16 +74,30 @@ BASE64_BINARY = ("http://docs.oasis-open.org/wss/2004/01/"
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class WsSecurityPolicy:
-    """What an incoming WS-Security header must satisfy.
+    """What an incoming WS-Security header must satisfy, for every peer (the global floor).
 
     ``require_message_signature``: refuse messages whose Body/Timestamp/addressing headers are
-    not signed. Turning it off accepts peers that sign only their assertions: the message is
-    then open to tampering between TLS endpoints (TLS still protects it in transit).
-    ``require_timestamp``: refuse messages without ``wsu:Timestamp`` (replay window unbounded).
+    not signed. Off by default: peers that sign only their assertions (OpenNCP) are lawful;
+    mutual TLS binds the message to the peer in transit. ``require_timestamp``: refuse
+    messages without ``wsu:Timestamp``; off by default (the assertion lifetimes and the
+    MessageID replay check bound a replay). A peer's trust-list entry can require either.
     """
 
-    require_message_signature: bool = True
-    require_timestamp: bool = True
+    require_message_signature: bool = False
+    require_timestamp: bool = False
+
+    def for_peer(self, trust: TrustStore, country: str) -> WsSecurityPolicy:
+        """This floor, raised by ``country``'s entry of the trust list."""
+        entry = trust.trust_list.countries.get(country.upper())
+        if entry is None:
+            return self
+        signature = self.require_message_signature or entry.require_message_signature
+        timestamp = self.require_timestamp or entry.require_timestamp
+        if (signature, timestamp) == (self.require_message_signature, self.require_timestamp):
+            return self
+        return WsSecurityPolicy(require_message_signature=signature, require_timestamp=timestamp,
+                                max_clock_skew=self.max_clock_skew,
+                                max_message_age=self.max_message_age)
     max_clock_skew: dt.timedelta = dt.timedelta(seconds=60)
     max_message_age: dt.timedelta = dt.timedelta(minutes=5)
 
@@ -263,7 +283,7 @@ def verify_envelope(
     policy: WsSecurityPolicy | None = None,
 ) -> VerifiedMessage:
     """Verify an incoming SOAP 1.2 envelope's WS-Security header (see the module docstring)."""
-    policy = policy or WsSecurityPolicy()
+    policy = (policy or WsSecurityPolicy()).for_peer(trust, peer_country)
     header, body = _parts(envelope)
     sec = _security(header)
     try:

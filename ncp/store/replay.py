@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 
 from sqlalchemy import Engine, bindparam, delete
@@ -21,12 +21,16 @@ def purge_expired(session: Session, *, now: dt.datetime) -> int:
 
 
 def register_assertions(
-    engine: Engine, entries: Sequence[tuple[str, dt.datetime]], *, now: dt.datetime
+    engine: Engine, entries: Sequence[tuple[str, dt.datetime]], *, now: dt.datetime,
+    companions: Mapping[str, str] | None = None,
 ) -> str | None:
-    """Record every (assertion id, NotOnOrAfter) of one request, in one statement.
+    """Record every (key, NotOnOrAfter) of one request, in one statement.
 
-    Returns the first id already seen within its lifetime, and then keeps none of the ids of
-    this request, else None.
+    Returns the first key already seen within its lifetime, and then keeps none of the keys of
+    this request, else None. ``companions`` maps a reusable key to its companion key (present
+    in ``entries`` too, see :class:`ncp.security.replay.DatabaseReplayCache`): a seen key whose
+    companion is seen as well is the same content again, a reuse, not a replay; the companion
+    itself is never reported.
 
     How: an upsert that inserts each new id, takes over the row of an id whose lifetime is
     over, and leaves a live id alone; ``RETURNING`` names the ids it wrote, so a missing one
@@ -44,7 +48,10 @@ def register_assertions(
     with unit(engine, single_statements=True) as u:
         written = [r[0] for r in u.write(_upsert(engine.dialect.name, len(entries)),
                                          params).rows()]
-        replayed = next((aid for aid, _ in entries if aid not in written), None)
+        pairs = companions or {}
+        own = set(pairs.values())
+        replayed = next((aid for aid, _ in entries if aid not in own and aid not in written
+                         and (aid not in pairs or pairs[aid] in written)), None)
         if replayed is not None and written:
             u.write(_forget(len(written)),
                     {f"id{i}": aid for i, aid in enumerate(written)} | {"now": now})

@@ -136,7 +136,8 @@ class Peer:
 
     def xcpd(self, matricule: str | None, *, names: tuple[PersonName, ...] = (),
              birth_time: str | None = None, gender: str | None = None,
-             hcp: HcpClaims = DOCTOR, **kw: object) -> Sent:
+             hcp: HcpClaims = DOCTOR, assertions: list[etree._Element] | None = None,
+             **kw: object) -> Sent:
         request = PatientDiscoveryRequest(
             message_id=II(root="2.999.32.99", extension=uuid.uuid4().hex),
             creation_time=hl7_now(),
@@ -148,7 +149,8 @@ class Peer:
                 names=names, birth_time=birth_time, gender=gender))
         env = self.envelope(build_xcpd(request),
                             "urn:hl7-org:v3:PRPA_IN201305UV02:CrossGatewayPatientDiscovery",
-                            self.assertions(None, hcp=hcp, with_trc=False), **kw)  # type: ignore[arg-type]
+                            assertions or self.assertions(None, hcp=hcp, with_trc=False),
+                            **kw)  # type: ignore[arg-type]
         return self.send(env)
 
     def query(self, patient: PatientId, class_code: ClassCode = ClassCode.PATIENT_SUMMARY, *,
@@ -163,12 +165,13 @@ class Peer:
         return self.send(env)
 
     def retrieve(self, patient: PatientId, unique_ids: list[str], *,
-                 hcp: HcpClaims = DOCTOR, repository: str = REPOSITORY, **kw: object) -> Sent:
+                 hcp: HcpClaims = DOCTOR, repository: str = REPOSITORY,
+                 assertions: list[etree._Element] | None = None, **kw: object) -> Sent:
         r = retrieve.RetrieveRequest(documents=tuple(
             retrieve.DocumentRequest(repository_unique_id=repository, document_unique_id=u,
                                      home_community_id=f"urn:oid:{HOME}") for u in unique_ids))
         env = self.envelope(retrieve.build_request(r), "urn:ihe:iti:2007:CrossGatewayRetrieve",
-                            self.assertions(patient, hcp=hcp), **kw)  # type: ignore[arg-type]
+                            assertions or self.assertions(patient, hcp=hcp), **kw)  # type: ignore[arg-type]
         return self.send(env)
 
     def submit(self, patient: PatientId, content: bytes, *, discard: bool = False,

@@ -16,24 +16,46 @@ from ncp.store.models import AssertionReplay
 from tests.security.conftest import NOW, PATIENT, wrap_in_security
 
 
-def _validate(validator, hcp, trc, now=NOW):
+def _validate(validator, hcp, trc, now=NOW, message_id=None):
     return validator.validate(wrap_in_security(hcp, trc), transaction=Transaction.XCA_QUERY_PS,
-                              patient_id=PATIENT, peer_country="BE", now=now)
+                              patient_id=PATIENT, peer_country="BE", now=now,
+                              message_id=message_id)
 
 
-def test_replay_is_refused_across_processes(any_db_engine, trust, make_pair):
+def _forged(be_creds, original):
+    """Another validly signed HCP assertion under ``original``'s id."""
+    from dataclasses import replace
+
+    from ncp.security.saml import build_hcp_assertion
+    from tests.security.conftest import HCP
+
+    return build_hcp_assertion(replace(HCP, name="Dr. Someone Else"),
+                               issuer="urn:idp:BE:countryB", credentials=be_creds, now=NOW,
+                               lifetime=dt.timedelta(hours=1), assertion_id=original.get("ID"))
+
+
+def test_reuse_is_lawful_and_replay_refused_across_processes(any_db_engine, trust, make_pair,
+                                                             be_creds):
     # two engines on the same database stand for two gateway processes
     other = make_engine(any_db_engine.url.render_as_string(hide_password=False))
     try:
         first = AssertionValidator(trust, DatabaseReplayCache(session_factory(any_db_engine)))
         second = AssertionValidator(trust, DatabaseReplayCache(session_factory(other)))
         hcp, trc = make_pair()
-        _validate(first, hcp, trc)
+        _validate(first, hcp, trc, message_id="urn:uuid:a")
+        # the same assertions in the next request of the session, served by another process
+        _validate(second, hcp, trc, message_id="urn:uuid:b")
+        # another assertion under the seen HCP id: a replay
         with pytest.raises(ReplayDetected) as info:
-            _validate(second, hcp, trc)
-        assert info.value.reason == "replay"
+            _validate(second, _forged(be_creds, hcp), trc, message_id="urn:uuid:c")
+        assert info.value.reason == "replay" and info.value.error.code == "1001"
+        # the same message again: refused whatever it carries
+        with pytest.raises(ReplayDetected) as info:
+            _validate(first, hcp, trc, message_id="urn:uuid:b")
+        assert info.value.reason == "message-replay"
         with session_factory(any_db_engine)() as s:
-            assert s.scalar(select(func.count()).select_from(AssertionReplay)) == 2
+            # per assertion its id and its content row, per accepted message its id
+            assert s.scalar(select(func.count()).select_from(AssertionReplay)) == 6
     finally:
         other.dispose()
 

@@ -16,6 +16,7 @@ from ncp.security.pki import issue_ca, issue_leaf
 from ncp.security.saml import (
     NokClaims,
     TrcClaims,
+    build_hcp_assertion,
     build_nok_assertion,
     build_trc_assertion,
 )
@@ -343,14 +344,50 @@ def test_ecdsa_signer_is_accepted(validator, make_pair, pki_root):
 
 # --- replay (in memory here; the database cache has its own test) ----------------------------
 
-def test_replay_is_refused_and_refusal_leaves_no_trace(validator, make_pair):
+def _same_id(creds, original: etree._Element, **changes: object) -> etree._Element:
+    """Another HCP assertion (validly signed, different content) under ``original``'s id."""
+    from dataclasses import replace
+
+    from tests.security.conftest import HCP
+
+    return build_hcp_assertion(replace(HCP, **changes), issuer="urn:idp:BE:countryB",
+                               credentials=creds, now=NOW,
+                               lifetime=dt.timedelta(hours=1), assertion_id=original.get("ID"))
+
+
+def test_replay_of_another_assertion_is_refused_and_refusal_leaves_no_trace(validator,
+                                                                            make_pair, be_creds):
     hcp, trc = make_pair()
     bad_hcp, bad_trc = make_pair(patient="1975020254321^^^&1.3.182.4.4&ISO")
     refused(validator, [bad_hcp, bad_trc])
     run(validator, [bad_hcp, make_pair(hcp_ref=bad_hcp.get("ID"))[1]])  # not consumed above
     run(validator, [hcp, trc])
-    err = refused(validator, [hcp, trc])
+    forged = _same_id(be_creds, hcp, name="Dr. Someone Else")
+    err = refused(validator, [forged, make_pair(hcp_ref=hcp.get("ID"))[1]])
     assert isinstance(err, ReplayDetected) and err.reason == "replay"
+    assert err.error.code == "1001"
+
+
+def test_the_same_assertion_may_serve_a_session(validator, make_pair):
+    """Portals send one HCP (and one TRC per patient) for discovery, query and retrieve."""
+    hcp, trc = make_pair()
+    for _ in range(3):
+        run(validator, [reparse(hcp), reparse(trc)])
+    run(validator, [hcp], transaction=Transaction.XCPD_PATIENT_DISCOVERY, patient=None)
+
+
+def test_a_reused_message_id_is_refused_even_with_fresh_assertions(validator, make_pair):
+    hcp, trc = make_pair()
+    validator.validate(wrap_in_security(hcp, trc), transaction=XCA_PS, patient_id=PATIENT,
+                       peer_country="BE", now=NOW, message_id="urn:uuid:m-1")
+    fresh = make_pair()
+    with pytest.raises(ReplayDetected) as info:
+        validator.validate(wrap_in_security(*fresh), transaction=XCA_PS, patient_id=PATIENT,
+                           peer_country="BE", now=NOW, message_id="urn:uuid:m-1")
+    assert info.value.reason == "message-replay" and info.value.error.code == "1001"
+    # the refused request consumed nothing: its fresh assertions still pass
+    validator.validate(wrap_in_security(*fresh), transaction=XCA_PS, patient_id=PATIENT,
+                       peer_country="BE", now=NOW, message_id="urn:uuid:m-2")
 
 
 def test_replay_scope_per_message(trust, make_pair):

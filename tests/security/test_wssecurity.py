@@ -136,11 +136,12 @@ def test_missing_message_signature(make_pair, trust):
     env = soap_envelope()
     build_security_header(env, assertions=make_pair(), now=NOW)
     data = etree.tostring(env)
-    err = refused(data, trust)
-    assert err.reason == "message-signature-missing" and err.error is ErrorCode.NO_SIGNATURE
-    # peers that sign only their assertions are accepted when the policy says so
-    msg = verify(data, trust, policy=WsSecurityPolicy(require_message_signature=False))
+    # the reference gateway's layout (only the signed assertions) is lawful by default
+    msg = verify(data, trust)
     assert not msg.message_signed and len(msg.assertions) == 2
+    # the global floor, when raised, refuses it
+    err = refused(data, trust, policy=WsSecurityPolicy(require_message_signature=True))
+    assert err.reason == "message-signature-missing" and err.error is ErrorCode.NO_SIGNATURE
 
 
 def test_assertion_only_policy_still_checks_assertions(make_pair, trust, validator):
@@ -165,15 +166,21 @@ def test_timestamp_window(message, trust, offset, reason):
     assert err.reason == reason and err.fault == "wsse:MessageExpired"
 
 
-def test_timestamp_is_required(message, trust):
+def test_timestamp_is_optional_but_never_half_removed(message, trust, make_pair):
     def edit(env):
         sec = _sec(env)
         sec.remove(sec.find(f"{{{WSU}}}Timestamp"))
     data = _edit(message, edit)
-    assert refused(data, trust).reason == "timestamp-missing"
-    policy = WsSecurityPolicy(require_timestamp=False)
     # without the timestamp the signature's reference dangles: still refused
-    assert refused(data, trust, policy=policy).reason == "dangling-reference"
+    assert refused(data, trust).reason == "dangling-reference"
+    env = soap_envelope()
+    sec = etree.SubElement(env.find(f"{{{SOAP}}}Header"), f"{{{WSSE}}}Security")
+    for a in make_pair():
+        sec.append(a)
+    unstamped = etree.tostring(env)
+    assert verify(unstamped, trust).created is None
+    policy = WsSecurityPolicy(require_timestamp=True)
+    assert refused(unstamped, trust, policy=policy).reason == "timestamp-missing"
 
 
 def test_message_signer_of_another_country(message, trust):
