@@ -240,3 +240,16 @@ def test_pdf_header_labels_in_the_readers_language(specs_dir, lang, label):
     document = Path(specs_dir / SAMPLES[0]).read_bytes()
     text = _pdf_text(render_pdf(document, lang=lang))
     assert label in text
+
+
+def test_luxembourg_eprescription_shows_the_prescribers_instructions(pivot_documents,
+                                                                    terminology):
+    from ncp.cda.demo import _DRUGS
+
+    page = _page(pivot_documents["ep"], "de", terminology)
+    values = _values(page)
+    instructions = {d.instructions for d in _DRUGS.values()}
+    shown = [v for v in values if any(i in v for i in instructions)]
+    assert shown, values
+    labels = [" ".join(dt.text_content().split()) for dt in page.iter("dt")]
+    assert "Dosierung (Text des Verordnenden)" in labels
