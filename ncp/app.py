@@ -17,7 +17,7 @@ from sqlalchemy import Engine
 
 from ncp import __version__
 from ncp.api.problems import MAX_BODY_BYTES
-from ncp.hardening import StrictTransport
+from ncp.hardening import StrictTransport, redact_access_log
 from ncp.portal.content import MAX_UPLOAD_BYTES
 from ncp.request_limits import RequestLimits, budgets
 from ncp.settings import Settings, get_settings
@@ -87,6 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         soap_bytes=settings.max_request_bytes, api_bytes=MAX_BODY_BYTES,
         portal_bytes=MAX_UPLOAD_BYTES + 256 * 1024))
     app.add_middleware(StrictTransport)
+    redact_access_log()
 
     @app.get("/health", tags=["operations"])
     def health(request: Request, response: Response) -> dict[str, str]:

@@ -133,6 +133,19 @@ def keys_rotate(
                f"re-wrapped; retired: {', '.join(report.retired) or 'none'}")
 
 
+@keys_app.command("reseal")
+def keys_reseal(batch: int = typer.Option(200, help="Documents re-sealed per transaction.")
+                ) -> None:
+    """Re-seal documents stored before their access fields were bound to the ciphertext
+    (run once after ``ncp db upgrade`` to 0015; idempotent)."""
+    from ncp.app import build_runtime
+
+    runtime = build_runtime(get_settings())
+    done = runtime.records.reseal_legacy_documents(batch=batch)
+    runtime.engine.dispose()
+    typer.echo(f"{done} documents re-sealed")
+
+
 # --- sub-commands registered by other packages (one line each) ---------------------------
 from ncp.security.cli import pki_app  # noqa: E402
 

@@ -157,6 +157,9 @@ class Document(Base):
     supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"))
     is_current: Mapped[bool] = mapped_column(Boolean, default=True)
     content_size: Mapped[int] = mapped_column(Integer)
+    #: 0: the ciphertext's associated data is the unique id alone (before issue 14); 1: it
+    #: binds the patient and the access fields too (ncp.store.records.document_aad).
+    aad_version: Mapped[int] = mapped_column(Integer, default=1, server_default="0")
     key_id: Mapped[str] = mapped_column(String(40))
     wrapped_key: Mapped[bytes] = mapped_column(LargeBinary(64))
     nonce: Mapped[bytes] = mapped_column(LargeBinary(12))

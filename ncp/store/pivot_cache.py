@@ -48,6 +48,7 @@ from ncp.store.records import (
     Records,
     _document_info,
     _fact_params,
+    info_aad,
 )
 from ncp.store.unit import Query, unit
 from ncp.store.vocabulary import AccessAction, Outcome
@@ -166,8 +167,8 @@ class PivotCache:
                     except UnknownMasterKey:
                         pass  # sealed under a retired master key: transcode again
                 sealed = u.fetch((_SEALED_Q, {"id": info.id}))[0][0]
-                national = r._keys.get(sealed[0]).open(Sealed(*sealed),
-                                                       aad=info.unique_id.encode())
+                national = r._keys.get(sealed[1]).open(Sealed(*sealed[1:]),
+                                                       aad=info_aad(sealed[0], info))
                 u.commit()
                 return PivotRead(info, None, national)
             except TamperedContent:

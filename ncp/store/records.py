@@ -78,6 +78,36 @@ MEDIA_TYPES = frozenset({"text/xml", "application/pdf", "text/plain", "image/jpe
 #: Largest document content accepted, in bytes.
 MAX_CONTENT_BYTES = 20 * 1024 * 1024
 #: How long a "break the glass" access stays open.
+#: Version of a document ciphertext's associated data: 0, the unique id alone (rows from
+#: before issue 14); 1, the unique id and the access fields (see :func:`document_aad`).
+AAD_VERSION = 1
+
+
+def document_aad(unique_id: str, patient_id: int, doc_type: str, masked: bool,
+                 confidentiality: str) -> bytes:
+    """The associated data of a document's ciphertext: its id, its patient and the fields
+    access decisions read (type, mask, confidentiality).
+
+    Why: with the id alone, someone with write access to the database (not to the keys) could
+    move a document to another patient's record, unmask it or lower its confidentiality, and
+    the change would go unseen; now each of those makes the content fail to open.
+    """
+    return "\x00".join(("ncp-document-v1", unique_id, str(patient_id), doc_type,
+                        "1" if masked else "0", confidentiality)).encode()
+
+
+def stored_document_aad(version: int, unique_id: str, patient_id: int, doc_type: str,
+                        masked: bool, confidentiality: str) -> bytes:
+    if version == 0:
+        return unique_id.encode()
+    return document_aad(unique_id, patient_id, doc_type, masked, confidentiality)
+
+
+def info_aad(version: int, info: DocumentInfo) -> bytes:
+    return stored_document_aad(version, info.unique_id, info.patient_id, info.doc_type.value,
+                               info.masked, info.confidentiality.value)
+
+
 EMERGENCY_WINDOW = dt.timedelta(hours=12)
 #: Break-the-glass declarations one professional may make in a rolling window; past it the
 #: record stays closed and the data protection officer is alerted (issue 14, finding 12).
@@ -478,7 +508,7 @@ class Records:
             self._decide_read(u, actor, row, info, now)
             try:
                 content = self._keys.get(row[-4]).open(Sealed(*row[-4:]),
-                                                       aad=info.unique_id.encode())
+                                                       aad=info_aad(row[-5], info))
             except TamperedContent:
                 u.rollback()
                 self._log_tampered(actor, info)
@@ -587,7 +617,6 @@ class Records:
         if unique_id is not None and s.scalar(
                 select(Document.id).where(Document.unique_id == unique_id)):
             raise InvalidInput("a document with this unique id already exists")
-        sealed = self._keys.current().seal(content, aad=new_uid.encode())
         org_id = self._organisation_id(s, organisation) if organisation else None
         if org_id is None and actor.professional_id is not None:
             org_id = s.scalar(select(Professional.organisation_id)
@@ -602,9 +631,7 @@ class Records:
             version=previous.version + 1 if previous else 1,
             series_id=previous.series_id if previous else None,
             supersedes_id=previous.id if previous else None, is_current=True,
-            content_size=len(content), key_id=sealed.key_id,
-            wrapped_key=sealed.wrapped_key, nonce=sealed.nonce,
-            ciphertext=sealed.ciphertext,
+            content_size=len(content),
         )
         if previous is not None:
             # Mask and confidentiality belong to the series (the patient's choice), not to a
@@ -613,6 +640,11 @@ class Records:
             previous.is_current = False
             doc.masked = previous.masked
             doc.confidentiality = stricter(conf, Confidentiality(previous.confidentiality)).value
+        sealed = self._keys.current().seal(content, aad=document_aad(
+            new_uid, patient_id, kind.value, bool(doc.masked), doc.confidentiality))
+        doc.aad_version, doc.key_id, doc.wrapped_key = AAD_VERSION, sealed.key_id, \
+            sealed.wrapped_key
+        doc.nonce, doc.ciphertext = sealed.nonce, sealed.ciphertext
         s.add(doc)
         s.flush()
         if doc.series_id is None:
@@ -621,6 +653,37 @@ class Records:
                   _outcome(decision), document_id=doc.id, detail=decision.reason)
         row = s.execute(_DOCUMENTS.where(Document.id == doc.id)).one()
         return _document_info(row)
+
+    def _open_document(self, doc: Document) -> bytes:
+        try:
+            return self._keys.get(doc.key_id).open(
+                Sealed(doc.key_id, doc.wrapped_key, doc.nonce, doc.ciphertext),
+                aad=stored_document_aad(doc.aad_version, doc.unique_id, doc.patient_id,
+                                        doc.doc_type, bool(doc.masked), doc.confidentiality))
+        except TamperedContent:
+            raise ContentTampered("the stored document failed its integrity check") from None
+
+    def _seal_document(self, doc: Document, content: bytes) -> None:
+        sealed = self._keys.current().seal(content, aad=document_aad(
+            doc.unique_id, doc.patient_id, doc.doc_type, bool(doc.masked), doc.confidentiality))
+        doc.aad_version, doc.key_id, doc.wrapped_key = AAD_VERSION, sealed.key_id, \
+            sealed.wrapped_key
+        doc.nonce, doc.ciphertext = sealed.nonce, sealed.ciphertext
+
+    def reseal_legacy_documents(self, *, batch: int = 200) -> int:
+        """Re-seal the documents stored before their access fields were bound (the data
+        migration of ``0015``, run by ``ncp keys reseal``; it needs the key ring, which Alembic
+        has not). Returns how many were re-sealed."""
+        done = 0
+        while True:
+            with self._tx() as s:
+                docs = s.scalars(select(Document).where(Document.aad_version < AAD_VERSION)
+                                 .order_by(Document.id).limit(batch).with_for_update()).all()
+                for doc in docs:
+                    self._seal_document(doc, self._open_document(doc))
+            done += len(docs)
+            if len(docs) < batch:
+                return done
 
     def set_masked(self, actor: Actor, unique_id: str, masked: bool) -> None:
         """The patient masks (or unmasks) every version of a document."""
@@ -644,7 +707,14 @@ class Records:
             self._log(s, actor, row.patient_id, AccessAction.POLICY, what, decision.context,
                       _outcome(decision), document_id=row.id, detail=decision.reason)
             self._enforce(s, decision)
-            s.execute(update(Document).where(Document.series_id == row.series_id).values(**values))
+            # The access fields are in each version's associated data: re-seal every version
+            # under its new fields (the data key stays; a new nonce), in the same transaction.
+            for doc in s.scalars(select(Document).where(Document.series_id == row.series_id)
+                                 .with_for_update()):
+                content = self._open_document(doc)
+                for name, value in values.items():
+                    setattr(doc, name, value)
+                self._seal_document(doc, content)
 
     # ------------------------------------------------------------------ bulk import
 
@@ -703,13 +773,15 @@ class Records:
             if item.media_type not in MEDIA_TYPES or not item.content:
                 raise InvalidInput(f"document {item.title!r}: bad media type or empty content")
             uid = new_document_uid()
-            sealed = ring.seal(item.content, aad=uid.encode())
+            sealed = ring.seal(item.content, aad=document_aad(uid, item.patient_id, kind.value,
+                                                              False, "N"))
             docs.append({
                 "unique_id": uid, "patient_id": item.patient_id, "doc_type": kind.value,
                 "title": item.title, "media_type": item.media_type,
                 "author_kind": "professional", "author_professional_id": item.author,
                 "created_at": item.created_at or now, "confidentiality": "N", "masked": False,
                 "version": 1, "is_current": True, "content_size": len(item.content),
+                "aad_version": AAD_VERSION,
                 "key_id": sealed.key_id, "wrapped_key": sealed.wrapped_key,
                 "nonce": sealed.nonce, "ciphertext": sealed.ciphertext,
             })
@@ -1363,8 +1435,8 @@ _VIEW = (_BY_UNIQUE_ID.join(Patient, Patient.id == Document.patient_id)
 #: Its column holding the matricule, and the first column after it.
 _VIEW_MATRICULE = _DOC_COLUMNS + 2
 _VIEW_END = _DOC_COLUMNS + 3 + _FACT_COUNT
-_READ_Q = Query(_VIEW.add_columns(Document.key_id, Document.wrapped_key, Document.nonce,
-                                  Document.ciphertext))
+_READ_Q = Query(_VIEW.add_columns(Document.aad_version, Document.key_id,
+                                  Document.wrapped_key, Document.nonce, Document.ciphertext))
 #: A patient (id, state, referring doctor, matricule) and the actor's facts.
 _PATIENT_FACTS = select(Patient.id, Patient.dsp_state, Patient.referring_doctor_id,
                         Patient.matricule, *_fact_columns(Patient.id)).where(
@@ -1374,7 +1446,7 @@ _CONSENTS = select(CrossBorderConsent.service).where(
     CrossBorderConsent.given_at <= bindparam("now", type_=UtcDateTime()),
     or_(CrossBorderConsent.withdrawn_at.is_(None),
         CrossBorderConsent.withdrawn_at > bindparam("now", type_=UtcDateTime())))
-_SEALED = select(Document.key_id, Document.wrapped_key, Document.nonce,
+_SEALED = select(Document.aad_version, Document.key_id, Document.wrapped_key, Document.nonce,
                  Document.ciphertext).where(Document.id == bindparam("id"))
 _SEALED_Q = Query(_SEALED)
 _PATIENT_ROW = select(Patient.id, Patient.dsp_state, Patient.referring_doctor_id).where(

@@ -108,3 +108,24 @@ def _patient_actor(live: Live, matricule: str):  # type: ignore[no-untyped-def]
     from ncp.store.policy import Actor
 
     return Actor.patient(live.records.patient_id(matricule))
+
+
+def test_http_access_log_lines_carry_no_matricule(live: Live) -> None:
+    """Issue 14 finding 8: uvicorn's access log printed matricules in URLs."""
+    import logging
+
+    access = logging.getLogger("uvicorn.access")
+    assert any(f.__class__.__name__ == "RedactIdentifiers" for f in access.filters)
+    record = logging.LogRecord("uvicorn.access", logging.INFO, __file__, 1,
+                               '%s - "%s %s HTTP/%s" %d', ("127.0.0.1:5000", "GET",
+                               f"/portal/pro/patients/{JEAN}?lang=fr", "1.1", 200), None)
+    for f in access.filters:
+        f.filter(record)
+    line = record.getMessage()
+    assert JEAN not in line and "/portal/pro/patients/[id]?lang=fr" in line
+    assert "127.0.0.1:5000" in line  # addresses and ports are kept
+    doc = logging.LogRecord("uvicorn.access", logging.INFO, __file__, 1, "%s", (
+        "/api/v1/documents/1.3.182.2.4.1.3.1.20261202/content",), None)
+    for f in access.filters:
+        f.filter(doc)
+    assert "1.3.182.2.4.1.3.1.20261202" in doc.getMessage()  # a document OID is no person
