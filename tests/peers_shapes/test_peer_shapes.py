@@ -64,6 +64,8 @@ class Conversation:
         ctx.load_cert_chain(str(env.be.tls_cert), str(env.be.tls_key))
         self.client = httpx.Client(verify=ctx, timeout=60)
         self.patient = patient(0)
+        #: A portal session's assertions (HCP, TRC), sent again on every request when set.
+        self.session: list[etree._Element] | None = None
 
     def __enter__(self) -> Conversation:
         return self
@@ -74,8 +76,11 @@ class Conversation:
     def fill(self, name: str, values: dict[str, bytes], *, path: str, with_trc: bool = True,
              hcp=None) -> bytes:  # type: ignore[no-untyped-def]
         kw = {"hcp": hcp} if hcp is not None else {}
-        assertions = self.env.be.assertions(self.patient if with_trc else None,
-                                            with_trc=with_trc, **kw)
+        if self.session is not None:
+            assertions = self.session if with_trc else self.session[:1]
+        else:
+            assertions = self.env.be.assertions(self.patient if with_trc else None,
+                                                with_trc=with_trc, **kw)
         now = dt.datetime.now(dt.UTC)
         common = {
             "ASSERTIONS": b"".join(etree.tostring(a) for a in assertions),
@@ -194,3 +199,18 @@ def test_the_reference_gateways_multi_class_orcd_query(https_gateway) -> None:  
         res = _query(c, "xca_query_orcd.xml")
     assert res.status is ResponseStatus.SUCCESS, res.errors
     assert [e.class_code.code for e in res.entries] == ["11502-2"]   # the one shared OrCD
+
+
+def test_an_openncp_portal_session_sends_the_same_assertions_again(https_gateway) -> None:  # type: ignore[no-untyped-def]
+    """Issue 12 item 2: the reference gateway's portal sends one HCP assertion for discovery,
+    query and retrieve, and one TRC for the patient's query and retrieve."""
+    url, env = https_gateway
+    with Conversation("openncp", url, env) as c:
+        c.session = env.be.assertions(c.patient)
+        msg = c.answer("/ws/xcpd", c.fill("xcpd.xml", {}, path="/ws/xcpd", with_trc=False),
+                       registry.ITI_55.request_action)
+        assert xcpd.parse_response(msg.body_element).query_response_code is \
+            QueryResponseCode.OK
+        ps = _query(c, "xca_query_ps.xml")
+        assert ps.status is ResponseStatus.SUCCESS, ps.errors
+        _retrieve(c, ps.entries[0].unique_id)
