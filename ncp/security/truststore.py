@@ -5,7 +5,8 @@ the purposes they are trusted for (``signing``, ``tls-client``, ``tls-server``),
 whether a CRL is required. Validating a certificate for (country, purpose) means:
 
 1. the country is in the trust list and the certificate's subject says ``C=<country>``;
-2. it is not self-signed, it is within its validity dates, and its key usage fits the purpose;
+2. it is not self-signed, it is within its validity dates, and its key usage fits the purpose
+   (RFC 5280: an absent KeyUsage or ExtendedKeyUsage does not restrict);
 3. it chains (optionally through intermediates the peer sent) to an anchor of *that* country
    trusted for *that* purpose, each issuer being a CA allowed to sign certificates;
 4. no certificate of the chain is on its issuer's CRL; a required CRL that is missing, stale or
@@ -176,29 +177,30 @@ _EKU = {Purpose.TLS_CLIENT: ExtendedKeyUsageOID.CLIENT_AUTH,
 
 
 def _check_usage(cert: x509.Certificate, purpose: Purpose) -> None:
+    """RFC 5280 4.2.1.3 and 4.2.1.12: an absent KeyUsage or ExtendedKeyUsage does not restrict
+    the key (the signing certificates the eHDSI CA issues carry no extensions at all); one that
+    is present must allow the purpose."""
     try:
-        ku = cert.extensions.get_extension_for_class(x509.KeyUsage).value
+        ku: x509.KeyUsage | None = cert.extensions.get_extension_for_class(x509.KeyUsage).value
     except x509.ExtensionNotFound:
-        raise CertificateError("key-usage", "the certificate has no key usage") from None
+        ku = None
+    try:
+        eku: x509.ExtendedKeyUsage | None = cert.extensions.get_extension_for_class(
+            x509.ExtendedKeyUsage).value
+    except x509.ExtensionNotFound:
+        eku = None
     if purpose is Purpose.SIGNING:
-        if not (ku.digital_signature or ku.content_commitment):
+        if ku is not None and not (ku.digital_signature or ku.content_commitment):
             raise CertificateError("key-usage", "not a signing certificate")
-        try:
-            eku = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
-        except x509.ExtensionNotFound:
-            eku = None
         if eku is not None and set(eku) <= {ExtendedKeyUsageOID.CLIENT_AUTH,
                                             ExtendedKeyUsageOID.SERVER_AUTH}:
             # a certificate restricted to TLS must not sign documents or messages
             raise CertificateError("key-usage", "a TLS certificate cannot sign")
     else:
-        if not ku.digital_signature:
+        if ku is not None and not ku.digital_signature:
             raise CertificateError("key-usage", "digitalSignature is not allowed")
-        try:
-            eku = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
-        except x509.ExtensionNotFound:
-            raise CertificateError("key-usage", f"no extended key usage for {purpose}") from None
-        if _EKU[purpose] not in eku:
+        if eku is not None and _EKU[purpose] not in eku \
+                and ExtendedKeyUsageOID.ANY_EXTENDED_KEY_USAGE not in eku:
             raise CertificateError("key-usage", f"extended key usage does not allow {purpose}")
     try:
         bc = cert.extensions.get_extension_for_class(x509.BasicConstraints).value

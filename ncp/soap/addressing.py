@@ -1,9 +1,13 @@
 """WS-Addressing 1.0 (2005/08) message addressing properties of a SOAP 1.2 header.
 
-Read strictly: each property at most once, Action always, MessageID on requests and always a
-``urn:uuid:`` (as eHDSI requires), ReplyTo/FaultTo
+Read strictly: each property at most once, Action always, MessageID on requests, ReplyTo/FaultTo
 (when present) the anonymous address since every eHDSI exchange is synchronous, and RelatesTo
 with the default reply relationship only.
+
+``wsa:MessageID`` is an ``xs:anyURI`` that WS-Addressing 1.0 Core (3.2) asks to be unique, not a
+``urn:uuid``: peers send ``urn:uuid:…`` (OpenNCP), ``uuid:…`` (Axis2, CXF) and ``http://…``
+forms, all absolute IRIs and all accepted (issue 12 item 5). A relative reference, or one with
+whitespace, is not an IRI and is refused. Our own messages always carry a ``urn:uuid``.
 """
 
 from __future__ import annotations
@@ -92,8 +96,6 @@ def read_addressing(header: etree._Element | None, *, require_message_id: bool) 
     message_id = _uri(_one(header, "MessageID"), "MessageID")
     if require_message_id and message_id is None:
         raise MissingAddressingHeaderFault("wsa:MessageID missing")
-    if message_id is not None and not is_uuid_urn(message_id):
-        raise AddressingFault("wsa:MessageID is not a urn:uuid")
     relates = _one(header, "RelatesTo")
     if relates is not None and relates.get("RelationshipType", REPLY) != REPLY:
         raise AddressingFault("only the reply relationship is supported")

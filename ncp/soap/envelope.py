@@ -252,7 +252,7 @@ def _parse(body: bytes, content_type: str, *, max_bytes: int, understood: frozen
 def parse_request(body: bytes, content_type: str, *, max_bytes: int,
                   understood: frozenset[str] = DEFAULT_UNDERSTOOD,
                   max_parts: int = mime.MAX_PARTS) -> SoapMessage:
-    """Read a SOAP 1.2 request (``wsa:Action`` and a ``urn:uuid`` ``wsa:MessageID`` required).
+    """Read a SOAP 1.2 request (``wsa:Action`` and a ``wsa:MessageID``, an absolute IRI, required).
 
     ``max_bytes`` is the whole HTTP body's limit (``settings.max_request_bytes``)."""
     return _parse(body, content_type, max_bytes=max_bytes, understood=understood,

@@ -170,3 +170,35 @@ def test_per_country_policy_refuses_an_unsigned_message_from_a_peer_known_to_sig
     r = https_strict_be.post("xca", be.query(pid, sign=False))
     assert r.status_code >= 400
     assert not _query_errors(https_strict_be.answer("xca", be.query(pid)))
+
+
+@pytest.mark.parametrize("form", ["uuid:{u}", "http://gateway.example/msg/{u}", "urn:uuid:{u}"])
+def test_any_absolute_iri_is_a_message_id(https: Https, form: str) -> None:
+    """WS-Addressing 1.0: MessageID is an anyURI (issue 12 item 5): Axis2/CXF send uuid:…"""
+    import uuid
+
+    be, pid = https.env.be, patient(0)
+    sent = be.query(pid, sign=False, timestamp=False)
+    env, _sec = _security(sent)
+    env.find(f".//{{{WSA}}}MessageID").text = form.format(u=uuid.uuid4())
+    assert not _query_errors(https.answer("xca", _resend(sent, env)))
+
+
+def test_assertions_signed_by_a_certificate_without_extensions_are_accepted(
+        https: Https) -> None:
+    """The eHDSI CA issues signing certificates with no extensions (issue 12 item 7)."""
+    from cryptography.hazmat.primitives import serialization
+
+    from ncp.security.keys import SigningCredentials
+    from ncp.security.pki import _load
+    from tests.security.test_truststore import bare_certificate
+
+    bare = bare_certificate(_load(https.env.pki / "be", "ca"))
+    creds = SigningCredentials.from_pem(
+        bare.key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                               serialization.NoEncryption()),
+        bare.certificate.public_bytes(serialization.Encoding.PEM))
+    be, pid = https.env.be, patient(0)
+    sent = be.query(pid, assertions=be.assertions(pid, signer=creds), sign=False,
+                    timestamp=False)
+    assert not _query_errors(https.answer("xca", sent))

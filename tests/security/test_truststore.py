@@ -137,3 +137,45 @@ def test_tls_peer_country(trust, pki_root):
     with pytest.raises(CertificateError) as info:
         trust.tls_peer_country(forged.certificate.public_bytes(Encoding.DER), now=NOW)
     assert info.value.reason == "untrusted-issuer"
+
+
+def bare_certificate(ca, *, extensions=()):  # type: ignore[no-untyped-def]
+    """A leaf as the eHDSI CA issues signing certificates: no extensions at all (or only
+    ``extensions``)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.x509.oid import NameOID
+
+    from ncp.security.pki import IssuedCertificate, generate_key
+
+    key = generate_key()
+    builder = (x509.CertificateBuilder()
+               .subject_name(x509.Name([x509.NameAttribute(NameOID.COUNTRY_NAME, "BE"),
+                                        x509.NameAttribute(NameOID.COMMON_NAME, "bare signer")]))
+               .issuer_name(ca.certificate.subject).public_key(key.public_key())
+               .serial_number(x509.random_serial_number())
+               .not_valid_before(NOW - dt.timedelta(hours=1))
+               .not_valid_after(NOW + dt.timedelta(days=30)))
+    for ext in extensions:
+        builder = builder.add_extension(ext, critical=False)
+    return IssuedCertificate(builder.sign(ca.key, hashes.SHA256()), key)
+
+
+def test_absent_key_usage_does_not_restrict_but_a_present_one_does(trust, pki_root):
+    """RFC 5280 4.2.1.3/4.2.1.12 (issue 12 item 7)."""
+    from cryptography import x509
+    from cryptography.x509.oid import ExtendedKeyUsageOID
+
+    ca = _load(pki_root / "be", "ca")
+    bare = bare_certificate(ca)
+    assert not list(bare.certificate.extensions)
+    trust.validate(bare.certificate, country="BE", purpose=Purpose.SIGNING, now=NOW)
+    encipher_only = bare_certificate(ca, extensions=[x509.KeyUsage(
+        digital_signature=False, content_commitment=False, key_encipherment=True,
+        data_encipherment=False, key_agreement=False, key_cert_sign=False, crl_sign=False,
+        encipher_only=False, decipher_only=False)])
+    assert _reason(trust, encipher_only.certificate) == "key-usage"
+    server_only = bare_certificate(ca, extensions=[
+        x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH])])
+    assert _reason(trust, server_only.certificate) == "key-usage"
+    assert _reason(trust, server_only.certificate, purpose=Purpose.TLS_CLIENT) == "key-usage"

@@ -113,7 +113,13 @@ def _swap(data: bytes, old: bytes, new: bytes) -> bytes:
     (lambda d: _swap(d, b"<addressing:MessageID>", b"<addressing:To>x:y</addressing:To>"
                                                      b"<addressing:MessageID>"),
      "application/soap+xml", None, None),
+    # any absolute IRI is a MessageID (issue 12 item 5); a relative reference is not
     (lambda d: d.replace(b"<addressing:MessageID>urn:uuid:", b"<addressing:MessageID>uuid:"),
+     "application/soap+xml", None, None),
+    (lambda d: d.replace(b"<addressing:MessageID>urn:uuid:",
+                         b"<addressing:MessageID>http://peer.example/msg/"),
+     "application/soap+xml", None, None),
+    (lambda d: d.replace(b"<addressing:MessageID>urn:uuid:", b"<addressing:MessageID>"),
      "application/soap+xml", soap.AddressingFault, "InvalidAddressingHeader"),
     (lambda d: _swap(d, b"</env:Header>",
                      b"<addressing:ReplyTo><addressing:Address>https://evil.example/cb"
