@@ -23,6 +23,9 @@ from ncp.server import (
 from ncp.settings import Settings
 from ncp.testing.server import free_port, running_server
 
+#: A loaded CI machine (2 cores, the whole suite) can take more than httpx's 5 s default.
+TIMEOUT = 60
+
 
 @pytest.fixture(scope="module")
 def pki(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -56,20 +59,21 @@ def server(pki: Path, tmp_path: Path, request: pytest.FixtureRequest
 def test_health_over_real_tls(server: tuple[str, Settings], pki: Path) -> None:
     url, _ = server
     ctx = ssl.create_default_context(cafile=str(pki / "lu" / "ca.pem"))
-    r = httpx.get(f"{url}/health", verify=ctx)
+    r = httpx.get(f"{url}/health", verify=ctx, timeout=TIMEOUT)
     assert r.status_code == 200
     body = r.json()
     assert body["status"] == "ok" and body["database"] == "ok" and body["country"] == "LU"
     with pytest.raises(httpx.ConnectError):
-        httpx.get(f"{url}/health", verify=ssl.create_default_context())  # untrusted by default
+        # untrusted by default
+        httpx.get(f"{url}/health", verify=ssl.create_default_context(), timeout=TIMEOUT)
 
 
 def test_client_certificate_reaches_the_app(server: tuple[str, Settings], pki: Path) -> None:
     url, _ = server
     ctx = ssl.create_default_context(cafile=str(pki / "lu" / "ca.pem"))
-    assert httpx.get(f"{url}/_test/peer", verify=ctx).json()["pem"] is None
+    assert httpx.get(f"{url}/_test/peer", verify=ctx, timeout=TIMEOUT).json()["pem"] is None
     ctx.load_cert_chain(str(pki / "be" / "tls-client.pem"), str(pki / "be" / "tls-client.key"))
-    pem = httpx.get(f"{url}/_test/peer", verify=ctx).json()["pem"]
+    pem = httpx.get(f"{url}/_test/peer", verify=ctx, timeout=TIMEOUT).json()["pem"]
     expected = (pki / "be" / "tls-client.pem").read_text()
     from cryptography import x509
 
@@ -93,7 +97,7 @@ def test_every_request_of_a_connection_gets_the_certificate(server: tuple[str, S
     expected = (pki / "be" / "tls-client.pem").read_text()
     from cryptography import x509
 
-    with httpx.Client(verify=ctx) as client:
+    with httpx.Client(verify=ctx, timeout=TIMEOUT) as client:
         pems = [client.get(f"{url}/_test/peer").json()["pem"] for _ in range(3)]
     assert len({*pems}) == 1
     assert x509.load_pem_x509_certificate(pems[0].encode()) == \
@@ -108,7 +112,7 @@ def test_untrusted_client_certificate_is_refused_by_tls(server: tuple[str, Setti
     ctx = ssl.create_default_context(cafile=str(server[1].pki_root / "lu" / "ca.pem"))
     ctx.load_cert_chain(str(rogue / "fr" / "tls-client.pem"), str(rogue / "fr" / "tls-client.key"))
     with pytest.raises((httpx.ConnectError, httpx.ReadError, httpx.RemoteProtocolError)):
-        httpx.get(f"{url}/health", verify=ctx)
+        httpx.get(f"{url}/health", verify=ctx, timeout=TIMEOUT)
 
 
 def test_cli_db_upgrade_and_demo_seed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
