@@ -13,6 +13,7 @@ every call abroad is audited by the client.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from functools import lru_cache
 from importlib import resources
@@ -49,6 +50,7 @@ router = APIRouter(route_class=PortalRoute, include_in_schema=False)
 _HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=[str(_HERE / "templates"),
                                        str(Path(web.__file__).parent / "templates")])
+templates.env.filters.update(web.templates.env.filters)
 
 
 @lru_cache(maxsize=len(LANGUAGES))
@@ -177,7 +179,8 @@ async def search(request: Request, country: str, me: Pro) -> Response:
                     values=values, error=exc, labels=_labels(request, me, mask))
     except CrossBorderError as exc:
         return _refused(request, me, exc, f"/xb/{peer.country}")
-    return page(request, "xb/matches.html", me, peer=peer, matches=matches)
+    return page(request, "xb/matches.html", me, peer=peer, matches=matches,
+                pharmacist=_is_pharmacist(me))
 
 
 @router.post("/xb/c/{token}/confirm")
@@ -299,7 +302,24 @@ def prescription(request: Request, token: str, me: Pro, uid: str, repo: str,
     except CrossBorderError as exc:
         return _refused(request, me, exc, f"/xb/c/{token}")
     return page(request, "xb/prescription.html", me, ctx=ctx, p=p, uid=uid, repo=repo,
-                home=home, query=_doc_query(uid, repo, home or None))
+                home=home, query=_doc_query(uid, repo, home or None),
+                counter=counter(xb, me.account.id, ctx, p))
+
+
+def counter(xb: CrossBorder, account_id: int, ctx: Any, p: Any) -> dict[str, Any]:
+    """Prescribed / dispensed / remaining and the history of one prescription at this counter
+    (issue 15 items 3-4): a discarded or refused eDispensation no longer counts, and the form
+    defaults to and is capped at what remains. What other pharmacies dispensed is known only to
+    the patient's country, which refuses an excess in turn (its 5007 is then shown)."""
+    history = [d for d in xb.dispensations(account_id, ctx)
+               if d.prescription_id == p.document_id]
+    dispensed = sum(d.packages for d in history if d.status == "sent")
+    now = xb.clock()
+    return {"prescribed": p.packages, "dispensed": dispensed,
+            "remaining": max(p.packages - dispensed, 0),
+            "history": [{"d": d, "can_discard": xb.can_discard(d),
+                         "window_left": max(xb.discard_window - (now - d.sent_at),
+                                            dt.timedelta(0))} for d in history]}
 
 
 @router.post("/xb/c/{token}/dispense")
@@ -313,6 +333,8 @@ async def dispense(request: Request, token: str, me: Pro) -> Response:
         packages = int(str(form.get("packages", "0")))
     except ValueError:
         raise InvalidInput("the number of packages is a whole number") from None
+    if form.get("confirm") != "yes":  # the page's required tick: no script needed
+        raise InvalidInput("tick the confirmation before dispensing")
     try:
         sent = xb.dispense(_who(request, me), me.account.id, ctx,
                            unique_id=str(form.get("uid", "")), repository=str(form.get("repo", "")),
@@ -327,7 +349,9 @@ async def dispense(request: Request, token: str, me: Pro) -> Response:
 async def discard(request: Request, token: str, dispensation_id: int, me: Pro) -> Response:
     if not _is_pharmacist(me):
         raise Forbidden()
-    await require_csrf(request, me)
+    form = await require_csrf(request, me)
+    if form.get("confirm") != "yes":
+        raise InvalidInput("tick the confirmation before cancelling the dispensation")
     xb = service(request)
     ctx = xb.context(me.account.id, token)
     try:

@@ -215,8 +215,15 @@ class CrossBorder:
         doc = self.retrieve(who, ctx, unique_id=unique_id, repository=repository, home=home,
                             service="ep")
         prescription = read_prescription(doc.document)
-        if not 1 <= packages <= prescription.packages:
-            raise InvalidInput(f"between 1 and {prescription.packages} packages")
+        already = sum(d.packages for d in self.dispensations(account_id, ctx)
+                      if d.prescription_id == prescription.document_id and d.status == "sent")
+        remaining = prescription.packages - already
+        if remaining < 1:
+            raise InvalidInput(f"nothing remains to dispense: {already} of "
+                               f"{prescription.packages} packages already dispensed here")
+        if not 1 <= packages <= remaining:
+            raise InvalidInput(f"between 1 and {remaining} packages: {prescription.packages} "
+                               f"prescribed, {already} already dispensed here")
         if substitute and not prescription.substitution_allowed:
             raise CrossBorderError("substitution_local",
                                    "the prescription does not allow substitution",

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Callable, Coroutine
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
+from zoneinfo import ZoneInfo
 
 from fastapi import Depends, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -34,6 +36,32 @@ PREFIX = "/portal"
 
 _HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=str(_HERE / "templates"))
+#: Times are shown as a person in Luxembourg reads them, never as unlabelled UTC (item 14).
+LOCAL_ZONE = ZoneInfo("Europe/Luxembourg")
+
+
+def local_time(value: dt.datetime | str | None, with_time: bool = True) -> str:
+    """A stored time (aware or naive UTC, or an HL7 ``YYYYMMDDhhmmss`` text) in Luxembourg
+    time, ``dd.mm.yyyy hh:mm``."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        match = re.fullmatch(r"(\d{8,14})(?:\.\d+)?([+-]\d{4})?", value.strip())
+        if match is None:
+            return value
+        digits, offset = match.groups()
+        zone = dt.timezone(dt.timedelta(hours=int(offset[:3]),
+                                        minutes=int(offset[0] + offset[3:]))) if offset else dt.UTC
+        parsed = dt.datetime.strptime(digits.ljust(14, "0"), "%Y%m%d%H%M%S")
+        value = parsed.replace(tzinfo=zone)
+        with_time = with_time and len(digits) >= 12
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    local = value.astimezone(LOCAL_ZONE)
+    return local.strftime("%d.%m.%Y %H:%M" if with_time else "%d.%m.%Y")
+
+
+templates.env.filters["local"] = local_time
 
 
 @lru_cache(maxsize=len(LANGUAGES))

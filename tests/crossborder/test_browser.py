@@ -120,6 +120,7 @@ def test_doctor_and_pharmacist_across_two_countries(browser,  # type: ignore[no-
         page.fill("#packages", "1")
         if page.locator("#substitute").count():
             page.check("#substitute")
+        page.check("#dispense-confirm")
         _shot(page, "04-pharmacist-prescription")
         page.click("#dispense-go")
         page.wait_for_selector("#outcome")

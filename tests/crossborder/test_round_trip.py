@@ -129,10 +129,11 @@ def _pharmacist_dispenses(two_countries: TwoCountries, pharmacist,  # type: igno
     if not allowed:  # substitution where it is not allowed is refused before anything is sent
         refused = pharmacist.post(f"/portal/xb/c/{ctx}/dispense",
                                   data={"csrf": token, "packages": "1", "substitute": "yes",
-                                        **fields})
+                                        "confirm": "yes", **fields})
         assert refused.status_code == 409
     done = pharmacist.post(f"/portal/xb/c/{ctx}/dispense",
-                           data={"csrf": token, "packages": str(prescribed), **fields})
+                           data={"csrf": token, "packages": str(prescribed), "confirm": "yes",
+                                 **fields})
     assert done.status_code == 200, _plain(done.text)
     assert "Luxembourg a enregistré la délivrance" in _plain(done.text)
     # Luxembourg recorded it: the prescription changed state, the eD is in its audit trail
@@ -144,15 +145,16 @@ def _pharmacist_dispenses(two_countries: TwoCountries, pharmacist,  # type: igno
     changed = {k for k in after if after[k] != before.get(k)}
     assert len(changed) == 1 and after[changed.pop()] != "active"
     assert audit == audited + 1
-    # the same prescription cannot be dispensed twice
+    # the same prescription cannot be dispensed twice: the counter knows nothing remains and
+    # says so before asking Luxembourg (issue 15 item 4)
     again = pharmacist.post(f"/portal/xb/c/{ctx}/dispense",
-                            data={"csrf": token, "packages": "1", **fields})
-    assert again.status_code == 409
+                            data={"csrf": token, "packages": "1", "confirm": "yes", **fields})
+    assert again.status_code == 400 and "nothing remains" in _plain(again.text)
     # and the dispensation can be discarded within the window
     visitor = pharmacist.get(f"/portal/xb/c/{ctx}")
     action = re.search(r'action="(/portal/xb/c/[^"]+/discard)"', visitor.text)
     assert action, _plain(visitor.text)
-    discarded = pharmacist.post(action.group(1), data={"csrf": token})
+    discarded = pharmacist.post(action.group(1), data={"csrf": token, "confirm": "yes"})
     assert discarded.status_code == 200 and "annulé la délivrance" in _plain(discarded.text)
     with lu.engine.connect() as conn:
         final = dict(conn.execute(text(

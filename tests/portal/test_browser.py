@@ -97,7 +97,7 @@ def test_patient_reads_and_masks_a_document_on_a_phone(browser, live: Live) -> N
     assert uid not in cardio.get(f"/portal/pro/patients/{TOM}").text
     assert uid in live.login("lu-hp-100001").get(f"/portal/pro/patients/{TOM}").text
     # German, from the language links.
-    page.click("a[href='?lang=de']")
+    page.click("header a[hreflang=de]")
     assert "Dieses Dokument wieder zeigen" in page.inner_text("#mask-toggle")
     page.context.close()
 
