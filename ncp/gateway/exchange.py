@@ -17,12 +17,16 @@ from ncp.errors import NcpError
 from ncp.ihe import registry
 from ncp.ihe.codes import Service
 from ncp.ihe.identifiers import PatientId
+from ncp.security.errors import SecurityError
 from ncp.security.validation import VerifiedIdentity
-from ncp.store.audit import AuditLog, AuditRecord
+from ncp.store.audit import AuditLog, AuditRecord, Refusal
 
 __all__ = ["TRANSLATION_EVENT", "Exchange", "write_audit"]
 
 log = logging.getLogger("ncp.gateway")
+#: One line per refusal: error id, code, check, element, detail (configured at startup by
+#: :func:`ncp.observability.configure_logging`, like every ``ncp`` logger).
+refusals = logging.getLogger("ncp.gateway.refusals")
 
 #: Default service per transaction, for audit records of requests refused before the service
 #: is known (an envelope error, a bad signature).
@@ -101,6 +105,16 @@ def _event(ex: Exchange, transaction: registry.Transaction) -> AuditEvent:
         extra={"message_id": ex.message_id or ""})
 
 
+def refusal_of(error: NcpError) -> Refusal:
+    """Which check refused, on which element: a security check's reason token (``revoked``,
+    ``own-country``, ``replay``...), a fault's check, else the error's kind."""
+    if isinstance(error, SecurityError):
+        check = error.reason
+    else:
+        check = getattr(error, "check", "") or type(error).__name__
+    return Refusal(error.error_id, check, error.location or None, error.detail or "")
+
+
 def write_audit(audit: AuditLog, ex: Exchange) -> list[int]:
     """Write the audit record of ``ex``; requests that never named a known transaction are
     recorded under the endpoint's first transaction. Returns the records' ids (the first is
@@ -108,8 +122,9 @@ def write_audit(audit: AuditLog, ex: Exchange) -> list[int]:
     transaction = ex.transaction or registry.get(
         {"xcpd": "ITI-55", "xca": "ITI-38", "xdr": "ITI-41"}.get(ex.endpoint, "ITI-38"))
     event = _event(ex, transaction)
+    refusal = refusal_of(ex.error) if ex.error is not None else None
     records = [AuditRecord(ex.at, transaction.iti, event.ehdsi_event, int(event.outcome),
-                           event.patient_id, build_audit_message(event))]
+                           event.patient_id, build_audit_message(event), refusal)]
     if ex.transcoded:
         translation = replace(event, ehdsi_event=TRANSLATION_EVENT, outcome=Outcome.SUCCESS,
                               objects=tuple((uid, transaction.iti, "Transformed document")
@@ -118,4 +133,9 @@ def write_audit(audit: AuditLog, ex: Exchange) -> list[int]:
         records.append(AuditRecord(ex.at, transaction.iti, TRANSLATION_EVENT,
                                    int(Outcome.SUCCESS), event.patient_id,
                                    build_audit_message(translation)))
-    return audit.record_all(records)
+    ids = audit.record_all(records)
+    if refusal is not None and ex.error is not None:
+        refusals.warning("refused %s error_id=%s code=%s check=%s element=%s peer=%s: %s",
+                         transaction.iti, refusal.error_id, ex.error.error.code, refusal.check,
+                         refusal.element or "-", ex.peer_country or "-", refusal.detail)
+    return ids

@@ -28,14 +28,16 @@ class SecurityFault(SoapFault):
     http_status = 400
 
     def __init__(self, detail: str = "", *, fault: str = "wsse:InvalidSecurity",
-                 error: ErrorCode = ErrorCode.GENERIC) -> None:
+                 error: ErrorCode = ErrorCode.GENERIC, check: str = "") -> None:
         super().__init__(detail, error=error)
+        #: The check that refused (the SecurityError's reason), for the audit record.
+        self.check = check or fault.split(":", 1)[-1]
         local = fault.split(":", 1)[-1]
         self.subcodes = (f"{{{_WSSE}}}{local}",)
 
 
 def from_security_error(exc: SecurityError) -> SecurityFault:
-    return SecurityFault(exc.detail, fault=exc.fault, error=exc.error)
+    return SecurityFault(exc.detail, fault=exc.fault, error=exc.error, check=exc.reason)
 
 
 class TransportRefused(SecurityFault):
@@ -43,8 +45,8 @@ class TransportRefused(SecurityFault):
 
     reason = "A trusted TLS client certificate is required"
 
-    def __init__(self, detail: str = "") -> None:
-        super().__init__(detail, fault="wsse:SecurityTokenUnavailable")
+    def __init__(self, detail: str = "", *, check: str = "tls-client") -> None:
+        super().__init__(detail, fault="wsse:SecurityTokenUnavailable", check=check)
 
 
 class MalformedRequestFault(SoapFault):

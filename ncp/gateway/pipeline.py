@@ -263,7 +263,7 @@ class Gateway:
 
     def _peer_country(self, pem: str | None, now: dt.datetime, ex: Exchange) -> str:
         if not pem:
-            raise TransportRefused("no TLS client certificate")
+            raise TransportRefused("no TLS client certificate", check="no-certificate")
         try:
             der = der_of(pem)
         except ValueError:
@@ -271,7 +271,7 @@ class Gateway:
         try:
             country = self.security.peer_country(der, now=now)  # trust checked every time
         except SecurityError as exc:
-            raise TransportRefused(exc.detail) from None
+            raise TransportRefused(exc.detail, check=exc.reason) from None
         ex.peer_country = country
         ex.peer_subject = subject_of(der)
         return country

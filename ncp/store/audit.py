@@ -25,7 +25,8 @@ class StoredAudit:
     message: str
 
 
-_COLUMNS = ("at", "transaction", "event_code", "outcome", "patient_ref", "message")
+_COLUMNS = ("at", "transaction", "event_code", "outcome", "patient_ref", "message", "error_id",
+            "refusal_check", "refusal_element", "refusal_detail")
 
 
 @lru_cache(maxsize=4)
@@ -47,6 +48,17 @@ class AuditRecord:
     outcome: int
     patient_ref: str | None
     message: bytes
+    refusal: Refusal | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """Why a request was refused: stored with its audit record, never sent to the peer."""
+
+    error_id: str
+    check: str
+    element: str | None
+    detail: str
 
 
 class AuditLog:
@@ -70,7 +82,12 @@ class AuditLog:
             params.update({f"at{i}": r.at, f"transaction{i}": r.transaction,
                            f"event_code{i}": r.event_code, f"outcome{i}": str(r.outcome),
                            f"patient_ref{i}": r.patient_ref,
-                           f"message{i}": r.message.decode("utf-8")})
+                           f"message{i}": r.message.decode("utf-8"),
+                           f"error_id{i}": r.refusal.error_id if r.refusal else None,
+                           f"refusal_check{i}": r.refusal.check[:64] if r.refusal else None,
+                           f"refusal_element{i}": (r.refusal.element or None)
+                           if r.refusal else None,
+                           f"refusal_detail{i}": r.refusal.detail if r.refusal else None})
         with unit(self._engine, single_statements=True) as u:
             rows = u.write(_insert(len(records)), params).rows()
         return sorted(int(row[0]) for row in rows)
@@ -93,6 +110,16 @@ class AuditLog:
             rows = s.scalars(select(AuditMessage).where(AuditMessage.patient_ref == patient_ref)
                              .order_by(AuditMessage.id.desc()).limit(limit)).all()
             return [_stored(r) for r in rows]
+
+    def refusal(self, error_id: str) -> tuple[StoredAudit, Refusal] | None:
+        """The audit record of the refusal a peer quotes by its error id, and its reason."""
+        with reading(self._sessions) as s:
+            r = s.scalars(select(AuditMessage).where(AuditMessage.error_id == error_id)
+                          .order_by(AuditMessage.id).limit(1)).first()
+            if r is None:
+                return None
+            return _stored(r), Refusal(error_id, r.refusal_check or "", r.refusal_element,
+                                       r.refusal_detail or "")
 
     def recent(self, limit: int = 100) -> list[StoredAudit]:
         with reading(self._sessions) as s:

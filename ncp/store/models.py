@@ -382,6 +382,14 @@ class AuditMessage(Base):
     #: The hash chain (ncp.store.chain): position and link, set by the sealer.
     chain_seq: Mapped[int | None] = mapped_column(Integer, unique=True)
     chain_hash: Mapped[str | None] = mapped_column(String(64))
+    #: A refusal's error id (the one the peer was sent), the check that refused (a
+    #: :class:`~ncp.security.errors.SecurityError` reason such as ``revoked``, or the error's
+    #: kind), the element it concerns and the internal detail: what an operator needs to
+    #: answer a peer that quotes the error id. Never sent to the peer.
+    error_id: Mapped[str | None] = mapped_column(String(32), index=True, nullable=True)
+    refusal_check: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    refusal_element: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    refusal_detail: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 __all__ = [

@@ -9,7 +9,8 @@ import ncp.store.accounts
 import ncp.store.models as models
 import ncp.store.peers
 import ncp.store.pivot_cache
-import ncp.store.terminology  # noqa: F401
+import ncp.store.terminology
+import ncp.store.volumes  # noqa: F401
 
 target_metadata = models.Base.metadata
 
