@@ -111,6 +111,18 @@ class ErrorCode(enum.Enum):
                              "A document entry has no document")
     MISSING_DOCUMENT_METADATA = _Code("XDSMissingDocumentMetadata", "XDSMissingDocumentMetadata",
                                       Severity.ERROR, "A document has no document entry")
+    #: Unexpected request volumes (the reference gateway's EhdsiErrorCode 5032, 5034, 5035):
+    #: discovery past a limit is refused until the window ends (ncp.store.volumes).
+    UNEXPECTED_REQUESTS_FOR_PATIENT = _Code(
+        "5032", "WARNING_SEC_UNEXPECTED_NUMBER_OF_REQUESTS_FOR_UNIQUE_PATIENT", Severity.WARNING,
+        "An unexpected number of requests has been detected for one specific patient")
+    UNEXPECTED_REQUESTS_FOR_POINT_OF_CARE = _Code(
+        "5034", "WARNING_SEC_UNEXPECTED_NUMBER_OF_REQUESTS_FOR_UNIQUE_POINT_OF_CARE",
+        Severity.WARNING,
+        "An unexpected number of requests has been detected from one specific Point of Care")
+    UNEXPECTED_REQUESTS = _Code("5035", "WARNING_SEC_UNEXPECTED_NUMBER_OF_REQUESTS",
+                                Severity.WARNING, "An unexpected number of requests has been "
+                                "detected")
 
     @property
     def code(self) -> str:

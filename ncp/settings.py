@@ -78,6 +78,14 @@ class Settings(BaseSettings):
     #: 2 processes, 16 clients, p99 106-109 ms at 2, 204-231 ms at 4); two still overlap one
     #: request's database round trips with another's work.
     gateway_concurrency: int = Field(2, ge=1)
+    #: XCPD discoveries allowed per window (``request_window_minutes``), counted in the
+    #: database: per peer country, per foreign professional, per patient (ncp.store.volumes).
+    #: Past a limit: refused with WARNING_SEC_UNEXPECTED_NUMBER_OF_REQUESTS* and an operator
+    #: alert. Matricules encode birth dates: these slow their enumeration.
+    request_window_minutes: int = Field(60, ge=1)
+    discovery_limit_per_peer: int = Field(2000, ge=1)
+    discovery_limit_per_professional: int = Field(60, ge=1)
+    discovery_limit_per_patient: int = Field(20, ge=1)
     #: Serve the API's interactive documentation (``/api/docs``) and OpenAPI document. Empty:
     #: on in development, off in production (a public API map helps nobody but a scanner).
     api_docs: bool | None = None

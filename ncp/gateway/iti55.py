@@ -43,6 +43,11 @@ _ISSUES = {
 }
 
 
+_VOLUME_CODES = {"patient": ErrorCode.UNEXPECTED_REQUESTS_FOR_PATIENT,
+                 "professional": ErrorCode.UNEXPECTED_REQUESTS_FOR_POINT_OF_CARE,
+                 "peer": ErrorCode.UNEXPECTED_REQUESTS}
+
+
 class DemographicsOnly(NcpError):
     """A query without our national identifier: demographic search is not offered."""
 
@@ -104,6 +109,7 @@ class PatientDiscovery:
         if len(ids) != 1 or not ids[0].extension:
             raise DemographicsOnly()
         matricule = ids[0].extension
+        self._count(gw, ex, identity, matricule)
         try:
             ex.patient = PatientId(extension=matricule, root=root)
         except NcpError:
@@ -121,16 +127,30 @@ class PatientDiscovery:
         gw.consent.require(patient.id, Service.PATIENT_IDENTIFICATION)
         if not demographics_match(request.query, patient):
             return self._response(gw, request, QueryResponseCode.NF)
+        # What the eHDSI answer needs to confirm the identity: id, name, gender, birth date.
+        # No address: the visitor is abroad, and it would only feed an enumeration.
         matched = xcpd.MatchedPatient(
             ids=(II(root=root, extension=patient.matricule),),
             names=(xcpd.PersonName(family=(patient.family_name,),
                                    given=(patient.given_name,)),),
             gender=patient.gender, birth_time=patient.birth_date.strftime("%Y%m%d"),
-            addresses=(xcpd.Address(
-                street_address_lines=(patient.street,) if patient.street else (),
-                city=patient.city, postal_code=patient.postal_code, country=patient.country),),
             custodian_id=gw.settings.home_community_id)
         return self._response(gw, request, QueryResponseCode.OK, patients=(matched,))
+
+    @staticmethod
+    def _count(gw: Gateway, ex: Exchange, identity: VerifiedIdentity, matricule: str) -> None:
+        """Count the discovery per peer, professional and patient (every attempt, unknown and
+        malformed matricules included: they are what an enumeration sends); past a limit,
+        refuse with the reference gateway's warning (:mod:`ncp.store.volumes`)."""
+        if gw.volumes is None:
+            return
+        professional = f"{identity.country}:{identity.hcp.subject_id}"
+        excess = gw.volumes.count(at=ex.at, peer=identity.country, professional=professional,
+                                  patient=matricule)
+        if excess is not None:
+            raise NcpError(_VOLUME_CODES[excess.scope],
+                           f"{excess.warning}: {excess.count} requests of {excess.scope} "
+                           f"{excess.key} (limit {excess.limit})")
 
     def refuse(self, gw: Gateway, ex: Exchange, request: xcpd.PatientDiscoveryRequest | None,
                error: NcpError) -> etree._Element:

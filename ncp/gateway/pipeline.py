@@ -58,6 +58,7 @@ from ncp.store.audit import AuditLog
 from ncp.store.policy import Actor
 from ncp.store.records import Records
 from ncp.store.vocabulary import Profession
+from ncp.store.volumes import RequestVolumes
 from ncp.xmlutil import NS, qname
 
 __all__ = ["ENDPOINTS", "Gateway", "Handler", "Response", "SecurityFault", "Subject", "actor_of"]
@@ -173,6 +174,7 @@ class Gateway:
         handlers: dict[str, Handler],
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
         validate_request_schema: bool = True,
+        volumes: RequestVolumes | None = None,
     ) -> None:
         self.settings = settings
         self.security = security
@@ -185,6 +187,8 @@ class Gateway:
         self.handlers = handlers
         self.clock = clock
         self.validate_request_schema = validate_request_schema
+        #: Request volumes per peer, professional and patient (None: not counted).
+        self.volumes = volumes
         self.provider = f"urn:oid:{settings.home_community_id}"
 
     @property

@@ -24,6 +24,7 @@ from ncp.store.db import session_factory
 from ncp.store.dispensing import Dispensing
 from ncp.store.pivot_cache import PivotCache
 from ncp.store.records import Records
+from ncp.store.volumes import RequestVolumes, VolumeLimits
 from ncp.terminology.service import DbTerminology, Terminology
 
 __all__ = ["build_gateway", "repository_unique_id"]
@@ -72,6 +73,11 @@ def build_gateway(
         "ITI-41": ProvideAndRegister(),
     }
     kwargs = {"clock": clock} if clock is not None else {}
+    volumes = RequestVolumes(engine, VolumeLimits(
+        window=dt.timedelta(minutes=settings.request_window_minutes),
+        per_peer=settings.discovery_limit_per_peer,
+        per_professional=settings.discovery_limit_per_professional,
+        per_patient=settings.discovery_limit_per_patient))
     return Gateway(
         settings=settings, security=security, audit=AuditLog(sessions),
         consent=ConsentService(records),
@@ -83,4 +89,4 @@ def build_gateway(
                                            schema_errors=cda_schema_errors,
                                            terminology=terms),
         documents=CrossBorderDocuments(cache, terms, renderer=renderer),
-        entries=entries, handlers=handlers, **kwargs)
+        entries=entries, handlers=handlers, volumes=volumes, **kwargs)
