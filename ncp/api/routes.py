@@ -22,6 +22,8 @@ from ncp.auth.service import AuthError, Principal
 from ncp.portal.content import MAX_UPLOAD_BYTES, check_upload
 from ncp.portal.web import authenticator, client_address, terminology
 from ncp.server import client_cert_pem
+from ncp.store.errors import AccessDenied, NotFound
+from ncp.store.policy import Actor
 from ncp.store.records import DocumentInfo, PatientInfo, Records
 from ncp.store.vocabulary import Confidentiality, DocumentType, EmergencyReason
 
@@ -75,6 +77,23 @@ def require_same_origin(request: Request) -> None:
 
 def records(request: Request) -> Records:
     return request.app.state.runtime.records
+
+
+def patient_ref(svc: Records, matricule: str) -> int:
+    """The DSP of ``matricule``; an unknown one is answered exactly as a record the caller may
+    not access (403 access-denied), so the API is no oracle of which matricules exist."""
+    try:
+        return svc.patient_id(matricule)
+    except NotFound:
+        raise AccessDenied("no DSP for this matricule") from None
+
+
+def identify(svc: Records, actor: Actor, matricule: str) -> PatientInfo:
+    """:meth:`Records.find_patient` (logged as a search), unknown answered as denied."""
+    try:
+        return svc.find_patient(actor, matricule)
+    except NotFound:
+        raise AccessDenied("no DSP for this matricule") from None
 
 
 class Me(BaseModel):
@@ -209,7 +228,7 @@ def declare_relationship(request: Request, matricule: Matricule, body: Relations
     """Declare the therapeutic relationship of a visit or an admission (in the patient's
     access log; refused when the patient blocked you or closed their DSP)."""
     svc = records(request)
-    found = svc.declare_relationship(caller.actor, svc.patient_id(matricule), body.kind)
+    found = svc.declare_relationship(caller.actor, patient_ref(svc, matricule), body.kind)
     return RelationshipOut(id=found.id, kind=found.source, valid_from=found.valid_from,
                            valid_to=found.valid_to)
 
@@ -225,7 +244,7 @@ def end_relationship(request: Request, relationship_id: Annotated[int, Path(ge=1
 @router.get("/patients/{matricule}", response_model=PatientOut, tags=["patients"])
 def patient(request: Request, matricule: Matricule, caller: Caller) -> PatientOut:
     """Identify a patient (logged as a search in their access log)."""
-    return PatientOut.of(records(request).find_patient(caller.actor, matricule))
+    return PatientOut.of(identify(records(request), caller.actor, matricule))
 
 
 @router.get("/patients/{matricule}/documents", response_model=list[DocumentOut],
@@ -241,7 +260,7 @@ def documents(
 ) -> list[DocumentOut]:
     """The patient's current documents the access policy lets the caller see."""
     svc = records(request)
-    found = svc.find_patient(caller.actor, matricule)
+    found = identify(svc, caller.actor, matricule)
     docs = svc.list_documents(caller.actor, found.id, doc_type=type, since=_day(since),
                               until=_day(until, 1))
     return [DocumentOut.of(d) for d in docs]
@@ -260,7 +279,7 @@ def add_document(request: Request, matricule: Matricule, body: DocumentIn,
         raise UploadRejected("unsupported", "content_base64 is not valid base64") from None
     # The CDA must name this record's patient; a summary must be a national PS CDA (issue 15).
     svc = records(request)
-    patient_id = svc.patient_id(matricule)
+    patient_id = patient_ref(svc, matricule)
     checked = check_upload(raw, matricule=matricule, doc_type=DocumentType(body.doc_type).value,
                            terminology=terminology(request))
     info = svc.add_document(caller.actor, patient_id, doc_type=body.doc_type, title=body.title,
@@ -275,7 +294,7 @@ def emergency(request: Request, matricule: Matricule, body: EmergencyIn,
     """Break the glass: open the record for 12 hours, flagged, notified to the patient and
     alerted to the data protection officer; at most 3 per professional in 24 hours."""
     svc = records(request)
-    expires = svc.declare_emergency(caller.actor, svc.patient_id(matricule), body.reason,
+    expires = svc.declare_emergency(caller.actor, patient_ref(svc, matricule), body.reason,
                                     body.reason_code)
     return EmergencyOut(expires_at=expires)
 

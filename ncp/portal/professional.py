@@ -34,8 +34,9 @@ from ncp.portal.web import (
     terminology,
     translator,
 )
-from ncp.store.errors import AccessDenied
+from ncp.store.errors import AccessDenied, NotFound
 from ncp.store.policy import rights_matrix
+from ncp.store.records import Records
 from ncp.store.vocabulary import Confidentiality, DocumentType, Profession
 from ncp.xmlutil import XmlInputError
 
@@ -75,6 +76,14 @@ def find(request: Request, me: Pro, matricule: str = "") -> Response:
     return redirect(f"/pro/patients/{matricule}")
 
 
+
+def _patient_ref(svc: Records, matricule: str) -> int:
+    """The DSP of ``matricule``; unknown is refused as a record one may not access (no oracle)."""
+    try:
+        return svc.patient_id(matricule)
+    except NotFound:
+        raise AccessDenied("no DSP for this matricule") from None
+
 @router.get("/pro/patients/{matricule}")
 def record(request: Request, matricule: str, me: Pro, type: str = "", since: str = "",
            until: str = "") -> Response:
@@ -83,9 +92,10 @@ def record(request: Request, matricule: str, me: Pro, type: str = "", since: str
         raise BadForm("unknown document type")
     try:
         patient = svc.find_patient(me.actor, matricule)
-    except AccessDenied:
+    except (AccessDenied, NotFound):
         # The reason stays in the log; the page offers break-the-glass, which the record
         # service refuses in turn when the patient blocked this professional or closed the DSP.
+        # An unknown matricule gets the same page: the portal is no oracle of which exist.
         return page(request, "pro/denied.html", me, status_code=403, matricule=matricule)
     end = form_date(until, "until")
     docs = svc.list_documents(me.actor, patient.id, doc_type=type or None,
@@ -104,7 +114,7 @@ async def emergency(request: Request, matricule: str,
                     me: Pro) -> Response:
     form = await require_csrf(request, me)
     svc = records(request)
-    patient_id = svc.patient_id(matricule)
+    patient_id = _patient_ref(svc, matricule)
     svc.declare_emergency(me.actor, patient_id, str(form.get("reason", ""))[:400],
                           str(form.get("reason_code", "other"))[:40])
     return redirect(f"/pro/patients/{matricule}", done="emergency")
@@ -116,7 +126,7 @@ async def upload(request: Request, matricule: str,
     refuse_oversized(request)
     form = await require_csrf(request, me)
     svc = records(request)
-    patient_id = svc.patient_id(matricule)
+    patient_id = _patient_ref(svc, matricule)
     doc_type = str(form.get("doc_type", ""))
     if doc_type not in {t.value for t in DocumentType}:
         raise BadForm("unknown document type")

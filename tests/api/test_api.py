@@ -154,7 +154,7 @@ def test_invalid_requests_are_problems_and_change_nothing(live: Live) -> None:
         "content_base64": base64.b64encode(b"%PDF-1.4\n" + b"0" * (10 * 1024 * 1024)
                                            + b"%%EOF").decode()}), 413)
     is_problem(gp.get("/api/v1/patients/123"), 422)
-    is_problem(gp.get("/api/v1/patients/1999999999999"), 404)
+    is_problem(gp.get("/api/v1/patients/1999999999999"), 403)  # as a denied one: no oracle
     is_problem(gp.post(f"/api/v1/patients/{JEAN}/emergency",
                        json={"reason_code": "other", "reason": "x"}), 422)
     assert docs_count(live) == before
