@@ -83,6 +83,9 @@ class Settings(BaseSettings):
     #: Past a limit: refused with WARNING_SEC_UNEXPECTED_NUMBER_OF_REQUESTS* and an operator
     #: alert. Matricules encode birth dates: these slow their enumeration.
     request_window_minutes: int = Field(60, ge=1)
+    #: Refuse a TLS peer whose country has no gateway in the peers directory (``ncp peers
+    #: import-smp`` / ``add``). Registered peers are always pinned to their TLS anchor.
+    require_registered_peers: bool = False
     discovery_limit_per_peer: int = Field(2000, ge=1)
     discovery_limit_per_professional: int = Field(60, ge=1)
     discovery_limit_per_patient: int = Field(20, ge=1)

@@ -41,7 +41,7 @@ from ncp.eprescription import EPrescriptionService
 from ncp.errors import ErrorCode, NcpError
 from ncp.gateway.exchange import Exchange, write_audit
 from ncp.gateway.faults import SecurityFault, TransportRefused, from_security_error
-from ncp.gateway.tls_peer import der_of, subject_of
+from ncp.gateway.tls_peer import PeerPins, der_of, subject_of
 from ncp.ihe import registry, schemas
 from ncp.ihe._xml import XOP_INCLUDE
 from ncp.ihe.codes import Service
@@ -175,6 +175,7 @@ class Gateway:
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
         validate_request_schema: bool = True,
         volumes: RequestVolumes | None = None,
+        pins: PeerPins | None = None,
     ) -> None:
         self.settings = settings
         self.security = security
@@ -189,6 +190,8 @@ class Gateway:
         self.validate_request_schema = validate_request_schema
         #: Request volumes per peer, professional and patient (None: not counted).
         self.volumes = volumes
+        #: TLS client certificates pinned to the peers directory (None: trust list only).
+        self.pins = pins
         self.provider = f"urn:oid:{settings.home_community_id}"
 
     @property
@@ -274,6 +277,8 @@ class Gateway:
             raise TransportRefused("unreadable TLS client certificate") from None
         try:
             country = self.security.peer_country(der, now=now)  # trust checked every time
+            if self.pins is not None:
+                self.pins.check(country, der)
         except SecurityError as exc:
             raise TransportRefused(exc.detail, check=exc.reason) from None
         ex.peer_country = country

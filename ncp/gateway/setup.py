@@ -15,6 +15,7 @@ from ncp.gateway.iti39 import CrossGatewayRetrieve
 from ncp.gateway.iti41 import ProvideAndRegister
 from ncp.gateway.iti55 import PatientDiscovery
 from ncp.gateway.pipeline import Gateway, Handler
+from ncp.gateway.tls_peer import PeerPins
 from ncp.patient_summary import CrossBorderDocuments, EntryFactory, PatientSummaryService
 from ncp.patient_summary.documents import PdfRenderer, level1_renderer
 from ncp.security import MessageSecurity, WsSecurityPolicy
@@ -89,4 +90,5 @@ def build_gateway(
                                            schema_errors=cda_schema_errors,
                                            terminology=terms),
         documents=CrossBorderDocuments(cache, terms, renderer=renderer),
-        entries=entries, handlers=handlers, volumes=volumes, **kwargs)
+        entries=entries, handlers=handlers, volumes=volumes,
+        pins=PeerPins(sessions, require_registered=settings.require_registered_peers), **kwargs)

@@ -14,10 +14,16 @@ from __future__ import annotations
 
 import functools
 import ssl
+import time
+from collections.abc import Callable
+from typing import Any
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 
-__all__ = ["der_of", "subject_of"]
+from ncp.security.errors import CertificateError
+
+__all__ = ["PeerPins", "der_of", "subject_of"]
 
 #: Distinct client certificates remembered (one or two per partner country).
 CACHED_CERTIFICATES = 256
@@ -33,3 +39,68 @@ def der_of(pem: str) -> bytes:
 def subject_of(der: bytes) -> str:
     """The subject (RFC 4514) of the certificate ``der`` (call after it was validated)."""
     return x509.load_der_x509_certificate(der).subject.rfc4514_string()
+
+
+class PeerPins:
+    """Incoming TLS client certificates pinned to the registered peer gateways.
+
+    The trust list says which CA may vouch for a country; the peers directory
+    (:class:`ncp.store.peers.PeerStore`, filled from verified SMP records or by ``ncp peers
+    add``) says which gateway *is* that country's. A country registered there with a TLS anchor
+    is accepted only from a certificate issued by (or equal to) one of the registered anchor
+    certificates, so another certificate under the same national CA (a card, a test
+    certificate, another service) is no gateway. With ``require_registered`` a country absent
+    from the directory is refused too (fail closed; the production setting). The directory is
+    read at most every ``ttl`` seconds per country (it changes by operator action).
+    """
+
+    def __init__(self, sessions: Any, *, require_registered: bool, ttl: float = 5.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        from ncp.store.peers import PeerStore
+
+        self.store = PeerStore(sessions)
+        self.require_registered = require_registered
+        self.ttl = ttl
+        self._clock = clock
+        self._cache: dict[str, tuple[float, tuple[x509.Certificate, ...] | None]] = {}
+
+    def _anchors(self, country: str) -> tuple[x509.Certificate, ...] | None:
+        """The registered TLS anchors of ``country``; None when it is not registered."""
+        now = self._clock()
+        cached = self._cache.get(country)
+        if cached is not None and now - cached[0] < self.ttl:
+            return cached[1]
+        from ncp.store.errors import NotFound
+
+        try:
+            peer = self.store.get(country)
+        except NotFound:
+            anchors = None
+        else:
+            pem = peer.tls_anchor_pem or ""
+            anchors = tuple(x509.load_pem_x509_certificates(pem.encode())) if pem.strip() else ()
+        self._cache[country] = (now, anchors)
+        return anchors
+
+    def check(self, country: str, der: bytes) -> None:
+        """Raise :class:`CertificateError` unless ``der`` is the registered gateway's."""
+        anchors = self._anchors(country)
+        if anchors is None:
+            if self.require_registered:
+                raise CertificateError("unregistered-peer",
+                                       f"{country} has no gateway in the peers directory")
+            return
+        if not anchors:
+            return  # registered without a TLS anchor: the trust list alone decides
+        cert = x509.load_der_x509_certificate(der)
+        for anchor in anchors:
+            if cert == anchor:
+                return
+            if cert.issuer == anchor.subject:
+                try:
+                    cert.verify_directly_issued_by(anchor)
+                    return
+                except (InvalidSignature, ValueError, TypeError):
+                    continue
+        raise CertificateError("not-pinned", f"the TLS client certificate is not issued by "
+                               f"the anchor registered for {country}'s gateway")
