@@ -51,7 +51,9 @@ class PeerPins:
     certificates, so another certificate under the same national CA (a card, a test
     certificate, another service) is no gateway. With ``require_registered`` a country absent
     from the directory is refused too (fail closed; the production setting). The directory is
-    read at most every ``ttl`` seconds per country (it changes by operator action).
+    read at most every ``ttl`` seconds per country (it changes by operator action). A
+    registered endpoint certificate (what an SMP record carries) pins the client certificate to
+    the same issuing CA key.
     """
 
     def __init__(self, sessions: Any, *, require_registered: bool, ttl: float = 5.0,
@@ -96,6 +98,12 @@ class PeerPins:
         for anchor in anchors:
             if cert == anchor:
                 return
+            if not _is_ca(anchor):
+                # An SMP record registers the endpoint's own (server) certificate: the peer's
+                # client certificate is its sibling, issued by the same CA key.
+                if cert.issuer == anchor.issuer and _aki(cert) == _aki(anchor) is not None:
+                    return
+                continue
             if cert.issuer == anchor.subject:
                 try:
                     cert.verify_directly_issued_by(anchor)
@@ -104,3 +112,18 @@ class PeerPins:
                     continue
         raise CertificateError("not-pinned", f"the TLS client certificate is not issued by "
                                f"the anchor registered for {country}'s gateway")
+
+
+def _is_ca(cert: x509.Certificate) -> bool:
+    try:
+        return bool(cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca)
+    except x509.ExtensionNotFound:
+        return False
+
+
+def _aki(cert: x509.Certificate) -> bytes | None:
+    try:
+        return cert.extensions.get_extension_for_class(
+            x509.AuthorityKeyIdentifier).value.key_identifier
+    except x509.ExtensionNotFound:
+        return None

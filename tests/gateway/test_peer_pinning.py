@@ -46,3 +46,18 @@ def test_unregistered_peers_are_refused_when_required(any_env: GatewayEnv) -> No
     assert r.status == 400 and b"SecurityTokenUnavailable" in r.body
     # Without the requirement, an unregistered country is judged by the trust list alone.
     assert gateway(any_env).post("xcpd", fr.xcpd(patient(0).extension), peer=fr).status == 200
+
+
+def test_an_smp_endpoint_certificate_pins_the_same_issuer(any_env: GatewayEnv) -> None:
+    """``ncp peers import-smp`` registers the endpoint's server certificate: Belgium's client
+    certificate (same CA) is accepted, France's is not."""
+    PeerStore(session_factory(any_env.engine)).upsert(
+        country="BE", name="NCPeH BE", home_community_id="2.999.1", endpoints={},
+        source="smp:test", now=dt.datetime.now(dt.UTC),
+        tls_anchor_pem=(any_env.pki / "be" / "tls-server.pem").read_text())
+    env = gateway(any_env)
+    assert env.post("xcpd", env.be.xcpd(patient(0).extension)).status == 200
+    register(any_env, "FR", "BE")
+    fr = Peer(env.pki, "FR")
+    env = gateway(any_env)
+    assert env.post("xcpd", fr.xcpd(patient(0).extension), peer=fr).status == 400
