@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from sqlalchemy import Engine
 
 from ncp import demo
@@ -86,7 +88,8 @@ def _demo_card(auth: Authenticator, pki_root: Path) -> None:
     prof = demo.PROFESSIONALS[0]
     login = professional_login(prof.registry_id)
     ca_folder = pki_root / "lu" / CARD_CA_FOLDER
-    if not card_path(pki_root).exists():
+    if not _issued_by_card_ca(card_path(pki_root).with_suffix(".pem"), ca_folder):
+        # missing, or made by an older demo under the country CA (a gateway anchor, no card)
         card = issue_card(load_ca(ca_folder), common_name=f"{prof.given_name} "
                           f"{prof.family_name}", registry_id=prof.registry_id)
         write_card(card, card_path(pki_root).parent, login, DEMO_PASSWORD)
@@ -96,6 +99,16 @@ def _demo_card(auth: Authenticator, pki_root: Path) -> None:
     if auth.store.by_certificate(fingerprint="-", issuer=ca_identity(ca_pem),
                                  subject_serial=prof.registry_id) is None:
         auth.register_certificate(account.id, issuer_ca=ca_pem, subject_serial=prof.registry_id)
+
+
+def _issued_by_card_ca(card_pem: Path, ca_folder: Path) -> bool:
+    try:
+        card = x509.load_pem_x509_certificate(card_pem.read_bytes())
+        ca = x509.load_pem_x509_certificate((ca_folder / "ca.pem").read_bytes())
+        card.verify_directly_issued_by(ca)
+    except (OSError, ValueError, TypeError, InvalidSignature):
+        return False
+    return True
 
 
 def instructions(base_url: str, pki_root: Path | None = None) -> list[str]:
