@@ -108,6 +108,10 @@ def test_api_fuzz(mode: GenerationMode, live: Live, setting: dict[str, object],
             operation = result.ok()
             if not operation.path.startswith("/api/v1/"):
                 continue  # /health belongs to operations, not to the DSP API
+            if operation.path.endswith("/end"):
+                # Ending a relationship by a small random id ends the pharmacist's real ones,
+                # which the probes below rely on (tested in test_relationships.py).
+                continue
             strategy = operation.as_strategy(generation_mode=mode)
             fuzz = settings(max_examples=EXAMPLES, deadline=None, database=None,
                             suppress_health_check=list(HealthCheck))(given(strategy)(run))
