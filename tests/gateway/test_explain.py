@@ -4,6 +4,7 @@ every verdict the real endpoint would give, and nothing written."""
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -14,14 +15,16 @@ from ncp.cli import app
 from ncp.gateway.explain import explain_message
 from ncp.settings import get_settings
 from ncp.xmlutil import NS
-from tests.clock import NOW
 from tests.gateway.conftest import GatewayEnv, patient
 
 SAML = "urn:oasis:names:tc:SAML:2.0:assertion"
 
 
 def _explain(env: GatewayEnv, body: bytes, content_type: str, **kw: object):  # type: ignore[no-untyped-def]
-    return explain_message(env.settings, body, content_type, now=NOW, **kw)  # type: ignore[arg-type]
+    # The peer signs with the real clock (tests/gateway/peer.py): judge at that instant, not
+    # at the session's NOW, which a long run leaves minutes behind ("created in the future").
+    return explain_message(env.settings, body, content_type, now=dt.datetime.now(dt.UTC),
+                           **kw)  # type: ignore[arg-type]
 
 
 def test_a_good_request_passes_every_check_and_nothing_is_written(env: GatewayEnv) -> None:
@@ -90,7 +93,7 @@ def test_the_command(env: GatewayEnv, tmp_path: Path, monkeypatch: pytest.Monkey
     get_settings.cache_clear()
     try:
         result = CliRunner().invoke(app, ["explain", "--message", str(captured), "--country",
-                                          "BE", "--at", NOW.isoformat()])
+                                          "BE", "--at", dt.datetime.now(dt.UTC).isoformat()])
     finally:
         get_settings.cache_clear()
     assert result.exit_code == 0, result.output
