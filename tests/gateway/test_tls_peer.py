@@ -59,6 +59,7 @@ class _Security:
 def test_a_remembered_certificate_is_still_checked_every_time(gw_pki: Path) -> None:
     gw = Gateway.__new__(Gateway)
     gw.security = _Security()  # type: ignore[assignment]
+    gw.pins = None  # no peers directory: the trust list alone
     pem = _pem(gw_pki, "be")
     ex = Exchange(endpoint="xca", at=NOW, peer_host=None, provider="urn:oid:1")
     assert gw._peer_country(pem, NOW, ex) == "BE"
