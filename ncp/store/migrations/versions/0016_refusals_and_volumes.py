@@ -1,8 +1,8 @@
 """gateway refusals and request volumes: the reason of a refusal on its audit record; request
 counts per peer, professional and patient; operator alerts
 
-Revision ID: 0015_refusals_and_volumes
-Revises: 0014_audit_chain
+Revision ID: 0016_refusals_and_volumes
+Revises: 0015_document_aad
 Create Date: 2026-12-02 19:45:00
 """
 
@@ -11,8 +11,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0015_refusals_and_volumes"
-down_revision = "0014_audit_chain"
+revision = "0016_refusals_and_volumes"
+down_revision = "0015_document_aad"
 branch_labels = None
 depends_on = None
 
