@@ -88,7 +88,7 @@ def _event(ex: Exchange, transaction: registry.Transaction) -> AuditEvent:
     hcp = ex.identity.hcp if ex.identity is not None else None
     requestor = Participant(
         hcp.subject_id if hcp else "unauthenticated",
-        user_name=f"{hcp.name}<{hcp.subject_id}@{hcp.organisation}>" if hcp else None,
+        user_name=f"{hcp.name}<{hcp.subject_id}@{hcp.point_of_care}>" if hcp else None,
         requestor=True,
         role=(hcp.role_code, "ISCO-08", hcp.role_display) if hcp else None)
     consumer = Participant(ex.peer_subject or f"country:{ex.peer_country or 'unknown'}",
@@ -98,7 +98,7 @@ def _event(ex: Exchange, transaction: registry.Transaction) -> AuditEvent:
     return AuditEvent(
         transaction=transaction, ehdsi_event=ehdsi, outcome=ex.outcome, at=ex.at,
         human_requestor=requestor, service_consumer=consumer, service_provider=provider,
-        point_of_care=hcp.organisation if hcp else None,
+        point_of_care=hcp.point_of_care if hcp else None,
         patient_id=ex.patient.cx if ex.patient else None, objects=tuple(ex.objects),
         error_code=error.error.code if error else None,
         error_text=error.error.wire if error else None,

@@ -126,7 +126,7 @@ def _profession(isco: str) -> Profession:
 def actor_of(identity: VerifiedIdentity) -> Actor:
     """The store's actor for a verified foreign professional."""
     hcp = identity.hcp
-    return Actor.foreign(name=hcp.name, organisation=hcp.organisation,
+    return Actor.foreign(name=hcp.name, organisation=hcp.point_of_care,
                          country=identity.country, profession=_profession(hcp.role_code))
 
 

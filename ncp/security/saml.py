@@ -271,8 +271,10 @@ def build_hcp_assertion(
     display = claims.role_display or ALLOWED_ISCO_ROLES.get(claims.role_code, claims.role_code)
     _attribute(st, ATTR.ROLE, [_coded("Role", claims.role_code, ISCO_CODE_SYSTEM, "ISCO",
                                       display)])
-    _attribute(st, ATTR.ORGANIZATION, [claims.organisation])
-    _attribute(st, ATTR.ORGANIZATION_ID, [claims.organisation_id])
+    if claims.organisation:  # optional in the eHDSI profile (absent from Finnish assertions)
+        _attribute(st, ATTR.ORGANIZATION, [claims.organisation])
+    if claims.organisation_id:
+        _attribute(st, ATTR.ORGANIZATION_ID, [claims.organisation_id])
     _attribute(st, ATTR.FACILITY_TYPE, [claims.facility_type])
     _attribute(st, ATTR.PURPOSE_OF_USE, [_purpose(claims.purpose_of_use)])
     if claims.locality:

@@ -86,6 +86,7 @@ TWO_FACTOR_CONTEXTS = frozenset(_AC + c for c in (
 ))
 PURPOSES_OF_USE = frozenset({"TREATMENT", "EMERGENCY"})
 FACILITY_TYPES = frozenset({"Hospital", "Resident Physician", "Pharmacy", "Other"})
+_NEEDS_ORGANISATION_ID = frozenset({Transaction.XDR_SUBMIT_ED, Transaction.XDR_DISCARD_ED})
 _ISSUER_COUNTRY = re.compile(r"urn:(?:idp|initgw):([A-Za-z]{2}):")
 
 
@@ -128,6 +129,13 @@ class HcpIdentity:
     issuer: str
     not_on_or_after: dt.datetime
     signer: x509.Certificate = field(repr=False)
+
+    @property
+    def point_of_care(self) -> str:
+        """Where the professional works, from what the assertion carries: the organisation is
+        optional in the eHDSI SAML profile (Finnish assertions carry none), so the audit record
+        and the patient's access log fall back to the organisation id, then the locality."""
+        return self.organisation or self.organisation_id or self.locality or self.facility_type
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -390,8 +398,13 @@ class AssertionValidator:
             raise _refuse(kind, "facility-type", f"{facility.value if facility else None}")
         if name is None or not name.value:
             raise _refuse(kind, "malformed-assertion", "the XSPA subject-id is required")
-        if organisation is None or not organisation.value:
-            raise _refuse(kind, "malformed-assertion", "the XSPA organization is required")
+        # eHDSI SAML profile (and the reference gateway): subject, role, facility type,
+        # purpose of use required; organisation optional; the organisation id only where the
+        # profile needs it, for the eDispensation (it names the dispensing organisation).
+        if transaction in _NEEDS_ORGANISATION_ID and (organisation_id is None
+                                                      or not organisation_id.value):
+            raise _refuse(kind, "malformed-assertion",
+                          f"{transaction} needs the XSPA organization-id")
         permissions = frozenset(normalise_permission(v.value) for v in a.values(ATTR.PERMISSION))
         missing = REQUIRED_PERMISSIONS[transaction] - permissions
         if missing:
@@ -400,7 +413,8 @@ class AssertionValidator:
         assert a.not_on_or_after is not None
         return HcpIdentity(
             assertion_id=a.id, subject_id=a.name_id, name=name.value, role_code=role.value,
-            role_display=ALLOWED_ISCO_ROLES[role.value], organisation=organisation.value,
+            role_display=ALLOWED_ISCO_ROLES[role.value],
+            organisation=organisation.value if organisation else "",
             organisation_id=organisation_id.value if organisation_id else "",
             facility_type=facility.value, purpose_of_use=purpose.value,
             locality=locality.value if locality else "", permissions=permissions,

@@ -202,3 +202,28 @@ def test_assertions_signed_by_a_certificate_without_extensions_are_accepted(
     sent = be.query(pid, assertions=be.assertions(pid, signer=creds), sign=False,
                     timestamp=False)
     assert not _query_errors(https.answer("xca", sent))
+
+
+def test_an_hcp_without_organisation_is_accepted_and_audited_with_what_is_there(
+        https: Https) -> None:
+    """Issue 12 item 6: the XSPA organization is optional (Finnish assertions carry none); the
+    eDispensation still needs the organization id (it names the dispensing organisation)."""
+    from dataclasses import replace
+
+    from sqlalchemy import select
+
+    from ncp.store.db import session_factory
+    from ncp.store.models import AuditMessage
+    from tests.gateway.peer import DOCTOR, PHARMACIST
+
+    be, pid = https.env.be, patient(0)
+    finnish = replace(DOCTOR, organisation="")
+    sent = be.query(pid, hcp=finnish, sign=False, timestamp=False)
+    assert b"subject:organization\"" not in sent.body
+    assert not _query_errors(https.answer("xca", sent))
+    with session_factory(https.env.engine)() as s:
+        last = s.scalars(select(AuditMessage).order_by(AuditMessage.id.desc())).first()
+    assert last is not None and f"@{DOCTOR.organisation_id}&gt;" in last.message
+    no_id = replace(PHARMACIST, organisation="", organisation_id="")
+    r = https.post("xdr", be.submit(pid, b"<x/>", hcp=no_id, sign=False, timestamp=False))
+    assert r.status_code == 200 and b"1001" in r.content
