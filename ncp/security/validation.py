@@ -327,8 +327,9 @@ class AssertionValidator:
         try:
             verified = verify_enveloped(el, ids=ids, check_signer=check_signer)
         except XmlSignatureError as exc:
-            code = ErrorCode.NO_SIGNATURE if exc.reason == "signature-missing" else None
-            raise _refuse(kind, exc.reason, exc.detail, code) from None
+            # 4704 means an unsigned *document* (OpenNCPErrorCode ERROR_NO_SIGNATURE); an
+            # unsigned or badly signed assertion is an invalid assertion: 1001 / 1002.
+            raise _refuse(kind, exc.reason, exc.detail) from None
         except CertificateError as exc:
             raise _refuse(kind, exc.reason, exc.detail) from None
         try:
@@ -434,6 +435,9 @@ class AssertionValidator:
         kind = AssertionKind.TRC
         a, _signer = self._verified(kind, el, ids, peer_country, now, read)
         self._bound(kind, a, hcp)
+        if a.name_id != hcp.subject_id:
+            # the TRC is the professional's statement: issued for another one, it binds nothing
+            raise _refuse(kind, "not-bound", "the TRC names another professional than the HCP")
         try:
             subject = a.single(ATTR.SUBJECT_ID)
             purpose = a.single(ATTR.PURPOSE_OF_USE)

@@ -222,11 +222,11 @@ def test_subject_confirmation_of_trc_is_sender_vouches(validator, make_pair, be_
 
 # --- signature and signer ---------------------------------------------------------------------
 
-def test_unsigned_assertion_is_4704(validator, make_pair):
+def test_unsigned_assertion_is_1001_not_4704(validator, make_pair):
     hcp, trc = make_pair()
     hcp.remove(hcp.find("{http://www.w3.org/2000/09/xmldsig#}Signature"))
     err = refused(validator, [hcp, trc])
-    assert err.reason == "signature-missing" and err.error is ErrorCode.NO_SIGNATURE
+    assert err.reason == "signature-missing" and err.error is ErrorCode.HCP_ASSERTION_INVALID
 
 
 def test_tampered_attribute_is_refused(validator, make_pair):
@@ -504,3 +504,14 @@ def test_assertions_from_separate_documents(validator, make_pair):
     ident = validator.validate([reparse(hcp), reparse(trc)], transaction=XCA_PS,
                                patient_id=PATIENT, peer_country="BE", now=NOW)
     assert ident.trc is not None
+
+
+def test_a_trc_of_another_professional_is_refused(validator, make_pair, be_creds):
+    hcp, _trc = make_pair()
+    other = build_trc_assertion(
+        TrcClaims(subject_id="someone.else@be", patient_id=PATIENT,
+                  hcp_assertion_id=hcp.get("ID")),
+        issuer="urn:initgw:BE:countryB", credentials=be_creds, now=NOW,
+        lifetime=dt.timedelta(hours=1))
+    err = refused(validator, [hcp, other])
+    assert err.reason == "not-bound" and err.error.code == "1002"

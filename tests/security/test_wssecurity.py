@@ -295,7 +295,7 @@ def test_wrapping_unsigned_evil_assertion(make_pair, be_creds, trust, validator)
     with pytest.raises(AssertionInvalid) as info:
         _validate(_signed_with_security_only(make_pair, be_creds, tamper), trust, validator)
     assert info.value.reason == "signature-missing"
-    assert info.value.error is ErrorCode.NO_SIGNATURE
+    assert info.value.error is ErrorCode.HCP_ASSERTION_INVALID  # 1001: an invalid assertion
 
 
 def test_malformed_timestamp(message, trust):
