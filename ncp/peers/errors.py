@@ -65,6 +65,11 @@ _KEYS.update({
     "XDSRepositoryError": "peer_error", "XDSRegistryError": "peer_error",
     # the peer is not the community we addressed: our directory entry is wrong
     "XDSUnknownCommunity": "configuration",
+    # the peer's limits against enumeration (the reference gateway's warnings)
+    **{code: "too_many_requests" for code in (
+        "5032", "5034", "5035", "WARNING_SEC_UNEXPECTED_NUMBER_OF_REQUESTS",
+        "WARNING_SEC_UNEXPECTED_NUMBER_OF_REQUESTS_FOR_UNIQUE_PATIENT",
+        "WARNING_SEC_UNEXPECTED_NUMBER_OF_REQUESTS_FOR_UNIQUE_POINT_OF_CARE")},
     "ERROR_PI_GENERIC": "no_match",
 })
 _TRANSCODING = re.compile(r"^45\d\d$")

@@ -99,3 +99,33 @@ def test_the_command(env: GatewayEnv, tmp_path: Path, monkeypatch: pytest.Monkey
     assert result.exit_code == 0, result.output
     assert "the gateway would accept this message" in result.output
 
+
+
+def test_explain_an_error_id_a_peer_quotes(env: GatewayEnv, monkeypatch: pytest.MonkeyPatch
+                                           ) -> None:
+    """A refused request's error id, as the peer received it, explained from the audit record:
+    the check, the element, the rule and its source, in the operator's language."""
+    import json
+    import re
+
+    sent = env.be.query(patient(0))
+    own = (env.pki / "lu" / "tls-client.pem").read_text()
+    refused = env.post("xca", sent, pem=own)  # our own country's certificate: never a peer
+    found = re.search(rb"error id ([0-9a-f]{8,64})", refused.body)
+    assert found, refused.body[:2000]
+    error_id = found.group(1).decode()
+    monkeypatch.setenv("NCP_DATABASE_URL", env.engine.url.render_as_string(hide_password=False))
+    get_settings.cache_clear()
+    try:
+        out = CliRunner().invoke(app, ["explain", error_id, "--lang", "de"])
+        as_json = CliRunner().invoke(app, ["explain", error_id, "--json"])
+        missing = CliRunner().invoke(app, ["explain", "0" * 32])
+    finally:
+        get_settings.cache_clear()
+    assert out.exit_code == 0, out.output
+    assert "Prüfung" in out.output and "own-country" in out.output
+    assert "ausländisches Gateway" in out.output  # the rule, in the operator's language
+    data = json.loads(as_json.output)
+    assert data["error_id"] == error_id and data["check"] and data["rule"]
+    assert data["source"], data  # a known check names where its rule is written
+    assert missing.exit_code == 1 and "no refusal" in missing.output
