@@ -29,10 +29,16 @@ test: $(STAMP) system-deps
 # a fixed instant with material made from the real clock (issue 11). The monotonic clock moves
 # with it: libfaketime 0.9.10 with FAKETIME_DONT_FAKE_MONOTONIC=1 makes Python's time.sleep fail
 # with EINVAL (clock_nanosleep with an absolute monotonic deadline).
+#
+# tests/faults is left out of this pass (it runs in `make test`): it kills processes, stops
+# PostgreSQL and drives HAProxy in real time, nothing in it depends on the date, and under
+# libfaketime HAProxy stopped passing the portal's requests and the outage test's /health
+# sampler saw no answer during the outage (seen on 2026-12-02; not investigated further).
 SHIFT ?= +400d
 test-shifted-clock: $(STAMP) system-deps
 	faketime -f '$(SHIFT)' $(BIN)/python -c 'import datetime as d; print("shifted clock:", d.datetime.now(d.UTC).isoformat(timespec="seconds"))'
-	faketime -f '$(SHIFT)' $(BIN)/python -m pytest $(PYTEST_ARGS)
+	@echo "shifted clock pass: tests/faults not run here (real-time process faults and HAProxy, date-independent; run by make test)"
+	faketime -f '$(SHIFT)' $(BIN)/python -m pytest --ignore=tests/faults $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check ncp tests bench
