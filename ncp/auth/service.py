@@ -177,11 +177,16 @@ class Authenticator:
                                               window=self.policy.failure_window,
                                               delay=self.policy.delay_after)
         if wait_until is not None:
-            self.store.log_login(now=now, login=login, account_id=None, method=method,
-                                 outcome="locked", reason="too many attempts: back-off",
-                                 client=client)
-            raise AuthError("locked", "too many attempts; wait and try again",
-                            retry_after=wait_until - now)
+            raise self._locked(login, client, method, now, wait_until)
+
+    def _locked(self, login: str, client: str | None, method: str, now: dt.datetime,
+                wait_until: dt.datetime) -> AuthError:
+        """Log a refusal by back-off and give the error to raise (with its Retry-After)."""
+        self.store.log_login(now=now, login=login, account_id=None, method=method,
+                             outcome="locked", reason="too many attempts: back-off",
+                             client=client)
+        return AuthError("locked", "too many attempts; wait and try again",
+                         retry_after=wait_until - now)
 
     def _succeeded(self, login: str, client: str | None) -> None:
         self.store.clear_attempts(login=login, client=client, now=self._clock())
@@ -197,11 +202,7 @@ class Authenticator:
         wait_until = self.store.backoff_until(login=login, client=client, now=now,
                                               window=self.policy.failure_window)
         if wait_until is not None:
-            self.store.log_login(now=now, login=login, account_id=None, method=method,
-                                 outcome="locked", reason="too many attempts: back-off",
-                                 client=client)
-            raise AuthError("locked", "too many attempts; wait and try again",
-                            retry_after=wait_until - now)
+            raise self._locked(login, client, method, now, wait_until)
 
     def _fail_backoff(self, login: str, account: AccountInfo | None, method: str, reason: str,
                       client: str | None) -> AuthError:

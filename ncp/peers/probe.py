@@ -171,14 +171,18 @@ class Probe:
                           f"{len(peer.endpoints)} endpoints",
                           "the entry names everything a call needs")
 
-    def _discover_known(self, peer: PeerInfo, values: dict[str, str],
-                        contexts: list[ContextInfo]) -> CaseResult:
+    def _matches(self, peer: PeerInfo, values: dict[str, str]) -> list[ContextInfo]:
+        """The patients XCPD finds; a "no match" answer is an empty list, not an error."""
         try:
-            found = self.service.identify(self.doctor, self.account_id, peer.country, values)
+            return self.service.identify(self.doctor, self.account_id, peer.country, values)
         except CrossBorderError as exc:
             if exc.key != "no_match":
                 raise
-            found = []
+            return []
+
+    def _discover_known(self, peer: PeerInfo, values: dict[str, str],
+                        contexts: list[ContextInfo]) -> CaseResult:
+        found = self._matches(peer, values)
         contexts.extend(found)
         if len(found) != 1:
             return CaseResult("xcpd-known", "fail", f"{len(found)} matches",
@@ -190,12 +194,7 @@ class Probe:
                           "XCPD OK with the patient's identifier in the peer's domain")
 
     def _discover_unknown(self, peer: PeerInfo, values: dict[str, str]) -> CaseResult:
-        try:
-            found = self.service.identify(self.doctor, self.account_id, peer.country, values)
-        except CrossBorderError as exc:
-            if exc.key != "no_match":
-                raise
-            found = []
+        found = self._matches(peer, values)
         if found:
             return CaseResult("xcpd-unknown", "fail", f"{len(found)} matches",
                               "a patient the peer does not know must not be matched")

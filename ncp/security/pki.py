@@ -285,22 +285,23 @@ def revoke(root: Path, country: str, certificate: x509.Certificate,
     write_crl(folder, ca, revoked, now=when)
 
 
-def _init_country(root: Path, country: str, now: dt.datetime) -> None:
-    folder = root / country.lower()
+def _ensure_ca(folder: Path, country: str, now: dt.datetime,
+               common_name: str | None = None) -> tuple[IssuedCertificate, bool]:
+    """The CA kept in ``folder``, issued anew when missing or within a quarter of a leaf's
+    lifetime of expiry (so no leaf outlives its issuer); ``True`` when it is new."""
     ca = _load(folder, "ca")
-    if ca is None or not _still_valid(ca.certificate, now) or \
-            ca.certificate.not_valid_after_utc - now < LEAF_LIFETIME / 4:
-        ca = issue_ca(country, not_before=now - CLOCK_SKEW)
-        _save(folder, "ca", ca)
-        (folder / "ca.crl").unlink(missing_ok=True)
-        fresh_ca = True
-    else:
-        fresh_ca = False
-    for kind in LEAF_KINDS:
-        leaf = None if fresh_ca else _load(folder, kind)
-        if leaf is None or not _still_valid(leaf.certificate, now, ca.certificate):
-            _save(folder, kind, issue_leaf(ca, kind, country=country,
-                                           not_before=now - CLOCK_SKEW))
+    if ca is not None and _still_valid(ca.certificate, now) and \
+            ca.certificate.not_valid_after_utc - now >= LEAF_LIFETIME / 4:
+        return ca, False
+    ca = issue_ca(country, not_before=now - CLOCK_SKEW, common_name=common_name)
+    _save(folder, "ca", ca)
+    (folder / "ca.crl").unlink(missing_ok=True)
+    return ca, True
+
+
+def _ensure_crl(folder: Path, ca: IssuedCertificate, now: dt.datetime) -> None:
+    """Rewrite the CA's CRL unless the one on disk is its own, validly signed and not near
+    its next update; revocations already listed are kept."""
     try:
         crl = x509.load_pem_x509_crl((folder / "ca.crl").read_bytes())
         crl_ok = (crl.issuer == ca.certificate.subject
@@ -311,6 +312,17 @@ def _init_country(root: Path, country: str, now: dt.datetime) -> None:
         crl_ok = False
     if not crl_ok:
         write_crl(folder, ca, _existing_revocations(folder, ca), now=now)
+
+
+def _init_country(root: Path, country: str, now: dt.datetime) -> None:
+    folder = root / country.lower()
+    ca, fresh_ca = _ensure_ca(folder, country, now)
+    for kind in LEAF_KINDS:
+        leaf = None if fresh_ca else _load(folder, kind)
+        if leaf is None or not _still_valid(leaf.certificate, now, ca.certificate):
+            _save(folder, kind, issue_leaf(ca, kind, country=country,
+                                           not_before=now - CLOCK_SKEW))
+    _ensure_crl(folder, ca, now)
 
 
 #: Sub-folder of our own country's folder with the professional-card issuing CA.
@@ -329,22 +341,8 @@ def _init_card_ca(root: Path, country: str, now: dt.datetime) -> None:
     this CA, whose anchor is listed for the ``card`` purpose only, with its own CRL.
     """
     folder = root / country.lower() / CARD_CA_FOLDER
-    ca = _load(folder, "ca")
-    if ca is None or not _still_valid(ca.certificate, now) or \
-            ca.certificate.not_valid_after_utc - now < LEAF_LIFETIME / 4:
-        ca = issue_ca(country, not_before=now - CLOCK_SKEW, common_name=card_ca_name(country))
-        _save(folder, "ca", ca)
-        (folder / "ca.crl").unlink(missing_ok=True)
-    try:
-        crl = x509.load_pem_x509_crl((folder / "ca.crl").read_bytes())
-        crl_ok = (crl.issuer == ca.certificate.subject
-                  and crl.is_signature_valid(ca.certificate.public_key())  # type: ignore[arg-type]
-                  and crl.next_update_utc is not None
-                  and crl.next_update_utc - now > CRL_REFRESH_MARGIN)
-    except (OSError, ValueError):
-        crl_ok = False
-    if not crl_ok:
-        write_crl(folder, ca, _existing_revocations(folder, ca), now=now)
+    ca, _ = _ensure_ca(folder, country, now, common_name=card_ca_name(country))
+    _ensure_crl(folder, ca, now)
 
 
 def _card_entry(cc: str) -> tuple[dict[str, object], str]:
