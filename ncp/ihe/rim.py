@@ -88,8 +88,16 @@ class RegistryError:
 
     @classmethod
     def from_error(cls, error: NcpError) -> RegistryError:
-        """The wire form of an :class:`NcpError`: its codes and severity, never its detail."""
-        return cls(error_code=error.error.code, code_context=error.error.wire,
+        """The wire form of an :class:`NcpError`: its code, severity and standard text with our
+        error id, never its detail.
+
+        Why the id goes in ``codeContext``: the reference gateway's client looks up only
+        ``errorCode`` and passes ``codeContext`` (as the message) and ``location`` (as the
+        context) through untouched, so free text there is tolerated; its own server writes
+        free text in both. ``location`` keeps naming the failing document or parameter, which
+        a PartialSuccess needs. Our client reads the id back with
+        :func:`ncp.peers.errors.error_id_in`."""
+        return cls(error_code=error.error.code, code_context=error.public,
                    severity=error.error.severity, location=error.location or None)
 
 

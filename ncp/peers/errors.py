@@ -109,15 +109,19 @@ def error_id_in(text: str | None) -> str | None:
 
 def from_codes(codes: Iterable[tuple[str | None, str | None]], *, default: str,
                text: str | None = None, country: str | None = None) -> CrossBorderError:
-    """The error for the first (code, context) pair we know, else ``default``."""
+    """The error for the first (code, context) pair we know, else ``default``. The peer's
+    error id is read from ``text`` or from the context (``codeContext``), where our gateway
+    writes it."""
     pairs = list(codes)
     for code, context in pairs:
         for candidate in (code, context):
             key = key_for_code(candidate)
             if key is not None:
                 return CrossBorderError(key, text or f"{code} {context}", code=code or context,
-                                        peer_error_id=error_id_in(text), country=country)
+                                        peer_error_id=error_id_in(text) or error_id_in(context),
+                                        country=country)
     first = pairs[0] if pairs else (None, None)
     return CrossBorderError(default, text or f"{first[0]} {first[1]}",
-                            code=first[0] or first[1], peer_error_id=error_id_in(text),
+                            code=first[0] or first[1],
+                            peer_error_id=error_id_in(text) or error_id_in(first[1]),
                             country=country)

@@ -266,7 +266,8 @@ def test_response_with_ps_ep_and_pdf_renditions(make_entry, ep_entry) -> None:
 
 
 def test_response_with_warning_is_success_and_with_error_partial(make_entry) -> None:
-    warning = RegistryError.from_error(NcpError(ErrorCode.PS_NOT_FOUND, "none stored"))
+    warning_error = NcpError(ErrorCode.PS_NOT_FOUND, "none stored")
+    warning = RegistryError.from_error(warning_error)
     assert warning.severity is Severity.WARNING and warning.error_code == "1102"
     resp = query.QueryResponse.of(errors=(warning,))
     assert resp.status is ResponseStatus.SUCCESS
@@ -274,8 +275,8 @@ def test_response_with_warning_is_success_and_with_error_partial(make_entry) -> 
     validate_response(el)
     assert el.xpath("rs:RegistryErrorList/@highestSeverity", namespaces=N) == [
         Severity.WARNING.value]
-    assert el.xpath("rs:RegistryErrorList/rs:RegistryError/@codeContext",
-                    namespaces=N) == ["ERROR_PS_NOT_FOUND"]
+    (context,) = el.xpath("rs:RegistryErrorList/rs:RegistryError/@codeContext", namespaces=N)
+    assert context == f"{ErrorCode.PS_NOT_FOUND.text} (error id {warning_error.error_id})"
     assert query.parse_response(el) == resp
     error = RegistryError.from_error(NcpError(ErrorCode.NO_CONSENT, "secret detail"))
     partial = query.QueryResponse.of(entries=(make_entry(),), errors=(error,))
