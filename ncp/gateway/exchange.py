@@ -14,10 +14,10 @@ from dataclasses import dataclass, field, replace
 
 from ncp.audit.message import AuditEvent, Outcome, Participant, build_audit_message
 from ncp.errors import NcpError
+from ncp.gateway.reasons import check_of
 from ncp.ihe import registry
 from ncp.ihe.codes import Service
 from ncp.ihe.identifiers import PatientId
-from ncp.security.errors import SecurityError
 from ncp.security.validation import VerifiedIdentity
 from ncp.store.audit import AuditLog, AuditRecord, Refusal
 
@@ -106,13 +106,18 @@ def _event(ex: Exchange, transaction: registry.Transaction) -> AuditEvent:
 
 
 def refusal_of(error: NcpError) -> Refusal:
-    """Which check refused, on which element: a security check's reason token (``revoked``,
-    ``own-country``, ``replay``...), a fault's check, else the error's kind."""
-    if isinstance(error, SecurityError):
-        check = error.reason
-    else:
-        check = getattr(error, "check", "") or type(error).__name__
-    return Refusal(error.error_id, check, error.location or None, error.detail or "")
+    """Which check refused, on which element (:func:`ncp.gateway.reasons.check_of`): a
+    security check's token (``revoked``, ``own-country``, ``replay``...), else the check the
+    rules table names for the error's class or code. The error id is always the one the peer
+    was sent; element and detail are those of the refusal the answer re-words, if any."""
+    check, source = check_of(error)
+    element = getattr(source, "location", "") or error.location or None
+    detail = str(getattr(source, "detail", "") or source)
+    if source is not error and error.detail and error.detail not in detail:
+        detail = f"{error.detail}: {detail}"
+    if check == "internal-error" and type(source).__name__ not in ("NcpError", "StoreError"):
+        detail = f"{type(source).__name__}: {detail}"
+    return Refusal(error.error_id, check, element, detail)
 
 
 def write_audit(audit: AuditLog, ex: Exchange) -> list[int]:

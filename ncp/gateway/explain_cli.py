@@ -108,12 +108,14 @@ def _explain_error_id(error_id: str, lang: str, as_json: bool) -> None:
                      "transaction")}.get(lang)
     if labels is None:
         raise typer.BadParameter("--lang is fr, de or en")
+    # Only a record written before its check had a rule lacks one (ncp/gateway/reasons.py).
     fallback = {"fr": "contrôle sans description détaillée; voir le détail",
                 "de": "Prüfung ohne ausführliche Beschreibung; siehe Detail",
                 "en": "check without a longer description; see the detail"}[lang]
     data = {"error_id": refusal.error_id, "when": record.at.isoformat(),
             "transaction": record.transaction, "outcome": record.outcome, "peer": peer,
-            "check": refusal.check, "element": refusal.element, "detail": refusal.detail,
+            "check": refusal.check, "family": rule.family if rule else None,
+            "element": refusal.element, "detail": refusal.detail,
             "rule": rule.text(lang) if rule else fallback,
             "source": rule.spec if rule else None, "audit_record": record.id}
     if as_json:
@@ -122,7 +124,8 @@ def _explain_error_id(error_id: str, lang: str, as_json: bool) -> None:
     check, element, rule_l, source, peer_l, when, detail, tx = labels
     typer.echo(f"error id {refusal.error_id} (audit record {record.id})")
     for label, value in ((when, f"{record.at:%Y-%m-%d %H:%M:%S} UTC"), (tx, record.transaction),
-                         (peer_l, peer or "-"), (check, refusal.check),
+                         (peer_l, peer or "-"),
+                         (check, f"{refusal.check} ({rule.family})" if rule else refusal.check),
                          (element, refusal.element or "-"), (detail, refusal.detail or "-"),
                          (rule_l, data["rule"]), (source, data["source"] or "-")):
         typer.echo(f"  {label:12} {value}")

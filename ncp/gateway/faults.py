@@ -45,7 +45,7 @@ class TransportRefused(SecurityFault):
 
     reason = "A trusted TLS client certificate is required"
 
-    def __init__(self, detail: str = "", *, check: str = "tls-client") -> None:
+    def __init__(self, detail: str = "", *, check: str = "unreadable-client-certificate") -> None:
         super().__init__(detail, fault="wsse:SecurityTokenUnavailable", check=check)
 
 

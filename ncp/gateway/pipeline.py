@@ -249,9 +249,10 @@ class Gateway:
             data, ct, status = soap.build_fault(fault,
                                                 relates_to=msg.message_id if msg else None)
             return Response(data, ct, status)
-        except Exception:
+        except Exception as exc:
             ex.crashed = True
-            internal = NcpError(ErrorCode.GENERIC, "internal error")
+            # The class only (never the message) in the audit detail, for `ncp explain`.
+            internal = NcpError(ErrorCode.GENERIC, f"internal error ({type(exc).__name__})")
             ex.error = internal
             log.exception("gateway internal error %s", internal.error_id)
             data, ct, _ = soap.build_fault(internal, relates_to=msg.message_id if msg else None)
@@ -270,7 +271,7 @@ class Gateway:
 
     def _peer_country(self, pem: str | None, now: dt.datetime, ex: Exchange) -> str:
         if not pem:
-            raise TransportRefused("no TLS client certificate", check="no-certificate")
+            raise TransportRefused("no TLS client certificate", check="no-client-certificate")
         try:
             der = der_of(pem)
         except ValueError:

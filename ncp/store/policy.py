@@ -199,8 +199,12 @@ def read_document(actor: Actor, facts: Facts, doc: DocumentFacts) -> Decision:
         service = CROSS_BORDER_TYPES.get(doc.doc_type)
         if service is None:
             return Decision(False, "not shared across borders", record.context)
-        if doc.masked or doc.confidentiality is not Confidentiality.NORMAL:
-            return Decision(False, "masked or restricted: not shared across borders",
+        # Two reasons, one answer to the peer (4202): the audit tells the operator which.
+        if doc.masked:
+            return Decision(False, "masked by the patient: not shared across borders",
+                            record.context)
+        if doc.confidentiality is not Confidentiality.NORMAL:
+            return Decision(False, "restricted (R/V): not shared across borders",
                             record.context)
         if service not in facts.consents:
             return Decision(False, f"no consent for {service.value}", record.context)
