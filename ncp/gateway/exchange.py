@@ -115,6 +115,8 @@ def refusal_of(error: NcpError) -> Refusal:
     detail = str(getattr(source, "detail", "") or source)
     if source is not error and error.detail and error.detail not in detail:
         detail = f"{error.detail}: {detail}"
+    while detail.startswith(f"{check}: "):  # a re-raised SecurityError repeats its reason
+        detail = detail[len(check) + 2:]
     if check == "internal-error" and type(source).__name__ not in ("NcpError", "StoreError"):
         detail = f"{type(source).__name__}: {detail}"
     return Refusal(error.error_id, check, element, detail)
@@ -128,8 +130,10 @@ def write_audit(audit: AuditLog, ex: Exchange) -> list[int]:
         {"xcpd": "ITI-55", "xca": "ITI-38", "xdr": "ITI-41"}.get(ex.endpoint, "ITI-38"))
     event = _event(ex, transaction)
     refusal = refusal_of(ex.error) if ex.error is not None else None
+    partial = tuple(refusal_of(e) for e in ex.partial_errors
+                    if refusal is None or e.error_id != refusal.error_id)
     records = [AuditRecord(ex.at, transaction.iti, event.ehdsi_event, int(event.outcome),
-                           event.patient_id, build_audit_message(event), refusal)]
+                           event.patient_id, build_audit_message(event), refusal, partial)]
     if ex.transcoded:
         translation = replace(event, ehdsi_event=TRANSLATION_EVENT, outcome=Outcome.SUCCESS,
                               objects=tuple((uid, transaction.iti, "Transformed document")

@@ -10,7 +10,7 @@ from sqlalchemy import Engine, bindparam, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from ncp.store.db import reading
-from ncp.store.models import AuditMessage, UtcDateTime
+from ncp.store.models import AuditMessage, PartialRefusal, UtcDateTime
 from ncp.store.unit import Query, unit
 
 
@@ -38,6 +38,13 @@ def _insert(n: int) -> Query:
          for c in _COLUMNS} for i in range(n)]).returning(AuditMessage.id))
 
 
+@lru_cache(maxsize=4)
+def _insert_partial(n: int) -> Query:
+    return Query(insert(PartialRefusal).values([
+        {c: bindparam(f"{c}{i}") for c in ("error_id", "audit_message_id", "check", "element",
+                                           "detail")} for i in range(n)]))
+
+
 @dataclass(frozen=True, slots=True)
 class AuditRecord:
     """One audit message to store."""
@@ -49,6 +56,8 @@ class AuditRecord:
     patient_ref: str | None
     message: bytes
     refusal: Refusal | None = None
+    #: Errors sent inside the answer (per document, warnings), each with its own error id.
+    partial: tuple[Refusal, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,9 +97,17 @@ class AuditLog:
                            f"refusal_element{i}": (r.refusal.element or None)
                            if r.refusal else None,
                            f"refusal_detail{i}": r.refusal.detail if r.refusal else None})
+        partial = [(i, p) for i, r in enumerate(records) for p in r.partial]
         with unit(self._engine, single_statements=True) as u:
             rows = u.write(_insert(len(records)), params).rows()
-        return sorted(int(row[0]) for row in rows)
+            ids = sorted(int(row[0]) for row in rows)
+            if partial:  # only answers that carried errors pay a second statement
+                u.write(_insert_partial(len(partial)), {
+                    k: v for n, (i, p) in enumerate(partial) for k, v in (
+                        (f"error_id{n}", p.error_id), (f"audit_message_id{n}", ids[i]),
+                        (f"check{n}", p.check[:64]), (f"element{n}", (p.element or None)),
+                        (f"detail{n}", p.detail))})
+        return ids
 
     def pending(self, limit: int = 100) -> list[StoredAudit]:
         with reading(self._sessions) as s:
@@ -116,10 +133,16 @@ class AuditLog:
         with reading(self._sessions) as s:
             r = s.scalars(select(AuditMessage).where(AuditMessage.error_id == error_id)
                           .order_by(AuditMessage.id).limit(1)).first()
-            if r is None:
+            if r is not None:
+                return _stored(r), Refusal(error_id, r.refusal_check or "", r.refusal_element,
+                                           r.refusal_detail or "")
+            found = s.execute(select(AuditMessage, PartialRefusal).join(
+                PartialRefusal, PartialRefusal.audit_message_id == AuditMessage.id)
+                .where(PartialRefusal.error_id == error_id)).first()
+            if found is None:
                 return None
-            return _stored(r), Refusal(error_id, r.refusal_check or "", r.refusal_element,
-                                       r.refusal_detail or "")
+            record, p = found
+            return _stored(record), Refusal(error_id, p.check, p.element, p.detail)
 
     def recent(self, limit: int = 100) -> list[StoredAudit]:
         with reading(self._sessions) as s:

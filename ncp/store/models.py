@@ -392,6 +392,21 @@ class AuditMessage(Base):
     refusal_detail: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
+class PartialRefusal(Base):
+    """An error sent inside an answer that otherwise succeeded (a document of a retrieve that
+    is unknown, masked or not permitted; a warning such as 1102): its error id reaches the peer
+    in a RegistryError like any refusal's, so ``ncp explain`` must find it. One row per error,
+    with the audit record of its exchange."""
+
+    __tablename__ = "audit_partial_refusals"
+
+    error_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    audit_message_id: Mapped[int] = mapped_column(ForeignKey("audit_messages.id"), index=True)
+    check: Mapped[str] = mapped_column(String(64))
+    element: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    detail: Mapped[str] = mapped_column(Text)
+
+
 __all__ = [
     "AccessLogEntry",
     "AccessRule",
@@ -404,6 +419,7 @@ __all__ = [
     "DspStateChange",
     "EmergencyAccess",
     "Organisation",
+    "PartialRefusal",
     "Patient",
     "Prescription",
     "Professional",

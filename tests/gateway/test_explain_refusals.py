@@ -506,6 +506,28 @@ def _(env: GatewayEnv) -> Call:
     return Call("xca", env.be.retrieve(patient(0), [masked]))
 
 
+@case("document: masked, beside one that is returned (PartialSuccess)", "masked",
+      element="2.25.", detail="masked by the patient")
+def _(env: GatewayEnv) -> Call:
+    masked = document_id(env, 0, "LU-HP-100006", DocumentType.IMAGING_REPORT)
+    lab = document_id(env, 0, "LU-HP-100005", DocumentType.LABORATORY_REPORT)
+    return Call("xca", env.be.retrieve(patient(0), [masked, lab]))
+
+
+@case("document: a Patient Summary for an eP-only pharmacist, beside their eP", "permission",
+      element="2.25.", detail="PRD-")
+def _(env: GatewayEnv) -> Call:
+    ps = document_id(env, 0, "LU-HP-100001", DocumentType.PATIENT_SUMMARY)
+    ep = document_id(env, 0, "LU-HP-100001", DocumentType.PRESCRIPTION)
+    pharmacist = replace(PHARMACIST, permissions=frozenset({"PRD-004", "PRD-010"}))
+    return Call("xca", env.be.retrieve(patient(0), [ps, ep], hcp=pharmacist))
+
+
+@case("document: the warning that no document of the kind is shared", "no-original-document")
+def _(env: GatewayEnv) -> Call:
+    return Call("xca", env.be.query(patient(0), ClassCode.ORCD_IMAGING_REPORT))
+
+
 # ------------------------------------------------------------------ eDispensation
 
 @case("eD: not an eDispensation", "invalid-dispensation", element="ClinicalDocument")
@@ -600,6 +622,18 @@ def explain(env: GatewayEnv, error_id: str, *args: str) -> str:
 @pytest.mark.parametrize("name", sorted(CASES), ids=lambda n: n)
 def test_every_refusal_kind_is_explained_by_the_error_id_the_peer_got(
         env: GatewayEnv, name: str) -> None:
+    provoke_and_explain(env, name)
+
+
+@pytest.mark.parametrize("name", ["patient: a closed DSP",
+                                  "document: masked, beside one that is returned "
+                                  "(PartialSuccess)"])
+def test_refusals_are_explained_on_both_databases(any_env: GatewayEnv, name: str) -> None:
+    """A refusal's reason on its audit record, a per-document one in its own table."""
+    provoke_and_explain(any_env, name)
+
+
+def provoke_and_explain(env: GatewayEnv, name: str) -> None:
     c = CASES[name]
     call = c.build(env)
     target = call.env or env
