@@ -35,7 +35,9 @@ bearer = HTTPBearer(auto_error=False, description="A token created in the portal
                     "(Professional > API tokens); alternatively present the professional "
                     "card's certificate in the TLS handshake.")
 
-Matricule = Annotated[str, Path(pattern=r"^[0-9]{13}$", description="The patient's matricule",
+Matricule = Annotated[str, Path(pattern=r"^([0-9]{13}|P[0-9]{12})$",
+                                description="The patient's matricule, or the provisional "
+                                "identifier of a DSP opened at a visit (P and 12 digits)",
                                 examples=["1956031212359"])]
 DocumentId = Annotated[str, Path(min_length=1, max_length=80, pattern=r"^[0-9.]+$",
                                  description="The document's unique id (an OID)")]
@@ -177,6 +179,29 @@ class EndedOut(BaseModel):
     valid_to: dt.datetime
 
 
+class VisitRegistrationIn(BaseModel):
+    """The identity a person without a matricule gives at the visit."""
+
+    given_name: str = Field(min_length=1, max_length=100)
+    family_name: str = Field(min_length=1, max_length=100)
+    birth_date: dt.date
+    gender: Literal["M", "F", "UN"] = Field(description="HL7 administrative gender")
+    street: str | None = Field(None, max_length=200)
+    postal_code: str | None = Field(None, max_length=16)
+    city: str | None = Field(None, max_length=100)
+    country: str = Field("LU", min_length=2, max_length=2, pattern=r"^[A-Za-z]{2}$",
+                         description="ISO 3166 alpha-2 country of residence")
+    preferred_language: Literal["fr", "de", "en", "lb", "pt"] = "fr"
+
+
+class VisitRegistrationOut(BaseModel):
+    provisional_id: str = Field(description="The DSP's identifier until the person has a "
+                                "matricule: P and 12 digits")
+    root: str = Field(description="Its assigning authority (never the matricule's)")
+    patient: PatientOut
+    relationship: RelationshipOut
+
+
 class EmergencyIn(BaseModel):
     reason_code: EmergencyReason = Field(description="Why, as a code the data protection "
                                          "officer counts")
@@ -219,6 +244,27 @@ def worklist(request: Request, caller: Caller) -> list[WorklistItemOut]:
                             overdue=i.overdue(today), declared_at=i.declared_at,
                             summary_at=i.summary_at)
             for i in referring_worklist(recs, caller.actor)]
+
+
+@router.post("/patients", response_model=VisitRegistrationOut, status_code=201,
+             tags=["patients"])
+def register_at_visit(request: Request, body: VisitRegistrationIn,
+                      caller: Caller) -> VisitRegistrationOut:
+    """Open a DSP at a visit for a person without a matricule: it gets a provisional
+    identifier, and you the visit's relationship with it (90 days). Physicians, dentists,
+    midwives and nurses; in the new record's access log."""
+    from ncp.ihe.oids import LU_PROVISIONAL_ID
+    from ncp.store.visits import VisitIdentity
+    from ncp.store.visits import register_at_visit as register
+
+    svc = records(request)
+    done = register(svc, caller.actor, VisitIdentity(**body.model_dump()))
+    info = svc.get_patient(caller.actor, done.patient_id)
+    return VisitRegistrationOut(
+        provisional_id=done.provisional_id, root=LU_PROVISIONAL_ID.value,
+        patient=PatientOut.of(info),
+        relationship=RelationshipOut(id=done.relationship_id, kind="visit",
+                                     valid_from=done.visit_from, valid_to=done.visit_until))
 
 
 @router.post("/patients/{matricule}/relationships", response_model=RelationshipOut,

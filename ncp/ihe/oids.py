@@ -38,6 +38,12 @@ class Oid:
 # --- Luxembourg ------------------------------------------------------------------------------
 LU_PATIENT_ID = Oid(value="1.3.182.4.4", name="Luxembourg national identifier (matricule)",
                     source="ISM LU (smp/ism-forms/InternationalSearch_LU.xml), domain attribute")
+#: Our choice, not registered yet: the national OID registrar (Agence eSanté) assigns the final
+#: arc before go-live (docs/registry.md, docs/go-live.md). A sibling of the matricule's arc, not
+#: a child of it and no string prefix of it, so that no prefix match takes one for the other.
+LU_PROVISIONAL_ID = Oid(value="1.3.182.4.9", name="Luxembourg DSP provisional identifier "
+                        "(a DSP opened at a visit, person without a matricule)",
+                        source="ncp's own choice, to be registered (docs/registry.md)")
 LU_EPRESCRIPTION_ID = Oid(value="1.3.182.11.5", name="Luxembourg ePrescription identifiers",
                           source="ISM LU, ePrescription id domain")
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from lxml import etree
 from lxml import html as lxml_html
 
+from ncp.ihe.oids import LU_PROVISIONAL_ID
 from ncp.terminology.service import Terminology
 from ncp.validation.validator import xsd_errors
 from ncp.xmlutil import XmlInputError, parse_xml
@@ -31,6 +32,9 @@ _H = f"{{{HL7}}}"
 #: The assigning authority of the Luxembourg matricule (settings.patient_id_root, EHDSI.md): the
 #: identifier a national CDA's ``recordTarget`` must carry for the record it is added to.
 MATRICULE_ROOT = "1.3.182.4.4"
+#: The assigning authority of a DSP opened at a visit (ncp.store.provisional): a CDA for such a
+#: record names the person by their provisional identifier under this root.
+PROVISIONAL_ROOT = LU_PROVISIONAL_ID.value
 #: LOINC code of a Patient Summary document (DocumentKind.PATIENT_SUMMARY).
 PS_LOINC = "60591-5"
 
@@ -57,12 +61,16 @@ class RecordTarget:
 
 
 def record_target(root: etree._Element) -> RecordTarget:
-    """The matricule(s) (root 1.3.182.4.4), name and birth date a CDA's header names."""
+    """The matricule(s) (root 1.3.182.4.4) or provisional identifiers (root 1.3.182.4.9, P
+    and 12 digits), name and birth date a CDA's header names."""
     role = root.find(f"{_H}recordTarget/{_H}patientRole")
     if role is None:
         return RecordTarget((), "", "")
     ids = tuple((i.get("extension") or "").strip() for i in role.findall(f"{_H}id")
-                if i.get("root") == MATRICULE_ROOT and i.get("extension"))
+                if i.get("extension") and (
+                    i.get("root") == MATRICULE_ROOT
+                    or (i.get("root") == PROVISIONAL_ROOT
+                        and (i.get("extension") or "").strip().startswith("P"))))
     birth = role.find(f"{_H}patient/{_H}birthTime")
     return RecordTarget(ids, _name(role.find(f"{_H}patient/{_H}name")),
                         _hl7_time(birth.get("value")) if birth is not None else "")

@@ -3,6 +3,7 @@
 
     ncp registry import-insured persons.csv [--format csv|jsonl] [--skip-bad] [--chunk N]
     ncp registry import-professionals professionals.jsonl [--format ...] [--skip-bad]
+    ncp registry merge PROVISIONAL MATRICULE --operator NAME [--force]
 
 Without ``--skip-bad`` the whole file is checked first and nothing is written when one line is
 bad (each bad line is printed with its number and the rule it breaks). With it, bad lines are
@@ -113,3 +114,29 @@ def import_professionals(
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
     typer.echo(f"professionals: {total}")
+
+
+@registry_app.command("merge")
+def merge(
+    provisional_id: str = typer.Argument(..., help="The provisional identifier (P + 12 digits)"),
+    matricule: str = typer.Argument(..., help="The person's matricule"),
+    operator: str = typer.Option(..., "--operator", help="Who merges (for the access log)"),
+    force: bool = typer.Option(False, "--force", help="merge into a deceased or closed "
+                               "record, or across different birth dates, all the same"),
+) -> None:
+    """Merge a DSP opened at a visit into the DSP of the person's matricule (or give it the
+    matricule when no DSP has it yet). Idempotent; refused (exit 1) when a rule forbids it."""
+    from ncp.app import build_runtime
+    from ncp.store.errors import InvalidInput, NotFound
+    from ncp.store.merge import merge_records
+
+    runtime = build_runtime(get_settings())
+    try:
+        report = merge_records(runtime.records, provisional_id, matricule, operator=operator,
+                               force=force)
+    except (InvalidInput, NotFound) as exc:
+        typer.echo(f"refused: {exc}; nothing written", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        runtime.engine.dispose()
+    typer.echo(str(report))

@@ -57,6 +57,7 @@ from ncp.store.models import (
 )
 from ncp.store.policy import Actor, Decision, DocumentFacts, Facts, Power
 from ncp.store.unit import Query, Unit, unit
+from ncp.store.visits import PatientMerge
 from ncp.store.vocabulary import (
     AccessAction,
     AccessContext,
@@ -367,7 +368,8 @@ class Records:
     def patient_id(self, matricule: str) -> int:
         """The internal id of a DSP by matricule (administrative lookup, no patient data)."""
         with self._read() as s:
-            pid = s.scalar(select(Patient.id).where(Patient.matricule == matricule))
+            pid = s.scalar(select(Patient.id).where(Patient.matricule == matricule,
+                                                    _NOT_MERGED_AWAY))
         if pid is None:
             raise NotFound("no DSP for this matricule")
         return pid
@@ -417,8 +419,8 @@ class Records:
     def find_patient(self, actor: Actor, matricule: str) -> PatientInfo:
         """Identify a patient by matricule, as ``actor`` (logged as a search)."""
         with self._tx() as s:
-            patient = s.execute(select(Patient).where(Patient.matricule == matricule)
-                                ).scalar_one_or_none()
+            patient = s.execute(select(Patient).where(Patient.matricule == matricule,
+                                                      _NOT_MERGED_AWAY)).scalar_one_or_none()
             if patient is None:
                 self._log(s, actor, None, AccessAction.SEARCH, f"patient {matricule}",
                           self._default_context(actor), Outcome.ERROR, detail="no such patient")
@@ -1323,6 +1325,11 @@ class Records:
 def new_document_uid() -> str:
     """A document unique id as an OID under 2.25 (UUID-derived), as XDS requires."""
     return f"2.25.{uuid.uuid4().int}"
+
+
+#: A provisional record merged into another answers as unknown by its identifier (ncp.store.merge).
+_NOT_MERGED_AWAY = ~exists().where(PatientMerge.source_patient_id == Patient.id,
+                                   PatientMerge.target_patient_id != Patient.id)
 
 
 class _PatientRow(NamedTuple):

@@ -9,7 +9,8 @@ from sqlalchemy import Engine, inspect
 import ncp.store.accounts
 import ncp.store.peers
 import ncp.store.pivot_cache
-import ncp.store.terminology  # noqa: F401
+import ncp.store.terminology
+import ncp.store.visits  # noqa: F401
 from ncp.store.db import upgrade
 from ncp.store.models import Base
 
