@@ -1,7 +1,7 @@
 """DSPs opened at a visit: the merges of provisional records into matricules' records
 
-Revision ID: 0017_visit_merges
-Revises: 0016_refusals_and_volumes
+Revision ID: 0018_visit_merges
+Revises: 0017_partial_refusals
 Create Date: 2026-12-02 22:30:00
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0017_visit_merges"
-down_revision = "0016_refusals_and_volumes"
+revision = "0018_visit_merges"
+down_revision = "0017_partial_refusals"
 branch_labels = None
 depends_on = None
 
