@@ -28,101 +28,136 @@ class _Code:
     wire: str
     severity: Severity
     text: str
+    ihe: str | None = None
 
 
 class ErrorCode(enum.Enum):
-    """eHDSI error codes (eHDSI Error Codes list, NCPeH specification; IHE XDS/XCA tables).
+    """The one table from each refusal condition to the codes sent for it.
 
-    ``code`` is the legacy numeric code sent in ``errorCode``; ``wire`` the eHDSI string code
-    sent in ``codeContext``.
+    ``code`` is the code of the reference gateway's dictionary (its ``OpenNCPErrorCode``
+    enumeration, as the code travels: ``4701``, ``ERROR_PI_NO_MATCH``...), sent in
+    ``RegistryError/@errorCode`` and XCPD ``acknowledgementDetail/code/@code``: its client looks
+    that value up and shows the entry's text, so a code outside the dictionary reaches the
+    foreign professional as no message at all. ``wire`` is the dictionary entry's name (for
+    logs, metrics, the audit and the API). ``ihe`` is the IHE code (ITI TF-3 Table 4.2.4.1-2)
+    where IHE defines one for the condition; it is sent as a second ``RegistryError`` after the
+    dictionary's (:func:`ncp.ihe.rim.registry_errors`), so that IHE test tools find their code
+    and the reference client, which stops at the first error, finds its own. ``text`` is our
+    standard English text, sent with the error id; the internal detail never leaves.
+
+    Every ``code`` is an entry of the dictionary (``ncp.peers.error_texts.TEXTS``; tested).
+    docs/gateway.md ("Error codes") lists the table.
     """
 
-    HCP_ASSERTION_INVALID = _Code("1001", "ERROR_HPI_GENERIC", Severity.ERROR,
+    # --- identity and treatment relationship (XUA, eHDSI SAML profile) -------------------
+    HCP_ASSERTION_INVALID = _Code("1001", "ERROR_NOT_VALID_ASSERTION", Severity.ERROR,
                                   "The identity assertion is invalid")
-    TRC_ASSERTION_INVALID = _Code("1002", "ERROR_SEC_GENERIC", Severity.ERROR,
+    TRC_ASSERTION_INVALID = _Code("1002", "ERROR_NOT_VALID_TRC_ASSERTION", Severity.ERROR,
                                   "The treatment relationship assertion is invalid")
+    WEAK_AUTHENTICATION = _Code("4702", "ERROR_WEAK_AUTHENTICATION", Severity.ERROR,
+                                "The authentication of the professional is too weak")
+    INSUFFICIENT_RIGHTS = _Code("4703", "ERROR_INSUFFICIENT_RIGHTS", Severity.ERROR,
+                                "The professional lacks the rights for this transaction")
+    NO_SIGNATURE = _Code("4704", "ERROR_NO_SIGNATURE", Severity.ERROR,
+                         "The message is not signed")
+    PATIENT_NOT_MATCHING_TRC = _Code("4206", "ERROR_UNKNOWN_PATIENT_IDENTIFIER", Severity.ERROR,
+                                     "The patient does not match the treatment relationship")
+    # --- the patient ----------------------------------------------------------------------
+    NO_MATCH = _Code("ERROR_PI_NO_MATCH", "ERROR_PI_NO_MATCH", Severity.ERROR,
+                     "No patient matches the identifier", "XDSUnknownPatientId")
+    DEMOGRAPHICS_ONLY = _Code("ERROR_PI_GENERIC", "ERROR_PI_GENERIC", Severity.ERROR,
+                              "Patients are identified by their national identifier only")
+    PATIENT_ID_INVALID = _Code("ERROR_PI_GENERIC", "ERROR_PI_GENERIC", Severity.ERROR,
+                               "The patient identifier is malformed")
+    NO_CONSENT = _Code("4701", "ERROR_NO_CONSENT", Severity.ERROR,
+                       "The patient has not given consent to cross-border sharing")
+    # --- documents (XCA) ------------------------------------------------------------------
     EP_NOT_FOUND = _Code("1101", "ERROR_EP_NOT_FOUND", Severity.ERROR,
                          "No ePrescription is registered for the given patient")
     PS_NOT_FOUND = _Code("1102", "ERROR_PS_NOT_FOUND", Severity.WARNING,
                          "No Patient Summary is registered for the given patient")
     ORCD_NOT_FOUND = _Code("1104", "ERROR_ORCD_NOT_FOUND", Severity.WARNING,
                            "No original clinical document is registered for the patient")
-    UNSUPPORTED_FEATURE = _Code("4201", "ERROR_GENERIC_SERVICE_SIGNIFIER_UNKNOWN",
-                                Severity.ERROR, "The requested feature is not supported")
-    UNKNOWN_SIGNIFIER = _Code("4202", "ERROR_GENERIC_DOCUMENT_MISSING", Severity.ERROR,
-                              "Unknown document or signifier")
+    UNSUPPORTED_FEATURE = _Code("ERROR_GENERIC_SERVICE_SIGNIFIER_UNKNOWN",
+                                "ERROR_GENERIC_SERVICE_SIGNIFIER_UNKNOWN", Severity.ERROR,
+                                "The requested kind of document is not offered")
+    #: Unknown, masked, restricted or not shared: one answer, so none can be told apart.
+    DOCUMENT_MISSING = _Code("ERROR_GENERIC_DOCUMENT_MISSING", "ERROR_GENERIC_DOCUMENT_MISSING",
+                             Severity.ERROR, "The requested document was not found",
+                             "XDSDocumentUniqueIdError")
+    UNKNOWN_SIGNIFIER = DOCUMENT_MISSING  # the former name (store NotFound, callers)
+    UNKNOWN_REPOSITORY = _Code("ERROR_GENERIC_DOCUMENT_MISSING",
+                               "ERROR_GENERIC_DOCUMENT_MISSING", Severity.ERROR,
+                               "The requested repository is not this gateway's",
+                               "XDSUnknownRepositoryId")
     TRANSCODING_ERROR = _Code("4203", "ERROR_TRANSCODING_ERROR", Severity.ERROR,
                               "The document could not be transcoded")
-    PATIENT_NOT_MATCHING_TRC = _Code("4206", "ERROR_SEC_DATA_INTEGRITY_NOT_ENSURED",
-                                     Severity.ERROR,
-                                     "The patient does not match the treatment relationship")
-    NO_MATCH = _Code("4105", "ERROR_NO_MATCH", Severity.ERROR, "No patient matches the query")
-    NO_CONSENT = _Code("4701", "ERROR_NO_CONSENT", Severity.ERROR,
-                       "The patient has not given consent to cross-border sharing")
-    WEAK_AUTHENTICATION = _Code("4702", "ERROR_SEC_WEAK_AUTHENTICATION", Severity.ERROR,
-                                "The authentication of the professional is too weak")
-    INSUFFICIENT_RIGHTS = _Code("4703", "ERROR_INSUFFICIENT_RIGHTS", Severity.ERROR,
-                                "The professional lacks the rights for this transaction")
-    NO_SIGNATURE = _Code("4704", "ERROR_NO_SIGNATURE", Severity.ERROR,
-                         "The message or assertion is not signed")
-    PS_MISSING_EXPECTED_MAPPING = _Code("4503", "ERROR_PS_MISSING_EXPECTED_MAPPING",
-                                        Severity.ERROR,
+    PS_MISSING_EXPECTED_MAPPING = _Code("ERROR_PS_MISSING_EXPECTED_MAPPING",
+                                        "ERROR_PS_MISSING_EXPECTED_MAPPING", Severity.ERROR,
                                         "A required code of the Patient Summary has no mapping")
-    EP_MISSING_EXPECTED_MAPPING = _Code("4504", "ERROR_EP_MISSING_EXPECTED_MAPPING",
-                                        Severity.ERROR,
+    EP_MISSING_EXPECTED_MAPPING = _Code("ERROR_EP_MISSING_EXPECTED_MAPPING",
+                                        "ERROR_EP_MISSING_EXPECTED_MAPPING", Severity.ERROR,
                                         "A required code of the ePrescription has no mapping")
-    ED_MISSING_EXPECTED_MAPPING = _Code("4505", "ERROR_ED_MISSING_EXPECTED_MAPPING",
-                                        Severity.ERROR,
+    # --- eDispensation and discard (XDR) --------------------------------------------------
+    ED_MISSING_EXPECTED_MAPPING = _Code("ERROR_ED_MISSING_EXPECTED_MAPPING",
+                                        "ERROR_ED_MISSING_EXPECTED_MAPPING", Severity.ERROR,
                                         "A required code of the eDispensation has no mapping")
-    GENERIC = _Code("4200", "ERROR_GENERIC", Severity.ERROR, "The request could not be processed")
-    INVALID_DISPENSATION = _Code("4106", "ERROR_ED_GENERIC", Severity.ERROR,
-                                 "Invalid dispensation")
-    NOT_DISPENSABLE = _Code("5007", "ERROR_ED_NOT_DISPENSABLE_EPRESCRIPTION", Severity.ERROR,
-                            "The selected ePrescription is not dispensable")
-    SUBSTITUTION_NOT_ALLOWED = _Code("5008", "ERROR_ED_SUBSTITUTION_INFORMATION_NOT_ALLOWED",
+    INVALID_DISPENSATION = _Code("ERROR_ED_GENERIC", "ERROR_ED_GENERIC", Severity.ERROR,
+                                 "The eDispensation is malformed or invalid")
+    ALREADY_DISPENSED = _Code("4106", "ERROR_EP_ALREADY_DISPENSED", Severity.ERROR,
+                              "The ePrescription has already been fully dispensed")
+    NOT_DISPENSABLE = _Code("ERROR_ED_NOT_DISPENSABLE_EPRESCRIPTION",
+                            "ERROR_ED_NOT_DISPENSABLE_EPRESCRIPTION", Severity.ERROR,
+                            "The ePrescription is not dispensable (expired, cancelled, or "
+                            "more than what remains)")
+    SUBSTITUTION_NOT_ALLOWED = _Code("ERROR_ED_SUBSTITUTION_INFORMATION_NOT_ALLOWED",
+                                     "ERROR_ED_SUBSTITUTION_INFORMATION_NOT_ALLOWED",
                                      Severity.ERROR,
                                      "A substitution was made where it is not allowed")
-    EPRESCRIPTION_NOT_IDENTIFIABLE = _Code("5009", "ERROR_ED_EPRESCRIPTION_NOT_IDENTIFIABLE",
+    EPRESCRIPTION_NOT_IDENTIFIABLE = _Code("ERROR_ED_EPRESCRIPTION_NOT_IDENTIFIABLE",
+                                           "ERROR_ED_EPRESCRIPTION_NOT_IDENTIFIABLE",
                                            Severity.ERROR,
                                            "The ePrescription or its product cannot be identified")
-    DISCARD_FAILED = _Code("5017", "ERROR_ED_DISCARD_FAILED", Severity.ERROR,
+    DISCARD_FAILED = _Code("ERROR_ED_DISCARD_FAILED", "ERROR_ED_DISCARD_FAILED", Severity.ERROR,
                            "The dispensation discard could not be performed")
-    # Protocol errors (ncp.ihe, ncp.soap). IHE ITI TF-3 Table 4.2.4.1-2 (XDS error codes) where
-    # the standard has a code; otherwise the generic eHDSI code with a specific text.
-    MALFORMED_REQUEST = _Code("4200", "ERROR_GENERIC", Severity.ERROR,
+    REGISTRY_METADATA_ERROR = _Code("ERROR_ED_GENERIC", "ERROR_ED_GENERIC", Severity.ERROR,
+                                    "The submitted metadata is invalid",
+                                    "XDSRegistryMetadataError")
+    MISSING_DOCUMENT = _Code("ERROR_ED_GENERIC", "ERROR_ED_GENERIC", Severity.ERROR,
+                             "A document entry has no document", "XDSMissingDocument")
+    MISSING_DOCUMENT_METADATA = _Code("ERROR_ED_GENERIC", "ERROR_ED_GENERIC", Severity.ERROR,
+                                      "A document has no document entry",
+                                      "XDSMissingDocumentMetadata")
+    # --- the request as a message (ncp.ihe, ncp.soap) ------------------------------------
+    GENERIC = _Code("ERROR_GENERIC", "ERROR_GENERIC", Severity.ERROR,
+                    "The request could not be processed", "XDSRegistryError")
+    MALFORMED_REQUEST = _Code("ERROR_GENERIC", "ERROR_GENERIC", Severity.ERROR,
                               "The request message is malformed or incomplete")
-    REQUEST_TOO_LARGE = _Code("4200", "ERROR_GENERIC", Severity.ERROR,
+    REQUEST_TOO_LARGE = _Code("ERROR_GENERIC", "ERROR_GENERIC", Severity.ERROR,
                               "The request message is too large")
-    PATIENT_ID_INVALID = _Code("ERROR_PI_GENERIC", "ERROR_PI_GENERIC", Severity.ERROR,
-                               "The patient identifier is malformed")
-    STORED_QUERY_UNKNOWN = _Code("XDSUnknownStoredQuery", "XDSUnknownStoredQuery",
-                                 Severity.ERROR, "The stored query id is not supported")
-    UNKNOWN_COMMUNITY = _Code("XDSUnknownCommunity", "XDSUnknownCommunity", Severity.ERROR,
-                              "The homeCommunityId of the query is not this community")
-    STORED_QUERY_PARAM_MISSING = _Code("XDSStoredQueryMissingParam", "XDSStoredQueryMissingParam",
-                                       Severity.ERROR,
-                                       "A required stored query parameter is missing")
-    STORED_QUERY_PARAM_NUMBER = _Code("XDSStoredQueryParamNumber", "XDSStoredQueryParamNumber",
-                                      Severity.ERROR,
-                                      "A stored query parameter is repeated or not allowed")
-    REGISTRY_METADATA_ERROR = _Code("XDSRegistryMetadataError", "XDSRegistryMetadataError",
-                                    Severity.ERROR, "The submitted metadata is invalid")
-    MISSING_DOCUMENT = _Code("XDSMissingDocument", "XDSMissingDocument", Severity.ERROR,
-                             "A document entry has no document")
-    MISSING_DOCUMENT_METADATA = _Code("XDSMissingDocumentMetadata", "XDSMissingDocumentMetadata",
-                                      Severity.ERROR, "A document has no document entry")
-    #: Unexpected request volumes (the reference gateway's EhdsiErrorCode 5032, 5034, 5035):
-    #: discovery past a limit is refused until the window ends (ncp.store.volumes).
+    UNKNOWN_COMMUNITY = _Code("ERROR_GENERIC", "ERROR_GENERIC", Severity.ERROR,
+                              "The homeCommunityId of the request is not this community",
+                              "XDSUnknownCommunity")
+    STORED_QUERY_UNKNOWN = _Code("ERROR_GENERIC", "ERROR_GENERIC", Severity.ERROR,
+                                 "The stored query id is not supported", "XDSUnknownStoredQuery")
+    STORED_QUERY_PARAM_MISSING = _Code("4204", "ERROR_UNKNOWN_FILTER", Severity.ERROR,
+                                       "A required stored query parameter is missing",
+                                       "XDSStoredQueryMissingParam")
+    STORED_QUERY_PARAM_NUMBER = _Code("4204", "ERROR_UNKNOWN_FILTER", Severity.ERROR,
+                                      "A stored query parameter is repeated or not allowed",
+                                      "XDSStoredQueryParamNumber")
+    # --- request volumes (ncp.store.volumes): discovery refused until the window ends -------
     UNEXPECTED_REQUESTS_FOR_PATIENT = _Code(
-        "5032", "WARNING_SEC_UNEXPECTED_NUMBER_OF_REQUESTS_FOR_UNIQUE_PATIENT", Severity.WARNING,
+        "WARNING_SEC_UNEXPECTED_NUMBER_OF_REQUESTS_FOR_UNIQUE_PATIENT",
+        "WARNING_SEC_UNEXPECTED_NUMBER_OF_REQUESTS_FOR_UNIQUE_PATIENT", Severity.WARNING,
         "An unexpected number of requests has been detected for one specific patient")
     UNEXPECTED_REQUESTS_FOR_POINT_OF_CARE = _Code(
-        "5034", "WARNING_SEC_UNEXPECTED_NUMBER_OF_REQUESTS_FOR_UNIQUE_POINT_OF_CARE",
-        Severity.WARNING,
+        "WARNING_SEC_UNEXPECTED_NUMBER_OF_REQUESTS_FOR_UNIQUE_POINT_OF_CARE",
+        "WARNING_SEC_UNEXPECTED_NUMBER_OF_REQUESTS_FOR_UNIQUE_POINT_OF_CARE", Severity.WARNING,
         "An unexpected number of requests has been detected from one specific Point of Care")
-    UNEXPECTED_REQUESTS = _Code("5035", "WARNING_SEC_UNEXPECTED_NUMBER_OF_REQUESTS",
-                                Severity.WARNING, "An unexpected number of requests has been "
-                                "detected")
+    UNEXPECTED_REQUESTS = _Code("WARNING_SEC_UNEXPECTED_NUMBER_OF_REQUESTS",
+                                "WARNING_SEC_UNEXPECTED_NUMBER_OF_REQUESTS", Severity.WARNING,
+                                "An unexpected number of requests has been detected")
 
     @property
     def code(self) -> str:
@@ -139,6 +174,10 @@ class ErrorCode(enum.Enum):
     @property
     def text(self) -> str:
         return self.value.text
+
+    @property
+    def ihe(self) -> str | None:
+        return self.value.ihe
 
 
 class NcpError(Exception):

@@ -148,10 +148,11 @@ class EPrescriptionService:
         """Record one eDispensation, or discard the one it names (raises NcpError).
 
         The DSP document is the national form of the eD; the eD as received is kept sealed
-        beside it. A transformation failure (:class:`ncp.transform.TranscodingError`, 4505 or
-        4203) refuses the submission before anything is written. A re-submission of a
-        recorded eD is answered as the first one was, without transforming it again (a newer
-        mapping release cannot turn an accepted eD into a refused one).
+        beside it. A transformation failure (:class:`ncp.transform.TranscodingError`,
+        ERROR_ED_MISSING_EXPECTED_MAPPING or 4203) refuses the submission before anything is
+        written. A re-submission of a recorded eD is answered as the first one was, without
+        transforming it again (a newer mapping release cannot turn an accepted eD into a
+        refused one).
         """
         ed = read_dispensation(doc.content, schema_errors=self.schema_errors)
         info = self._our_prescription(ed, patient_db_id, trc_patient)

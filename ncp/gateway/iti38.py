@@ -6,7 +6,8 @@ asks one service. The patient must be the TRC's (checked with the assertions), o
 to that service. The answer lists what the policy lets a foreign professional see: the PS (and
 its PDF rendition with the XFRM association when rendering is configured), each dispensable
 ePrescription with its metadata, the original clinical documents as PDF; "nothing" is the
-warning 1102 (PS) / 1104 (OrCD) or the error 1101 (eP). The query's other parameters (format,
+warning 1102 (PS) / 1104 (OrCD) or the error 1101 (eP); the codes of every refusal are
+:class:`ncp.errors.ErrorCode`'s. The query's other parameters (format,
 status, times, event codes such as an ATC code...) narrow the answer
 (:mod:`ncp.patient_summary.find_documents`).
 """
@@ -23,7 +24,7 @@ from ncp.gateway.patients import closed_or_no_consent, resolve_patient
 from ncp.gateway.pipeline import Subject, actor_of
 from ncp.ihe import registry
 from ncp.ihe.codes import ClassCode, ReturnType, Service
-from ncp.ihe.rim import RegistryError
+from ncp.ihe.rim import registry_errors
 from ncp.ihe.xca import query
 from ncp.patient_summary import find_documents
 from ncp.security.permissions import Transaction as SecurityTransaction
@@ -56,7 +57,7 @@ def is_our_community(home: str | None, ours: str) -> bool:
 
 
 def service_of(q: query.FindDocumentsQuery) -> Service:
-    """The one eHDSI service the query's class codes name (4201 otherwise)."""
+    """The one eHDSI service the query's class codes name (UNSUPPORTED_FEATURE otherwise)."""
     services = set()
     for coded in q.class_codes:
         try:
@@ -106,22 +107,22 @@ class CrossGatewayQuery:
             raise closed_or_no_consent() from None
         entries, associations = find_documents.apply(request, list(entries), list(associations))
         ex.partial_errors.extend(errors)
-        registry_errors = tuple(RegistryError.from_error(e) for e in errors)
+        answered = registry_errors(errors)
         if request.return_type is ReturnType.OBJECT_REF:
             refs = tuple(query.ObjectRef(id=e.entry_uuid, home_community_id=e.home_community_id)
                          for e in entries)
-            response = query.QueryResponse.of(object_refs=refs, errors=registry_errors,
+            response = query.QueryResponse.of(object_refs=refs, errors=answered,
                                               request_id=request.request_id)
         else:
             response = query.QueryResponse.of(entries=tuple(entries),
                                               associations=tuple(associations),
-                                              errors=registry_errors,
+                                              errors=answered,
                                               request_id=request.request_id)
         return query.build_response(response)
 
     def refuse(self, gw: Gateway, ex: Exchange, request: query.FindDocumentsQuery | None,
                error: NcpError) -> etree._Element:
         response = query.QueryResponse.of(
-            errors=(RegistryError.from_error(error),),
+            errors=registry_errors((error,)),
             request_id=request.request_id if request is not None else None)
         return query.build_response(response)

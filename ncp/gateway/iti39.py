@@ -3,9 +3,10 @@
 The patient is the TRC's: each requested document must be that patient's, in our repository and
 home community, shared with the professional (policy: consent per service, never masked or
 restricted), and of a kind the professional's permissions cover. A document that fails any of
-these is answered with its own error (4202 for anything "not there for you", so a masked
-document cannot be told from a missing one; 4701 for the missing consent of its service; 4703
-for permissions; 45xx/4203 for transcoding), the others are returned: PartialSuccess. Documents
+these is answered with its own error (ERROR_GENERIC_DOCUMENT_MISSING for anything "not there for
+you", so a masked document cannot be told from a missing one; 4701 for the missing consent of
+its service; 4703 for permissions; 4203 and ERROR_*_MISSING_EXPECTED_MAPPING for transcoding;
+the table is :class:`ncp.errors.ErrorCode`), the others are returned: PartialSuccess. Documents
 travel as MTOM parts of the signed response.
 
 Which permissions to validate the HCP assertion against is known only per document, so the
@@ -26,7 +27,7 @@ from ncp.gateway.pipeline import Subject, actor_of
 from ncp.ihe import registry
 from ncp.ihe.codes import Service
 from ncp.ihe.identifiers import PatientId
-from ncp.ihe.rim import RegistryError
+from ncp.ihe.rim import registry_errors
 from ncp.ihe.xca import retrieve
 from ncp.security.errors import SecurityError
 from ncp.security.permissions import REQUIRED_PERMISSIONS, normalise_permission
@@ -110,9 +111,11 @@ class CrossGatewayRetrieve:
         for wanted in request.documents:
             ex.objects.append((wanted.document_unique_id, "ITI-39", "Document"))
             try:
-                if wanted.repository_unique_id != gw.entries.repository_unique_id or \
-                        wanted.home_community_id not in (None, home):
-                    raise NcpError(ErrorCode.UNKNOWN_SIGNIFIER, "another repository/community",
+                if wanted.home_community_id not in (None, home):
+                    raise NcpError(ErrorCode.UNKNOWN_COMMUNITY, "another community",
+                                   location=wanted.document_unique_id)
+                if wanted.repository_unique_id != gw.entries.repository_unique_id:
+                    raise NcpError(ErrorCode.UNKNOWN_REPOSITORY, "another repository",
                                    location=wanted.document_unique_id)
                 doc = gw.documents.retrieve(actor, wanted.document_unique_id,
                                             matricule=ex.patient.extension,
@@ -132,13 +135,13 @@ class CrossGatewayRetrieve:
         if errors and not documents:
             ex.error = errors[0]
         response = retrieve.RetrieveResponse.of(
-            documents=tuple(documents), errors=tuple(RegistryError.from_error(e) for e in errors))
+            documents=tuple(documents), errors=registry_errors(errors))
         return retrieve.build_response(response)
 
     def refuse(self, gw: Gateway, ex: Exchange, request: retrieve.RetrieveRequest | None,
                error: NcpError) -> etree._Element:
         return retrieve.build_response(
-            retrieve.RetrieveResponse.of(errors=(RegistryError.from_error(error),)))
+            retrieve.RetrieveResponse.of(errors=registry_errors((error,))))
 
 
 def _permitted(info: DocumentInfo, identity: VerifiedIdentity) -> None:

@@ -7,9 +7,11 @@ structured document is the record). The patient of the submission is the TRC's a
 the ePrescription consent. The DSP stores the eD in its national profile (the received pivot
 transformed by :func:`ncp.transform.to_national`, audited as an EHDSI-94 translation) and keeps
 the pivot as received, sealed beside it. Dispensing is atomic and idempotent in the store; the
-answer is a RegistryResponse, Success or Failure with the eHDSI error (5007 not dispensable,
-5008 substitution not allowed, 5009 not identifiable, 5017 discard failed, 4106 invalid eD,
-4505 an eD code without national mapping).
+answer is a RegistryResponse, Success or Failure with the dictionary's error
+(:class:`ncp.errors.ErrorCode`: 4106 already dispensed, ERROR_ED_NOT_DISPENSABLE_EPRESCRIPTION
+expired or more than remains, ERROR_ED_SUBSTITUTION_INFORMATION_NOT_ALLOWED,
+ERROR_ED_EPRESCRIPTION_NOT_IDENTIFIABLE, ERROR_ED_DISCARD_FAILED, ERROR_ED_GENERIC for a
+malformed eD, ERROR_ED_MISSING_EXPECTED_MAPPING for an identifying code without mapping).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from ncp.gateway.patients import closed_or_no_consent, resolve_patient
 from ncp.gateway.pipeline import Subject, actor_of
 from ncp.ihe import registry
 from ncp.ihe.codes import ClassCode, FormatCode, Service
-from ncp.ihe.rim import RegistryError
+from ncp.ihe.rim import registry_errors
 from ncp.ihe.xdr import submit
 from ncp.security.permissions import Transaction as SecurityTransaction
 from ncp.security.validation import VerifiedIdentity
@@ -93,4 +95,4 @@ class ProvideAndRegister:
     def refuse(self, gw: Gateway, ex: Exchange, request: submit.ProvideAndRegisterRequest | None,
                error: NcpError) -> etree._Element:
         return submit.build_response(
-            submit.RegistryResponse.of(errors=(RegistryError.from_error(error),)))
+            submit.RegistryResponse.of(errors=registry_errors((error,))))

@@ -19,7 +19,7 @@ from ncp.errors import ErrorCode, NcpError
 from ncp.gateway.exchange import Exchange
 from ncp.gateway.faults import MalformedRequestFault
 from ncp.gateway.pipeline import Subject, actor_of
-from ncp.ihe import oids, registry, xcpd
+from ncp.ihe import registry, xcpd
 from ncp.ihe.codes import QueryResponseCode, Service, XcpdIssue
 from ncp.ihe.identifiers import II, PatientId
 from ncp.security.permissions import Transaction as SecurityTransaction
@@ -52,7 +52,7 @@ class DemographicsOnly(NcpError):
     """A query without our national identifier: demographic search is not offered."""
 
     def __init__(self) -> None:
-        super().__init__(ErrorCode.NO_MATCH, "no national identifier in the query")
+        super().__init__(ErrorCode.DEMOGRAPHICS_ONLY, "no national identifier in the query")
 
 
 def _fold(text: str) -> str:
@@ -94,6 +94,14 @@ class PatientDiscovery:
 
     def _response(self, gw: Gateway, request: xcpd.PatientDiscoveryRequest,
                   code: QueryResponseCode, **kw: object) -> etree._Element:
+        if code is QueryResponseCode.NF:
+            # As the reference gateway answers "no match" (its client otherwise shows an empty
+            # error): AnswerNotAvailable, and the dictionary's ERROR_PI_NO_MATCH with its text.
+            # NF is an answer, not a refusal: no error id (nothing to explain).
+            kw = {"issues": (xcpd.DetectedIssue.of(XcpdIssue.ANSWER_NOT_AVAILABLE),),
+                  "details": (xcpd.AcknowledgementDetail(code=ErrorCode.NO_MATCH.code,
+                                                         text=ErrorCode.NO_MATCH.text),),
+                  **kw}
         home = gw.settings.home_community_id
         answer = xcpd.PatientDiscoveryResponse.answer(
             request, code=code, sender_device=II(root=home), home_community_id=home,
@@ -160,8 +168,10 @@ class PatientDiscovery:
             issue = XcpdIssue.DEMOGRAPHICS_QUERY_NOT_ALLOWED
         else:
             issue = _ISSUES.get(error.error, XcpdIssue.ANSWER_NOT_AVAILABLE)
-        detail = xcpd.AcknowledgementDetail(
-            code=error.error.wire, code_system=oids.EHDSI_XCPD_ERROR.value,
-            text=f"{error.error.code} {error.error.text} (error id {error.error_id})")
+        # The dictionary's code, which the reference client looks up (it reads the detail only
+        # when a detected issue is present, which an AE always has here); no codeSystem: the
+        # dictionary is not the eHDSI XCPD code system of the detected issues.
+        detail = xcpd.AcknowledgementDetail(code=error.error.code, text=error.public,
+                                            location=error.location or None)
         return self._response(gw, request, QueryResponseCode.AE,
                               issues=(xcpd.DetectedIssue.of(issue),), details=(detail,))

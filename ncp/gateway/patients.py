@@ -1,10 +1,11 @@
 """The patient of an XCA or XDR request: ours, known, and consenting to the service.
 
 One function so that the three document transactions refuse the same way: an identifier of
-another domain or an unknown matricule is "no match" (4105); no consent for the service is
-4701. A closed DSP is refused by the store's policy on the first read, which the handlers turn
-into the same 4701 (:func:`closed_or_no_consent`), so a foreign gateway cannot tell a closed
-record from a patient who does not share.
+another domain or an unknown matricule is "no match" (ERROR_PI_NO_MATCH, with IHE's
+XDSUnknownPatientId); no consent for the service is 4701. A closed DSP is refused by the
+store's policy on the first read, which the handlers turn into the same 4701
+(:func:`closed_or_no_consent`), so a foreign gateway cannot tell a closed record from a patient
+who does not share.
 
 The lookup itself is administrative (matricule -> internal id, no patient data, no log row):
 every read that follows goes through the access policy and leaves its access-log row.

@@ -101,6 +101,25 @@ class RegistryError:
                    severity=error.error.severity, location=error.location or None)
 
 
+def registry_errors(errors: Iterable[NcpError]) -> tuple[RegistryError, ...]:
+    """The ``RegistryError`` elements of ``errors``: for each, the dictionary's code, then the
+    IHE code where the table has one (:class:`ncp.errors.ErrorCode`), same severity, text, id
+    and location.
+
+    Why two for one condition: the reference gateway's client stops at the first error and
+    shows its dictionary entry (an ``XDS*`` code alone reaches the foreign professional as no
+    message), while IHE test tools (e.g. NIST XCA 15815, XDSUnknownCommunity) look for the IHE
+    code."""
+    out: list[RegistryError] = []
+    for error in errors:
+        first = RegistryError.from_error(error)
+        out.append(first)
+        if error.error.ihe:
+            out.append(RegistryError(error_code=error.error.ihe, code_context=first.code_context,
+                                     severity=first.severity, location=first.location))
+    return tuple(out)
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Association:
     id: str

@@ -2,8 +2,8 @@
 
 - Patient Summary and ePrescription: the eHDSI pivot, transcoded from the national document
   (:func:`ncp.transform.to_pivot`) and cached per document version and mapping release
-  (:mod:`ncp.store.pivot_cache`); a transcoding failure is the document's error (4503/4504/4203),
-  never a silent fallback to the national document.
+  (:mod:`ncp.store.pivot_cache`); a transcoding failure is the document's error
+  (ERROR_*_MISSING_EXPECTED_MAPPING, 4203), never a silent fallback to the national document.
 - Their level 1 rendition (unique id + ``.1``): the level 1 CDA (XDS-SD) holding a PDF made
   from the pivot by the configured renderer (:mod:`ncp.rendering`), cached like the pivot;
   without a renderer the id is unknown.

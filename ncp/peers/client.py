@@ -31,7 +31,7 @@ import logging
 import ssl
 import threading
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 import httpx
@@ -48,12 +48,12 @@ from ncp.ihe import registry, xcpd
 from ncp.ihe._xml import XOP_INCLUDE
 from ncp.ihe.codes import ClassCode, FormatCode, QueryResponseCode, ResponseStatus, StatusType
 from ncp.ihe.identifiers import II, PatientId
-from ncp.ihe.rim import Association, Coded, DocumentEntry, SubmissionSet
+from ncp.ihe.rim import Association, Coded, DocumentEntry, RegistryError, SubmissionSet
 from ncp.ihe.xca import query as xca_query
 from ncp.ihe.xca import retrieve as xca_retrieve
 from ncp.ihe.xdr import submit as xdr
 from ncp.peers.assertions import AssertionIssuer, Professional
-from ncp.peers.errors import CrossBorderError, error_id_in, from_codes
+from ncp.peers.errors import CrossBorderError, error_id_in, from_codes, is_generic
 from ncp.peers.ism import SearchMask
 from ncp.security import MessageSecurity
 from ncp.security.errors import SecurityError
@@ -378,8 +378,11 @@ class GatewayClient:
             if answer.query_response_code is QueryResponseCode.NF:
                 raise CrossBorderError("no_match", "NF", country=peer.country)
             if answer.query_response_code is not QueryResponseCode.OK:
-                codes = [(d.code, None) for d in answer.details] + \
-                    [(i.code, None) for i in answer.issues]
+                # the dictionary's code first, unless it only says "generic": then the
+                # detected issue (DemographicsQueryNotAllowed...) tells what to do
+                specific = [(d.code, None) for d in answer.details if not is_generic(d.code)]
+                generic = [(d.code, None) for d in answer.details if is_generic(d.code)]
+                codes = specific + [(i.code, None) for i in answer.issues] + generic
                 text = " ".join(d.text or "" for d in answer.details)
                 raise from_codes(codes, default="peer_refused", text=text, country=peer.country)
             found = []
@@ -432,14 +435,16 @@ class GatewayClient:
             answer = xca_query.parse_response(body)
             call.objects.extend((e.unique_id, "ITI-38", "Document") for e in answer.entries)
             errors = [e for e in answer.errors if e.severity.name == "ERROR"]
-            warnings = tuple(from_codes([(e.error_code, e.code_context)], default="peer_refused",
-                                        country=peer.country)
-                             for e in answer.errors if e.severity.name != "ERROR")
+            warnings = tuple(from_codes([(e.error_code, e.code_context) for e in group],
+                                        default="peer_refused", country=peer.country)
+                             for group in _conditions(e for e in answer.errors
+                                                      if e.severity.name != "ERROR"))
             if answer.status is ResponseStatus.FAILURE or (errors and not answer.entries):
                 raise from_codes([(e.error_code, e.code_context) for e in errors] or
                                  [(None, None)], default="peer_refused", country=peer.country)
-            shown = tuple(from_codes([(e.error_code, e.code_context)], default="peer_refused",
-                                     country=peer.country) for e in errors)
+            shown = tuple(from_codes([(e.error_code, e.code_context) for e in group],
+                                     default="peer_refused", country=peer.country)
+                          for group in _conditions(errors))
             if shown:
                 call.reported = shown[0]
                 log.warning("%s answered %s with %d documents and errors %s", peer.country,
@@ -532,6 +537,24 @@ class GatewayClient:
                                  [(None, None)], default="peer_refused", country=peer.country)
 
         self._run(call, go)
+
+
+def _conditions(errors: Iterable[RegistryError]) -> list[list[RegistryError]]:
+    """The RegistryErrors grouped by the condition they report: a peer may send one condition
+    as two errors with one error id (the dictionary's code, then IHE's, as ours does); each
+    group becomes one message."""
+    groups: dict[str, list[RegistryError]] = {}
+    out: list[list[RegistryError]] = []
+    for e in errors:
+        error_id = error_id_in(e.code_context)
+        if error_id is None:
+            out.append([e])
+        elif error_id in groups:
+            groups[error_id].append(e)
+        else:
+            groups[error_id] = [e]
+            out.append(groups[error_id])
+    return out
 
 
 def _optimise(envelope: etree._Element) -> dict[str, bytes]:

@@ -17,39 +17,66 @@ from collections.abc import Iterable
 
 from ncp.errors import ErrorCode
 
-__all__ = ["CrossBorderError", "from_codes", "key_for_code"]
+__all__ = ["CrossBorderError", "from_codes", "is_generic", "key_for_code"]
 
-#: eHDSI code (numeric or string form) -> message key.
-_KEYS: dict[str, str] = {}
-for _code, _key in (
+#: Our own conditions (:class:`ncp.errors.ErrorCode`) -> message key: a peer running this
+#: gateway sends exactly these codes. Several conditions share a dictionary code (e.g.
+#: ERROR_GENERIC); the first listed gives the key of a shared code.
+_OURS: tuple[tuple[ErrorCode, str], ...] = (
     (ErrorCode.HCP_ASSERTION_INVALID, "identity"),
     (ErrorCode.TRC_ASSERTION_INVALID, "relationship"),
     (ErrorCode.WEAK_AUTHENTICATION, "weak_authentication"),
     (ErrorCode.INSUFFICIENT_RIGHTS, "rights"),
     (ErrorCode.NO_SIGNATURE, "identity"),
-    (ErrorCode.NO_CONSENT, "no_consent"),
+    (ErrorCode.PATIENT_NOT_MATCHING_TRC, "relationship"),
     (ErrorCode.NO_MATCH, "no_match"),
+    (ErrorCode.DEMOGRAPHICS_ONLY, "no_match"),
+    (ErrorCode.PATIENT_ID_INVALID, "no_match"),
+    (ErrorCode.NO_CONSENT, "no_consent"),
     (ErrorCode.EP_NOT_FOUND, "no_prescription"),
     (ErrorCode.PS_NOT_FOUND, "no_summary"),
     (ErrorCode.ORCD_NOT_FOUND, "no_documents"),
-    (ErrorCode.PATIENT_NOT_MATCHING_TRC, "relationship"),
+    (ErrorCode.UNSUPPORTED_FEATURE, "unsupported"),
+    (ErrorCode.DOCUMENT_MISSING, "unknown_document"),
+    (ErrorCode.UNKNOWN_REPOSITORY, "unknown_document"),
     (ErrorCode.TRANSCODING_ERROR, "transcoding"),
     (ErrorCode.PS_MISSING_EXPECTED_MAPPING, "transcoding"),
     (ErrorCode.EP_MISSING_EXPECTED_MAPPING, "transcoding"),
     (ErrorCode.ED_MISSING_EXPECTED_MAPPING, "transcoding"),
-    (ErrorCode.UNKNOWN_SIGNIFIER, "unknown_document"),
-    (ErrorCode.UNSUPPORTED_FEATURE, "unsupported"),
     (ErrorCode.INVALID_DISPENSATION, "invalid_dispensation"),
+    (ErrorCode.REGISTRY_METADATA_ERROR, "invalid_dispensation"),
+    (ErrorCode.MISSING_DOCUMENT, "invalid_dispensation"),
+    (ErrorCode.MISSING_DOCUMENT_METADATA, "invalid_dispensation"),
+    (ErrorCode.ALREADY_DISPENSED, "not_dispensable"),
     (ErrorCode.NOT_DISPENSABLE, "not_dispensable"),
     (ErrorCode.SUBSTITUTION_NOT_ALLOWED, "substitution"),
     (ErrorCode.EPRESCRIPTION_NOT_IDENTIFIABLE, "not_identifiable"),
     (ErrorCode.DISCARD_FAILED, "discard_failed"),
-    # the home community we named is not the peer's: our directory entry is wrong
-    (ErrorCode.UNKNOWN_COMMUNITY, "configuration"),
-):
+    (ErrorCode.STORED_QUERY_PARAM_MISSING, "peer_refused"),
+    (ErrorCode.STORED_QUERY_PARAM_NUMBER, "peer_refused"),
+    (ErrorCode.UNEXPECTED_REQUESTS_FOR_PATIENT, "too_many_requests"),
+    (ErrorCode.UNEXPECTED_REQUESTS_FOR_POINT_OF_CARE, "too_many_requests"),
+    (ErrorCode.UNEXPECTED_REQUESTS, "too_many_requests"),
+)
+# Not listed: the conditions whose dictionary code is ERROR_GENERIC (no message of its own).
+# The IHE code that travels with it says more (XDSUnknownCommunity...); a bare ERROR_GENERIC
+# falls to the caller's default.
+
+#: eHDSI code (numeric or string form) -> message key.
+_KEYS: dict[str, str] = {}
+for _code, _key in _OURS:
     _KEYS.setdefault(_code.code, _key)
     _KEYS.setdefault(_code.wire, _key)
 _KEYS.update({
+    # Codes this gateway sent before the table followed the dictionary (issue 12 item 10),
+    # and other gateways still send, in their older meaning.
+    "4105": "no_match", "ERROR_NO_MATCH": "no_match", "4106": "not_dispensable",
+    "4201": "unsupported", "4202": "unknown_document", "4503": "transcoding",
+    "4504": "transcoding", "4505": "transcoding", "5007": "not_dispensable",
+    "5008": "substitution", "5009": "not_identifiable", "5017": "discard_failed",
+    "ERROR_HPI_GENERIC": "identity", "ERROR_SEC_GENERIC": "relationship",
+    "ERROR_SEC_DATA_INTEGRITY_NOT_ENSURED": "relationship",
+    "ERROR_GENERIC_DOCUMENT_MISSING": "unknown_document",
     # XCPD detected issues (IHE and eHDSI code systems)
     "PolicyViolation": "no_consent", "PrivacyViolation": "no_consent",
     "InsufficientRights": "rights", "AnswerNotAvailable": "unavailable",
@@ -63,16 +90,20 @@ _KEYS.update({
     "XDSMissingDocumentMetadata": "peer_refused", "XDSUnknownStoredQuery": "unsupported",
     "XDSStoredQueryMissingParam": "peer_refused", "XDSStoredQueryParamNumber": "peer_refused",
     "XDSRepositoryError": "peer_error", "XDSRegistryError": "peer_error",
+    "XDSDocumentUniqueIdError": "unknown_document", "XDSUnknownRepositoryId": "unknown_document",
+    "XDSUnknownPatientId": "no_match",
     # the peer is not the community we addressed: our directory entry is wrong
     "XDSUnknownCommunity": "configuration",
     # the peer's limits against enumeration (the reference gateway's warnings)
-    **{code: "too_many_requests" for code in (
-        "5032", "5034", "5035", "WARNING_SEC_UNEXPECTED_NUMBER_OF_REQUESTS",
-        "WARNING_SEC_UNEXPECTED_NUMBER_OF_REQUESTS_FOR_UNIQUE_PATIENT",
-        "WARNING_SEC_UNEXPECTED_NUMBER_OF_REQUESTS_FOR_UNIQUE_POINT_OF_CARE")},
-    "ERROR_PI_GENERIC": "no_match",
+    **{code: "too_many_requests" for code in ("5032", "5034", "5035")},
 })
 _TRANSCODING = re.compile(r"^45\d\d$")
+
+
+def is_generic(code: str | None) -> bool:
+    """A dictionary code that only says "an error" of a domain (ERROR_GENERIC,
+    ERROR_PI_GENERIC...): an XCPD detected issue beside it says more."""
+    return bool(code) and code.strip().endswith("_GENERIC")  # type: ignore[union-attr]
 
 
 def key_for_code(code: str | None) -> str | None:

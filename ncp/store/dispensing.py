@@ -50,9 +50,16 @@ DISPENSABLE = (PrescriptionStatus.ACTIVE.value, PrescriptionStatus.PARTIALLY_DIS
 
 
 class NotDispensable(StoreError):
-    """The prescription is fully dispensed, cancelled, expired, or the quantity exceeds it."""
+    """The prescription is cancelled, expired, or the quantity exceeds what remains."""
 
     code = ErrorCode.NOT_DISPENSABLE
+
+
+class AlreadyDispensed(NotDispensable):
+    """The prescription is fully dispensed: the dictionary has a message of its own for it
+    (4106), which tells the foreign pharmacist why rather than only that."""
+
+    code = ErrorCode.ALREADY_DISPENSED
 
 
 class DiscardRefused(StoreError):
@@ -246,9 +253,13 @@ class Dispensing:
                 .values(packages_dispensed=Prescription.packages_dispensed + packages,
                         status=_status_after(packages)))
             if result.rowcount != 1:
+                # Read again: the guarded update may have lost to a concurrent dispensation.
+                status = s.scalar(select(Prescription.status).where(Prescription.id == row.id))
                 self._refuse(s, actor, row, title, "not dispensable (quantity or status)")
-                raise NotDispensable("the prescription is fully dispensed or the quantity "
-                                     "exceeds what remains")
+                if status == PrescriptionStatus.DISPENSED.value:
+                    raise AlreadyDispensed("the prescription is fully dispensed")
+                raise NotDispensable("the prescription is cancelled or the quantity exceeds "
+                                     "what remains")
             doc = r._write_document(
                 s, actor, row.patient_id, kind=DocumentType.DISPENSATION,
                 conf=Confidentiality.NORMAL, title=title, media_type="text/xml",
@@ -378,6 +389,7 @@ def _info(row: Prescription, doc: DocumentInfo) -> PrescriptionInfo:
 
 __all__ = [
     "AccessDenied",
+    "AlreadyDispensed",
     "DiscardRefused",
     "DispenseResult",
     "Dispensing",

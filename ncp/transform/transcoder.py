@@ -7,9 +7,9 @@ coded elements of the eHDSI coded element list (:mod:`ncp.transform.bindings`) a
 - otherwise replaces it by its transcoding association (national mapping files loaded into the
   terminology tables), moving the original code into a ``<translation>`` child, and checks that
   the target really is a member of the value set (a mapping cannot smuggle a foreign code in);
-- otherwise, for a *required* element (usage R or RNFA), fails the whole document with the eHDSI
-  code (4503 for a Patient Summary, 4504 for an ePrescription, 4505 for an eDispensation) and
-  the element's XPath; for an *optional* one, keeps the original code and reports a warning.
+- otherwise, for a *required* element (usage R or RNFA), fails the whole document with the
+  dictionary's code (ERROR_PS_/ERROR_EP_/ERROR_ED_MISSING_EXPECTED_MAPPING, :mod:`ncp.errors`)
+  and the element's XPath; for an *optional* one, keeps the original code and reports a warning.
 
 There is never a fallback to the untranslated document: the caller gets a pivot document or an
 exception.

@@ -1,4 +1,4 @@
-"""Reading a received eDispensation: the published Danish eD and refusals (4106)."""
+"""Reading a received eDispensation: the published Danish eD and refusals (ERROR_ED_GENERIC)."""
 
 from __future__ import annotations
 
@@ -33,12 +33,13 @@ def test_our_pivot_id_suffix_is_understood(specs_dir: Path) -> None:
     (b"hl7:inFulfillmentOf>", b"hl7:inFulfillmentOfX>"),
     (b"1.3.6.1.4.1.12559.11.10.1.3.1.1.2", b"1.3.6.1.4.1.12559.11.10.1.3.1.1.3"),
 ])
-def test_malformed_dispensations_are_4106(specs_dir: Path, mutation: tuple[bytes, bytes]) -> None:
+def test_malformed_dispensations_are_ed_generic(specs_dir: Path,
+                                                mutation: tuple[bytes, bytes]) -> None:
     raw = (specs_dir / "samples/cda/ed/DK-received_dispensation1.xml").read_bytes()
     broken = raw.replace(*mutation)
     assert broken != raw
     with pytest.raises(InvalidDispensation) as refused:
         read_dispensation(broken)
-    assert refused.value.error.code == "4106"
+    assert refused.value.error.code == "ERROR_ED_GENERIC"
     with pytest.raises(InvalidDispensation):
         read_dispensation(b"<not-xml")

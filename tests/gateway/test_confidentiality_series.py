@@ -38,7 +38,9 @@ def test_a_new_version_keeps_the_patients_confidentiality(any_env: GatewayEnv) -
     assert new.unique_id not in [e.unique_id for e in listed.entries]
     res, _ = fetch(env, env.be.retrieve(patient(0), [new.unique_id]))
     assert not res.documents and res.status is ResponseStatus.FAILURE
-    assert [(e.error_code, e.location) for e in res.errors] == [("4202", new.unique_id)]
+    assert [(e.error_code, e.location) for e in res.errors] == [
+        ("ERROR_GENERIC_DOCUMENT_MISSING", new.unique_id),
+        ("XDSDocumentUniqueIdError", new.unique_id)]
     # The GP cannot lower it; a stricter level asked with a new version is kept.
     with pytest.raises(AccessDenied):
         records.set_confidentiality(gp, new.unique_id, Confidentiality.NORMAL)

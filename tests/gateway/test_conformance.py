@@ -69,7 +69,7 @@ def test_dk_query_sample_for_their_patient_is_no_match(lenient: GatewayEnv,
     r = lenient.post("xca", _Raw(body))
     msg = read_answer(r.body, r.content_type, lenient.trust)
     res = query.parse_response(msg.body_element)
-    assert res.status is ResponseStatus.FAILURE and res.errors[0].error_code == "4105"
+    assert res.status is ResponseStatus.FAILURE and res.errors[0].error_code == "ERROR_PI_NO_MATCH"
 
 
 def test_dk_query_sample_for_our_patient_lists_the_ps(lenient: GatewayEnv,
@@ -104,7 +104,8 @@ def test_dk_retrieve_sample_as_published_is_unknown_document(lenient: GatewayEnv
     msg = read_answer(r.body, r.content_type, lenient.trust)
     got = retrieve.parse_response(msg.body_element, msg.attachments)
     assert got.status is ResponseStatus.FAILURE and not got.documents
-    assert got.errors[0].error_code == "4202"
+    assert [e.error_code for e in got.errors] == [
+        "ERROR_GENERIC_DOCUMENT_MISSING", "XDSUnknownRepositoryId"]
 
 
 def test_ipf_xcpd_sample(env: GatewayEnv, specs_dir: Path) -> None:
@@ -142,7 +143,7 @@ def test_openncp_xdr_sample_for_a_foreign_patient_is_no_match(env: GatewayEnv,
     before = env.counts()
     r = env.post("xdr", env.be.send(env_))
     res = submit.parse_response(read_answer(r.body, r.content_type, env.trust).body_element)
-    assert res.status is ResponseStatus.FAILURE and res.errors[0].error_code == "4105"
+    assert res.status is ResponseStatus.FAILURE and res.errors[0].error_code == "ERROR_PI_NO_MATCH"
     assert env.counts()["documents"] == before["documents"]
 
 

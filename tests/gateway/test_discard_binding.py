@@ -36,7 +36,8 @@ def test_a_trc_for_one_patient_cannot_discard_another_patients_dispensation(
     forged = forged.replace(_ed_extension(forged).encode(), _ed_extension(ed_maria).encode())
     counts = env.counts()
     res = registry_response(env, env.be.submit(patient(0), forged, discard=True))
-    assert res.status is ResponseStatus.FAILURE and res.errors[0].error_code == "5017"
+    assert res.status is ResponseStatus.FAILURE
+    assert res.errors[0].error_code == "ERROR_ED_DISCARD_FAILED"
     assert state(env, rx_maria).packages_dispensed == 1
     assert state(env, rx_jean).packages_dispensed == 0
     after = env.counts()
@@ -56,7 +57,8 @@ def test_another_country_with_the_same_organisation_id_cannot_discard(
     assert registry_response(env, env.be.submit(patient(0), ed)).status is ResponseStatus.SUCCESS
     fr = Peer(env.pki, "FR")  # same PHARMACIST claims: organisation id urn:oid:2.999.32.7
     res = registry_response(env, fr.submit(patient(0), ed, discard=True), peer=fr)
-    assert res.status is ResponseStatus.FAILURE and res.errors[0].error_code == "5017"
+    assert res.status is ResponseStatus.FAILURE
+    assert res.errors[0].error_code == "ERROR_ED_DISCARD_FAILED"
     assert state(env, rx).packages_dispensed == 1
     res = registry_response(env, env.be.submit(patient(0), ed, discard=True))
     assert res.status is ResponseStatus.SUCCESS, res.errors

@@ -85,5 +85,5 @@ def test_below_the_limits_discovery_works_and_says_why(env: GatewayEnv) -> None:
     for n in (3, 4):  # no consent; closed DSP
         res = answer(env, env.be.xcpd(patient(n).extension))
         assert res.query_response_code is QueryResponseCode.AE
-        assert res.details[0].code == "ERROR_NO_CONSENT"
+        assert res.details[0].code == "4701"
     assert alerts(env) == []

@@ -133,20 +133,20 @@ def test_replayed_message_is_refused(env: GatewayEnv) -> None:
     assert after["access_log"] == before["access_log"]
 
 
-def test_unknown_patient_is_4105(env: GatewayEnv) -> None:
+def test_unknown_patient_is_no_match(env: GatewayEnv) -> None:
     from ncp.ihe.identifiers import PatientId
 
     unknown = PatientId(extension="1999010100000", root="1.3.182.4.4")
     r = env.post("xca", env.be.query(unknown))
-    assert _registry_errors(env, r) == ["4105"]
+    assert _registry_errors(env, r) == ["ERROR_PI_NO_MATCH", "XDSUnknownPatientId"]
     foreign = PatientId(extension="123", root="2.999.1")
     r = env.post("xca", env.be.query(foreign))
-    assert _registry_errors(env, r) == ["4105"]
+    assert _registry_errors(env, r) == ["ERROR_PI_NO_MATCH", "XDSUnknownPatientId"]
 
 
-def test_unsupported_class_code_is_4201(watched: GatewayEnv) -> None:
+def test_unsupported_class_code_is_service_signifier_unknown(watched: GatewayEnv) -> None:
     r = watched.post("xca", watched.be.query(patient(0), ClassCode.EDISPENSATION))
-    assert _registry_errors(watched, r) == ["4201"]
+    assert _registry_errors(watched, r) == ["ERROR_GENERIC_SERVICE_SIGNIFIER_UNKNOWN"]
 
 
 def test_request_too_large_is_413(env_factory) -> None:  # type: ignore[no-untyped-def]

@@ -189,8 +189,8 @@ def test_masked_and_unknown_documents_get_the_same_error_and_nothing_else(
     assert res.status is ResponseStatus.PARTIAL_SUCCESS
     assert [d.document_unique_id for d in res.documents] == [good.unique_id]
     codes = [(e.error_code, e.location) for e in res.errors]
-    assert codes == [("4202", masked[0].unique_id), ("4202", "2.25.1234567"),
-                     ("4202", other.unique_id)]
+    assert codes == [(code, uid) for uid in (masked[0].unique_id, "2.25.1234567", other.unique_id)
+                     for code in ("ERROR_GENERIC_DOCUMENT_MISSING", "XDSDocumentUniqueIdError")]
     body = raw.body
     # the title, not a fragment of it: three letters can occur by chance in base64 signatures
     assert b"IRM genou" not in body and masked[0].unique_id.encode() in body
@@ -202,7 +202,8 @@ def test_retrieve_from_another_repository_is_unknown(env: GatewayEnv) -> None:
     good = ask(env, env.be.query(pid)).entries[0]
     res, _ = fetch(env, env.be.retrieve(pid, [good.unique_id], repository="1.2.3.4"))
     assert res.status is ResponseStatus.FAILURE and not res.documents
-    assert res.errors[0].error_code == "4202"
+    assert [e.error_code for e in res.errors] == ["ERROR_GENERIC_DOCUMENT_MISSING",
+                                                  "XDSUnknownRepositoryId"]
 
 
 def test_ep_only_professional_cannot_retrieve_a_patient_summary(env: GatewayEnv) -> None:
@@ -245,7 +246,8 @@ def test_a_document_that_cannot_be_transcoded_is_its_own_error(env: GatewayEnv) 
     assert res.status is ResponseStatus.PARTIAL_SUCCESS
     assert [d.document_unique_id for d in res.documents] == [lab.unique_id]
     (error,) = res.errors
-    assert error.error_code == "4503" and error.location == fixed.unique_id
+    assert error.error_code == "ERROR_PS_MISSING_EXPECTED_MAPPING"
+    assert error.location == fixed.unique_id
     assert b"S9999" not in raw.body  # never the untranslated document
     assert env.count(PivotCacheEntry) == before
 
@@ -302,5 +304,6 @@ def test_a_closed_dsp_shares_nothing_on_retrieve_either(env: GatewayEnv) -> None
     assert uids
     res, raw = fetch(env, env.be.retrieve(pid, uids))
     assert res.status is ResponseStatus.FAILURE and not res.documents
-    assert {e.error_code for e in res.errors} == {"4202"}
+    assert {e.error_code for e in res.errors} == {"ERROR_GENERIC_DOCUMENT_MISSING",
+                                                  "XDSDocumentUniqueIdError"}
     assert b"ClinicalDocument" not in raw.body

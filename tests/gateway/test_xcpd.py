@@ -46,7 +46,10 @@ def test_matching_demographics_are_accepted_and_a_mismatch_is_nf(env: GatewayEnv
 
 def test_unknown_patient_is_nf(env: GatewayEnv) -> None:
     res = answer(env, env.be.xcpd("1999010100000"))
-    assert res.query_response_code is QueryResponseCode.NF and not res.issues
+    # as the reference gateway answers it, so that its client shows the dictionary's text
+    assert res.query_response_code is QueryResponseCode.NF and not res.patients
+    assert [(i.code, i.placement) for i in res.issues] == [("AnswerNotAvailable", "mitigatedBy")]
+    assert [d.code for d in res.details] == ["ERROR_PI_NO_MATCH"]
 
 
 def test_no_consent_and_closed_dsp_are_refused_with_ae(env: GatewayEnv) -> None:
@@ -55,7 +58,7 @@ def test_no_consent_and_closed_dsp_are_refused_with_ae(env: GatewayEnv) -> None:
         assert res.query_response_code is QueryResponseCode.AE
         assert not res.patients
         assert res.issues[0].code == "PolicyViolation"
-        assert res.details[0].code == "ERROR_NO_CONSENT"
+        assert res.details[0].code == "4701"
 
 
 def test_demographics_only_query_is_not_allowed(env: GatewayEnv) -> None:

@@ -81,7 +81,9 @@ def test_a_fully_dispensed_prescription_is_refused_and_listed_closed(env: Gatewa
     assert state(env, rx).status is PrescriptionStatus.DISPENSED
     counts = env.counts()
     res = registry_response(env, env.be.submit(pid, dispensation(ep, packages=1, number=2)))
-    assert res.status is ResponseStatus.FAILURE and res.errors[0].error_code == "5007"
+    # the dictionary's "ePrescription has already been dispensed"
+    assert res.status is ResponseStatus.FAILURE
+    assert [e.error_code for e in res.errors] == ["4106"]
     after = env.counts()
     assert after["documents"] == counts["documents"]
     assert after["dispensations"] == counts["dispensations"]
@@ -115,7 +117,7 @@ def test_two_simultaneous_dispenses_one_wins(any_env: GatewayEnv) -> None:
     statuses = sorted(r.status.value for r in results)
     assert statuses == [ResponseStatus.FAILURE.value, ResponseStatus.SUCCESS.value]
     failed = next(r for r in results if r.status is ResponseStatus.FAILURE)
-    assert failed.errors[0].error_code == "5007"
+    assert failed.errors[0].error_code == "4106"  # the winner dispensed it all
     assert state(env, rx).packages_dispensed == total
     assert env.count(Dispensation) == 1 and env.count(ReceivedOriginal) == 1
 
@@ -125,7 +127,8 @@ def test_unknown_prescription_or_another_patients_is_not_identifiable(env: Gatew
     counts = env.counts()
     foreign = ep.replace(b'root="1.3.182.11.5"', b'root="2.999.1"')
     res = registry_response(env, env.be.submit(patient(0), dispensation(foreign)))
-    assert res.status is ResponseStatus.FAILURE and res.errors[0].error_code == "5009"
+    assert res.status is ResponseStatus.FAILURE
+    assert res.errors[0].error_code == "ERROR_ED_EPRESCRIPTION_NOT_IDENTIFIABLE"
     # patient 1's prescription, submitted under patient 1's TRC but fulfilling patient 0's eP
     res = registry_response(env, env.be.submit(patient(1), dispensation(ep)))
     assert res.errors[0].error_code == "4206"
@@ -149,7 +152,7 @@ def test_discard_by_the_same_organisation_only(env: GatewayEnv) -> None:
     other = replace(PHARMACIST, organisation="Apotheek Noord",
                     organisation_id="urn:oid:2.999.32.8")
     res = registry_response(env, env.be.submit(pid, ed, discard=True, hcp=other))
-    assert res.errors[0].error_code == "5017"
+    assert res.errors[0].error_code == "ERROR_ED_DISCARD_FAILED"
     assert state(env, rx).packages_dispensed == 1
     res = registry_response(env, env.be.submit(pid, ed, discard=True))
     assert res.status is ResponseStatus.SUCCESS, res.errors
@@ -166,18 +169,18 @@ def test_mtom_submission_is_accepted(env: GatewayEnv) -> None:
     assert state(env, rx).packages_dispensed == 1
 
 
-def test_invalid_ed_is_4106(env: GatewayEnv) -> None:
+def test_invalid_ed_is_ed_generic(env: GatewayEnv) -> None:
     res = registry_response(env, env.be.submit(patient(0), b"<notacda/>"))
-    assert res.status is ResponseStatus.FAILURE and res.errors[0].error_code == "4106"
+    assert res.status is ResponseStatus.FAILURE and res.errors[0].error_code == "ERROR_ED_GENERIC"
 
 
-def test_ed_that_does_not_validate_against_the_cda_schema_is_4106(env: GatewayEnv) -> None:
+def test_ed_that_does_not_validate_against_the_cda_schema_is_ed_generic(env: GatewayEnv) -> None:
     _, ep, rx = pivot_ep(env)
     ed = dispensation(ep, packages=1)
     broken = ed.replace(b"<title>", b"<unexpected/><title>", 1)
     assert broken != ed
     res = registry_response(env, env.be.submit(patient(0), broken))
-    assert res.status is ResponseStatus.FAILURE and res.errors[0].error_code == "4106"
+    assert res.status is ResponseStatus.FAILURE and res.errors[0].error_code == "ERROR_ED_GENERIC"
     assert state(env, rx).packages_dispensed == 0
 
 
@@ -310,15 +313,15 @@ def test_an_ed_with_codes_without_national_mapping_is_recorded_and_listed(
 
 def test_an_ed_without_its_identifying_prescription_id_is_still_refused(
         env: GatewayEnv) -> None:
-    """Only an identifying element that cannot be resolved refuses the eD (4106), and then
-    nothing but the audit record is written."""
+    """Only an identifying element that cannot be resolved refuses the eD (ERROR_ED_GENERIC),
+    and then nothing but the audit record is written."""
     pid = patient(0)
     _, ep, rx = pivot_ep(env)
     root = parse_xml(dispensation(ep, packages=1))
     root.find("hl7:inFulfillmentOf/hl7:order/hl7:id", NS).attrib.pop("extension")
     counts = env.counts()
     res = registry_response(env, env.be.submit(pid, etree.tostring(root)))
-    assert res.status is ResponseStatus.FAILURE and res.errors[0].error_code == "4106"
+    assert res.status is ResponseStatus.FAILURE and res.errors[0].error_code == "ERROR_ED_GENERIC"
     after = env.counts()
     assert after["audit_messages"] == counts["audit_messages"] + 1
     assert {k: v for k, v in after.items() if k != "audit_messages"} == \

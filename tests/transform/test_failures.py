@@ -34,14 +34,14 @@ def _edit(document: bytes, xpath: str, **attrs: str) -> bytes:
     return etree.tostring(root)
 
 
-def test_required_code_without_mapping_fails_with_4503_and_xpath(summary, terminology):
+def test_required_code_without_mapping_fails_with_ps_mapping_code_and_xpath(summary, terminology):
     broken = _edit(summary, "//hl7:administrativeGenderCode", code="X")
     with pytest.raises(TranscodingError) as caught:
         to_pivot(broken, kind=DocumentKind.PATIENT_SUMMARY, terminology=terminology)
     error = caught.value
     assert isinstance(error, NcpError)
     assert error.error is ErrorCode.PS_MISSING_EXPECTED_MAPPING
-    assert error.error.code == "4503"
+    assert error.error.code == "ERROR_PS_MISSING_EXPECTED_MAPPING"
     assert error.error.wire == "ERROR_PS_MISSING_EXPECTED_MAPPING"
     assert error.location == GENDER_PATH
     assert error.reason == "no-mapping"
@@ -132,13 +132,13 @@ def test_usage_decides_between_warning_and_failure(summary, terminology):
     assert "generalizedMaterialKind" in caught.value.location
 
 
-def test_received_dispensation_with_unmappable_required_code_fails_4505(specs_dir,
+def test_received_dispensation_with_unmappable_required_code_fails_ed_mapping(specs_dir,
                                                                        terminology):
     sample = (specs_dir / "samples/cda/ed/DK-received_dispensation1.xml").read_bytes()
     with pytest.raises(TranscodingError) as caught:
         to_national(sample, terminology=terminology)
     assert caught.value.error is ErrorCode.ED_MISSING_EXPECTED_MAPPING
-    assert caught.value.error.code == "4505"
+    assert caught.value.error.code == "ERROR_ED_MISSING_EXPECTED_MAPPING"
     assert "formCode" in caught.value.location
 
 
