@@ -82,10 +82,10 @@ class ErrorCode(enum.Enum):
                                 "ERROR_GENERIC_SERVICE_SIGNIFIER_UNKNOWN", Severity.ERROR,
                                 "The requested kind of document is not offered")
     #: Unknown, masked, restricted or not shared: one answer, so none can be told apart.
-    DOCUMENT_MISSING = _Code("ERROR_GENERIC_DOCUMENT_MISSING", "ERROR_GENERIC_DOCUMENT_MISSING",
-                             Severity.ERROR, "The requested document was not found",
-                             "XDSDocumentUniqueIdError")
-    UNKNOWN_SIGNIFIER = DOCUMENT_MISSING  # the former name (store NotFound, callers)
+    UNKNOWN_SIGNIFIER = _Code("ERROR_GENERIC_DOCUMENT_MISSING", "ERROR_GENERIC_DOCUMENT_MISSING",
+                              Severity.ERROR, "The requested document was not found",
+                              "XDSDocumentUniqueIdError")
+    DOCUMENT_MISSING = UNKNOWN_SIGNIFIER  # the same condition, by the dictionary's name
     UNKNOWN_REPOSITORY = _Code("ERROR_GENERIC_DOCUMENT_MISSING",
                                "ERROR_GENERIC_DOCUMENT_MISSING", Severity.ERROR,
                                "The requested repository is not this gateway's",
