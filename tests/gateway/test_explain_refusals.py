@@ -50,6 +50,7 @@ from tests.gateway.peer import DOCTOR, HOME, PHARMACIST, Peer, Sent, dispensatio
 from tests.gateway.test_xdr import pivot_ep
 
 SAML = "urn:oasis:names:tc:SAML:2.0:assertion"
+DS = "http://www.w3.org/2000/09/xmldsig#"
 WSA = "http://www.w3.org/2005/08/addressing"
 WSSE = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
 XCPD_ACTION = "urn:hl7-org:v3:PRPA_IN201305UV02:CrossGatewayPatientDiscovery"
@@ -142,6 +143,70 @@ def trc(env: GatewayEnv, pid: PatientId, hcp_id: str) -> etree._Element:
                                now=dt.datetime.now(dt.UTC), lifetime=dt.timedelta(hours=1))
 
 
+def resigned(env: GatewayEnv, assertion: etree._Element,
+             edit: Callable[[etree._Element], None]) -> etree._Element:
+    """The assertion edited and signed again by its issuer: well signed, but breaking a rule."""
+    from ncp.security.xmldsig import sign_enveloped
+
+    sig = assertion.find(f"{{{DS}}}Signature")
+    assertion.remove(sig)
+    edit(assertion)
+    sign_enveloped(assertion, env.be.creds)
+    return assertion
+
+
+def message_signature(root: etree._Element) -> etree._Element:
+    return header(root).find(f"{{{WSSE}}}Security/{{{DS}}}Signature")
+
+
+def strict_pki(env: GatewayEnv) -> GatewayEnv:
+    """A gateway whose trust list says Belgium signs and stamps its messages."""
+    import shutil
+
+    pki = Path(env.settings.var_dir) / "strict-pki"
+    shutil.copytree(env.pki, pki)
+    listed = json.loads((pki / "trust-list.json").read_text())
+    listed["countries"]["BE"]["require_message_signature"] = True
+    listed["countries"]["BE"]["require_timestamp"] = True
+    (pki / "trust-list.json").write_text(json.dumps(listed))
+    return gateway(env, pki_dir=pki)
+
+
+def copied_pki(env: GatewayEnv) -> Path:
+    """A copy of the PKI this test may change (CRLs, certificates): the session's is shared."""
+    import shutil
+
+    pki = Path(env.settings.var_dir) / f"pki-{uuid.uuid4().hex[:8]}"
+    shutil.copytree(env.pki, pki)
+    return pki
+
+
+def be_ca(pki: Path):  # type: ignore[no-untyped-def]
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    from ncp.security.pki import IssuedCertificate
+
+    folder = pki / "be"
+    return IssuedCertificate(x509.load_pem_x509_certificate((folder / "ca.pem").read_bytes()),
+                             serialization.load_pem_private_key(  # type: ignore[arg-type]
+                                 (folder / "ca.key").read_bytes(), None))
+
+
+def client_pem(issued) -> str:  # type: ignore[no-untyped-def]
+    from cryptography.hazmat.primitives import serialization
+
+    return issued.certificate.public_bytes(serialization.Encoding.PEM).decode()
+
+
+def with_pki(env: GatewayEnv, edit: Callable[[Path], str | None]) -> Call:
+    """An XCPD discovery over TLS, to a gateway over an edited copy of the PKI; ``edit``
+    returns the client certificate to present (None: Belgium's own)."""
+    pki = copied_pki(env)
+    pem = edit(pki)
+    return Call("xcpd", xcpd0(env), env=gateway(env, pki_dir=pki), pem=pem or True)
+
+
 def document_id(env: GatewayEnv, n: int, registry_id: str, doc_type: DocumentType) -> str:
     actor = env.records.professional_actor(env.records.professional_id(registry_id))
     return env.records.list_documents(actor, env.patient_db_id(n), doc_type=doc_type)[0].unique_id
@@ -216,6 +281,74 @@ def _(env: GatewayEnv) -> Call:
 @case("tls: TLS country is not the signer's", "wrong-country")
 def _(env: GatewayEnv) -> Call:
     return Call("xca", env.be.query(patient(0)), peer=Peer(env.pki, "FR"))
+
+
+def _leaf(pki: Path, purpose: str = "tls-client", **kw: object) -> str:
+    from ncp.security.pki import issue_leaf
+
+    return client_pem(issue_leaf(be_ca(pki), purpose, **kw))  # type: ignore[arg-type]
+
+
+@case("certificates: issued by a CA that is not the country's anchor", "untrusted-issuer")
+def _(env: GatewayEnv) -> Call:
+    from ncp.security.pki import issue_ca, issue_leaf
+
+    return Call("xcpd", xcpd0(env), pem=client_pem(issue_leaf(issue_ca("BE"), "tls-client")))
+
+
+@case("certificates: expired", "certificate-expired")
+def _(env: GatewayEnv) -> Call:
+    now = dt.datetime.now(dt.UTC)
+    return with_pki(env, lambda pki: _leaf(pki, not_before=now - dt.timedelta(days=60),
+                                           not_after=now - dt.timedelta(days=1)))
+
+
+@case("certificates: not valid yet", "certificate-not-yet-valid")
+def _(env: GatewayEnv) -> Call:
+    now = dt.datetime.now(dt.UTC)
+    return with_pki(env, lambda pki: _leaf(pki, not_before=now + dt.timedelta(days=1)))
+
+
+@case("certificates: a server certificate as TLS client (ExtendedKeyUsage)", "key-usage")
+def _(env: GatewayEnv) -> Call:
+    return with_pki(env, lambda pki: _leaf(pki, "tls-server"))
+
+
+@case("certificates: revoked", "revoked")
+def _(env: GatewayEnv) -> Call:
+    from cryptography import x509
+
+    from ncp.security.pki import revoke
+
+    def revoked(pki: Path) -> str | None:
+        revoke(pki, "BE", x509.load_pem_x509_certificate(env.be.tls_pem.encode()))
+        return None
+    return with_pki(env, revoked)
+
+
+@case("certificates: the issuer's CRL is missing", "crl-missing")
+def _(env: GatewayEnv) -> Call:
+    return with_pki(env, lambda pki: (pki / "be" / "ca.crl").unlink())  # type: ignore[func-returns-value]
+
+
+@case("certificates: the issuer's CRL is past its nextUpdate", "crl-stale")
+def _(env: GatewayEnv) -> Call:
+    from ncp.security.pki import write_crl
+
+    def stale(pki: Path) -> None:
+        past = dt.datetime.now(dt.UTC) - dt.timedelta(days=10)
+        write_crl(pki / "be", be_ca(pki), now=past, next_update=past + dt.timedelta(days=1))
+    return with_pki(env, stale)  # type: ignore[arg-type]
+
+
+@case("certificates: a CRL not signed by the issuer", "crl-bad-signature")
+def _(env: GatewayEnv) -> Call:
+    from ncp.security.pki import IssuedCertificate, generate_key, write_crl
+
+    def forged(pki: Path) -> None:
+        ca = be_ca(pki)
+        write_crl(pki / "be", IssuedCertificate(ca.certificate, generate_key()))
+    return with_pki(env, forged)  # type: ignore[arg-type]
 
 
 # ------------------------------------------------------------------ the HTTP body, the envelope
@@ -339,6 +472,79 @@ def _(env: GatewayEnv) -> Call:
     return Call("xcpd", sent)
 
 
+@case("message security: two Timestamps", "timestamp")
+def _(env: GatewayEnv) -> Call:
+    def twice(root: etree._Element) -> None:
+        sec = header(root).find(f"{{{WSSE}}}Security")
+        ts = next(c for c in sec if etree.QName(c).localname == "Timestamp")
+        copy = etree.fromstring(etree.tostring(ts))
+        copy.attrib.clear()  # not the same wsu:Id (that is duplicate-id)
+        sec.append(copy)
+    return Call("xcpd", edited(xcpd0(env, sign=False), twice))
+
+
+@case("message security: unsigned, from a peer whose trust-list entry signs",
+      "message-signature-missing")
+def _(env: GatewayEnv) -> Call:
+    return Call("xcpd", xcpd0(env, sign=False), env=strict_pki(env))
+
+
+@case("message security: no Timestamp, from a peer whose trust-list entry stamps",
+      "timestamp-missing")
+def _(env: GatewayEnv) -> Call:
+    return Call("xcpd", xcpd0(env, sign=False, timestamp=False), env=strict_pki(env))
+
+
+@case("message security: two message signatures", "multiple-signatures")
+def _(env: GatewayEnv) -> Call:
+    def twice(root: etree._Element) -> None:
+        sig = message_signature(root)
+        sig.getparent().append(etree.fromstring(etree.tostring(sig)))
+    return Call("xcpd", edited(xcpd0(env), twice))
+
+
+@case("signature: a Reference to another document", "external-reference")
+def _(env: GatewayEnv) -> Call:
+    def outside(root: etree._Element) -> None:
+        message_signature(root).find(f".//{{{DS}}}Reference").set("URI", "file:///etc/passwd")
+    return Call("xcpd", edited(xcpd0(env), outside))
+
+
+@case("signature: a SHA-1 digest", "algorithm-not-allowed")
+def _(env: GatewayEnv) -> Call:
+    def sha1(root: etree._Element) -> None:
+        message_signature(root).find(f".//{{{DS}}}DigestMethod").set(
+            "Algorithm", "http://www.w3.org/2000/09/xmldsig#sha1")
+    return Call("xcpd", edited(xcpd0(env), sha1))
+
+
+@case("signature: a ds:Object in the signature", "malformed-signature")
+def _(env: GatewayEnv) -> Call:
+    def obj(root: etree._Element) -> None:
+        etree.SubElement(message_signature(root), f"{{{DS}}}Object")
+    return Call("xcpd", edited(xcpd0(env), obj))
+
+
+@case("signature: a second element with a signed element's ID", "duplicate-id")
+def _(env: GatewayEnv) -> Call:
+    def dup(root: etree._Element) -> None:
+        uri = message_signature(root).find(f".//{{{DS}}}Reference").get("URI")
+        signed = next(e for e in root.iter() if uri[1:] in e.attrib.values())
+        twin = etree.SubElement(header(root), "{urn:example:x}Twin")
+        for name, value in signed.attrib.items():
+            if value == uri[1:]:
+                twin.set(name, value)
+    return Call("xcpd", edited(xcpd0(env), dup))
+
+
+@case("signature: no KeyInfo in the message signature", "no-certificate")
+def _(env: GatewayEnv) -> Call:
+    def drop(root: etree._Element) -> None:
+        sig = message_signature(root)
+        sig.remove(sig.find(f"{{{DS}}}KeyInfo"))
+    return Call("xcpd", edited(xcpd0(env), drop))
+
+
 # ------------------------------------------------------------------ the assertions
 
 def _xcpd_with(env: GatewayEnv, assertions: list[etree._Element]) -> Sent:
@@ -446,6 +652,86 @@ def _(env: GatewayEnv) -> Call:
         nok, h, trc(env, patient(0), h.get("ID"))]))
 
 
+@case("assertion: for another audience", "audience", element="urn:ehdsi:assertions:hcp")
+def _(env: GatewayEnv) -> Call:
+    def elsewhere(a: etree._Element) -> None:
+        a.find(f".//{{{SAML}}}Audience").text = "urn:example:another-audience"
+    return Call("xcpd", _xcpd_with(env, [resigned(env, hcp(env), elsewhere)]))
+
+
+@case("assertion: SAML 1.1", "version", element="urn:ehdsi:assertions:hcp")
+def _(env: GatewayEnv) -> Call:
+    return Call("xcpd", _xcpd_with(env, [resigned(env, hcp(env),
+                                                  lambda a: a.set("Version", "1.1"))]))
+
+
+@case("assertion: issued in another country", "issuer-country",
+      element="urn:ehdsi:assertions:hcp")
+def _(env: GatewayEnv) -> Call:
+    def french(a: etree._Element) -> None:
+        a.find(f"{{{SAML}}}Issuer").text = "urn:idp:FR:countryB"
+    return Call("xcpd", _xcpd_with(env, [resigned(env, hcp(env), french)]))
+
+
+@case("assertion: no validity window", "conditions-missing",
+      element="urn:ehdsi:assertions:hcp")
+def _(env: GatewayEnv) -> Call:
+    def drop(a: etree._Element) -> None:
+        cond = a.find(f"{{{SAML}}}Conditions")
+        for name in ("NotBefore", "NotOnOrAfter"):
+            del cond.attrib[name]
+    return Call("xcpd", _xcpd_with(env, [resigned(env, hcp(env), drop)]))
+
+
+@case("assertion: another subject confirmation", "subject-confirmation",
+      element="urn:ehdsi:assertions:hcp")
+def _(env: GatewayEnv) -> Call:
+    def holder_of_key(a: etree._Element) -> None:
+        a.find(f".//{{{SAML}}}SubjectConfirmation").set(
+            "Method", "urn:oasis:names:tc:SAML:2.0:cm:holder-of-key")
+    return Call("xcpd", _xcpd_with(env, [resigned(env, hcp(env), holder_of_key)]))
+
+
+@case("assertion: of no eHDSI kind", "unknown-assertion-kind",
+      element="urn:ehdsi:assertions:hcp")
+def _(env: GatewayEnv) -> Call:
+    def other(a: etree._Element) -> None:
+        a.find(f"{{{SAML}}}Issuer").set("NameQualifier", "urn:example:assertions:x")
+    return Call("xcpd", _xcpd_with(env, [resigned(env, hcp(env), other)]))
+
+
+@case("assertion: no NameID", "malformed-assertion", element="urn:ehdsi:assertions:hcp")
+def _(env: GatewayEnv) -> Call:
+    def drop(a: etree._Element) -> None:
+        subject = a.find(f"{{{SAML}}}Subject")
+        subject.remove(subject.find(f"{{{SAML}}}NameID"))
+    return Call("xcpd", _xcpd_with(env, [resigned(env, hcp(env), drop)]))
+
+
+@case("assertion: two HCP assertions", "duplicate-assertion",
+      element="urn:ehdsi:assertions:hcp")
+def _(env: GatewayEnv) -> Call:
+    return Call("xcpd", _xcpd_with(env, [hcp(env), hcp(env)]))
+
+
+@case("assertion: a facility type outside the eHDSI list", "facility-type",
+      element="urn:ehdsi:assertions:hcp")
+def _(env: GatewayEnv) -> Call:
+    return Call("xcpd", xcpd0(env, hcp=replace(DOCTOR, facility_type="Spa")))
+
+
+@case("assertion: TRC NameID is another professional's", "not-bound",
+      element="urn:ehdsi:assertions:trc", detail="another professional")
+def _(env: GatewayEnv) -> Call:
+    h = hcp(env)
+    other = build_trc_assertion(TrcClaims(subject_id="someone.else@uzleuven.be",
+                                          patient_id=patient(0).cx,
+                                          hcp_assertion_id=h.get("ID")),
+                                issuer="urn:initgw:BE:countryB", credentials=env.be.creds,
+                                now=dt.datetime.now(dt.UTC), lifetime=dt.timedelta(hours=1))
+    return Call("xca", env.be.query(patient(0), assertions=[h, other]))
+
+
 # ------------------------------------------------------------------ the request body
 
 @case("body: XCPD query that does not validate against its schema", "schema", element="line",
@@ -461,6 +747,47 @@ def _(env: GatewayEnv) -> Call:
       element="$XDSDocumentEntryClassCode")
 def _(env: GatewayEnv) -> Call:
     return Call("xca", env.be.query(patient(0), ClassCode.EDISPENSATION))
+
+
+def _query_body(env: GatewayEnv, edit: Callable[[etree._Element], None]) -> Sent:
+    from ncp.ihe import oids
+    from ncp.ihe.codes import StatusType
+    from ncp.ihe.rim import Coded as XdsCoded
+    from ncp.ihe.xca import query
+
+    pid = patient(0)
+    q = query.FindDocumentsQuery(
+        patient_id=pid, statuses=(StatusType.APPROVED,),
+        class_codes=(XdsCoded(code=ClassCode.PATIENT_SUMMARY.value, scheme=oids.LOINC.value),))
+    body = query.build_request(q)
+    edit(body)
+    return env.be.send(env.be.envelope(body, "urn:ihe:iti:2007:CrossGatewayQuery",
+                                       env.be.assertions(pid)))
+
+
+RIM = "urn:oasis:names:tc:ebxml-regrep:xsd:rim:3.0"
+
+
+@case("body: a query for another community", "unknown-community",
+      element="AdhocQuery/@home")
+def _(env: GatewayEnv) -> Call:
+    return Call("xca", _query_body(env, lambda b: b.find(f"{{{RIM}}}AdhocQuery").set(
+        "home", "urn:oid:2.999.77")))
+
+
+@case("body: an unknown stored query", "stored-query", element="AdhocQuery")
+def _(env: GatewayEnv) -> Call:
+    return Call("xca", _query_body(env, lambda b: b.find(f"{{{RIM}}}AdhocQuery").set(
+        "id", "urn:uuid:00000000-0000-0000-0000-000000000000")))
+
+
+@case("body: a patient id not in CX form", "patient-id", element="AdhocQuery")
+def _(env: GatewayEnv) -> Call:
+    def mangle(b: etree._Element) -> None:
+        slot = next(s for s in b.iter(f"{{{RIM}}}Slot")
+                    if s.get("name") == "$XDSDocumentEntryPatientId")
+        slot.find(f"{{{RIM}}}ValueList/{{{RIM}}}Value").text = "'1968051421109'"
+    return Call("xca", _query_body(env, mangle))
 
 
 # ------------------------------------------------------------------ patient, consent, DSP
@@ -526,6 +853,30 @@ def _(env: GatewayEnv) -> Call:
 @case("document: the warning that no document of the kind is shared", "no-original-document")
 def _(env: GatewayEnv) -> Call:
     return Call("xca", env.be.query(patient(0), ClassCode.ORCD_IMAGING_REPORT))
+
+
+def _set_document(env: GatewayEnv, unique_id: str, **values: object) -> None:
+    from sqlalchemy import update
+
+    from ncp.store.models import Document
+
+    with env.records._sessions() as s, s.begin():
+        s.execute(update(Document).where(Document.unique_id == unique_id).values(**values))
+
+
+@case("document: restricted (confidentiality R)", "restricted", element="2.25.",
+      detail="restricted")
+def _(env: GatewayEnv) -> Call:
+    lab = document_id(env, 0, "LU-HP-100005", DocumentType.LABORATORY_REPORT)
+    _set_document(env, lab, confidentiality="R")
+    return Call("xca", env.be.retrieve(patient(0), [lab]))
+
+
+@case("document: the warning that the patient has no Patient Summary", "no-patient-summary")
+def _(env: GatewayEnv) -> Call:
+    _set_document(env, document_id(env, 5, "LU-HP-100001", DocumentType.PATIENT_SUMMARY),
+                  is_current=False)
+    return Call("xca", env.be.query(patient(5)))
 
 
 # ------------------------------------------------------------------ eDispensation
