@@ -1178,3 +1178,8 @@ def test_the_rules_are_complete_in_three_languages() -> None:
         assert all(t.strip().endswith((".", ")", "?")) for t in (rule.fr, rule.de, rule.en)), \
             check
 
+
+def test_the_operators_guide_lists_every_check() -> None:
+    guide = (ROOT.parent / "docs" / "go-live.md").read_text("utf-8")
+    missing = [check for check in RULES if f"`{check}`" not in guide]
+    assert not missing, f"list these checks in docs/go-live.md: {missing}"
