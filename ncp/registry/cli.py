@@ -4,6 +4,7 @@
     ncp registry import-insured persons.csv [--format csv|jsonl] [--skip-bad] [--chunk N]
     ncp registry import-professionals professionals.jsonl [--format ...] [--skip-bad]
     ncp registry merge PROVISIONAL MATRICULE --operator NAME [--force]
+    ncp registry import-services services.csv [--format ...] [--skip-bad]
 
 Without ``--skip-bad`` the whole file is checked first and nothing is written when one line is
 bad (each bad line is printed with its number and the rule it breaks). With it, bad lines are
@@ -140,3 +141,68 @@ def merge(
     finally:
         runtime.engine.dispose()
     typer.echo(str(report))
+
+
+@registry_app.command("import-services")
+def import_services(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True),
+    fmt: str | None = typer.Option(None, "--format", help="csv or jsonl (default: by suffix)"),
+    skip_bad: bool = typer.Option(False, "--skip-bad", help="apply the good lines anyway"),
+    chunk: int = typer.Option(5000, min=1, max=50000, help="lines per transaction"),
+) -> None:
+    """Add the insurer's reimbursed services and examinations to each patient's summary of
+    services (a new version when something is new or corrected; idempotent)."""
+    from ncp.app import build_runtime
+    from ncp.registry.insured import BadLine
+    from ncp.registry.services import ServiceLine, read_services
+    from ncp.store.services import ServiceCounts, ServicesSummaries
+
+    total = ServiceCounts()
+
+    def report(bad: BadLine) -> None:
+        total.bad += 1
+        if total.bad <= _SHOWN:
+            typer.echo(str(bad), err=True)
+
+    runtime = build_runtime(get_settings())
+    summaries = ServicesSummaries(runtime.records)
+    today = runtime.records.clock().date()
+    try:
+        if not skip_bad:  # first pass: the lines, then whether each matricule has a DSP
+            pending: list[ServiceLine] = []
+
+            def check(lines: list[ServiceLine]) -> None:
+                known = summaries.known([x.matricule for x in lines])
+                for x in lines:
+                    if x.matricule not in known:
+                        report(BadLine(x.line, "no DSP for this matricule"))
+
+            for item in read_services(file, fmt, today=today):
+                if isinstance(item, BadLine):
+                    report(item)
+                    continue
+                pending.append(item)
+                if len(pending) >= chunk:
+                    check(pending)
+                    pending = []
+            check(pending)
+            if total.bad:
+                if total.bad > _SHOWN:
+                    typer.echo(f"... and {total.bad - _SHOWN} more", err=True)
+                typer.echo(f"refused: {total.bad} bad line(s), nothing written "
+                           "(--skip-bad applies the good lines)", err=True)
+                raise typer.Exit(1)
+        good = (i for i in read_services(file, fmt, today=today)
+                if isinstance(i, ServiceLine) or report(i))  # type: ignore[func-returns-value]
+        while batch := list(islice(good, chunk)):
+            done = summaries.apply(batch)
+            for line in done.unknown:
+                report(BadLine(line, "no DSP for this matricule"))
+            total.add(done)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    finally:
+        runtime.engine.dispose()
+    if total.bad > _SHOWN:
+        typer.echo(f"... and {total.bad - _SHOWN} more", err=True)
+    typer.echo(f"services: {total}")

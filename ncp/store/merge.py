@@ -78,7 +78,8 @@ if TYPE_CHECKING:
 __all__ = ["ONE_CURRENT_TYPES", "MergeRefused", "MergeReport", "merge_records"]
 
 #: Document types a record has one current document of (the newest written wins a merge).
-ONE_CURRENT_TYPES = frozenset({DocumentType.PATIENT_SUMMARY.value, "services-summary"})
+ONE_CURRENT_TYPES = frozenset({DocumentType.PATIENT_SUMMARY.value,
+                               DocumentType.SERVICES_SUMMARY.value})
 
 #: (table, column) referring to a patient that the merge handles by a rule of its own.
 _HANDLED = frozenset({

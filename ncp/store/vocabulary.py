@@ -27,6 +27,9 @@ class DocumentType(enum.StrEnum):
     PATIENT_SUMMARY = "patient-summary"
     PERSONAL_NOTE = "personal-note"
     DISPENSATION = "dispensation"
+    #: The insurer's summary of the services and examinations it reimbursed (written by the
+    #: services feed only, ncp.store.services; never shared across borders).
+    SERVICES_SUMMARY = "services-summary"
 
 
 class Confidentiality(enum.StrEnum):
