@@ -1008,6 +1008,41 @@ def provoke_and_explain(env: GatewayEnv, name: str) -> None:
     assert data["peer"], data  # the requesting gateway, as the ATNA record names it
 
 
+def test_over_https_with_the_command_as_an_operator_runs_it(env_factory) -> None:  # type: ignore[no-untyped-def]
+    """The served gateway (uvicorn, mutual TLS) refuses; the operator runs ``ncp explain`` in
+    its own process against the gateway's database."""
+    import os
+    import subprocess
+    import sys
+
+    from ncp.app import create_app
+    from ncp.testing.server import free_port, running_server
+    from tests.gateway.test_header_policy import Https
+
+    env = env_factory(port=free_port())
+    masked = document_id(env, 0, "LU-HP-100006", DocumentType.IMAGING_REPORT)
+    lab = document_id(env, 0, "LU-HP-100005", DocumentType.LABORATORY_REPORT)
+    with running_server(create_app(env.settings), env.settings) as url:
+        peer = Https(url, env)
+        try:
+            closed = peer.post("xcpd", env.be.xcpd(patient(4).extension))
+            partial = peer.post("xca", env.be.retrieve(patient(0), [masked, lab]))
+        finally:
+            peer.client.close()
+    assert closed.status_code == 200 and partial.status_code == 200
+    for answer, check in ((closed, "closed-dsp"), (partial, "masked")):
+        error_id = error_id_of(answer.content)
+        run = subprocess.run(
+            [sys.executable, "-c", "from ncp.cli import app; app()", "explain", error_id,
+             "--json"], capture_output=True, text=True, timeout=120, check=False,
+            env={**os.environ, "PYTHONPATH": str(ROOT.parent),
+                 "NCP_DATABASE_URL": env.engine.url.render_as_string(hide_password=False)})
+        assert run.returncode == 0, run.stderr
+        data = json.loads(run.stdout)
+        assert data["check"] == check and data["rule"] == RULES[check].en, data
+        assert "127.0.0.1" in data["peer"] and "C=BE" in data["peer"], data
+
+
 # ------------------------------------------------------------------ the table is complete
 
 ROOT = Path(ncp.__file__).parent
