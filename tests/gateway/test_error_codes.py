@@ -321,3 +321,10 @@ def test_our_client_reads_one_message_per_condition(https: Https) -> None:
     keys = {from_codes([(e.error_code, e.code_context) for e in g], default="x").key
             for g in groups}
     assert keys == {"unknown_document"}
+
+
+def test_the_table_is_documented() -> None:
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "gateway.md").read_text("utf-8")
+    for condition in ErrorCode:
+        ihe = f"`{condition.ihe}`" if condition.ihe else "—"
+        assert f"| `{condition.name}` | `{condition.code}` | {ihe} |" in doc, condition.name
