@@ -1,5 +1,13 @@
 """Demo data for ``ncp demo``: a small Luxembourg with professionals, patients and documents.
 
+The professionals and the insured persons are loaded from the registers' extracts under
+``docs/examples/demo`` through the national feeds themselves (the code of ``ncp registry
+import-professionals`` and ``import-insured``), so the demo opens its DSPs the way the country
+does. What no national feed carries yet is demo code here: the referring-doctor declarations
+and the persons' activation (they have demo logins, :mod:`ncp.auth.demo`), the visits, the
+documents, the consents. :data:`PROFESSIONALS` and :data:`PATIENTS` say the same as the
+extracts (a test checks it): the logins and the tests name the demo people by them.
+
 Idempotent: seeding a database that already holds the demo patients changes nothing. The
 clinical documents are national ("friendly") CDA documents made by :mod:`ncp.cda.demo`.
 """
@@ -8,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from pathlib import Path
 
 from ncp.cda.demo import DemoPatient, demo_prescriptions, national_documents
 from ncp.cda.model import PrescriptionData
@@ -17,6 +26,9 @@ from ncp.store.dispensing import Dispensing, PrescriptionItem
 from ncp.store.errors import NotFound
 from ncp.store.policy import Actor
 from ncp.store.records import Records
+
+#: The registers' extracts of the demo (documented in docs/registry.md).
+FEEDS = Path(__file__).resolve().parents[1] / "docs" / "examples" / "demo"
 
 
 @dataclass(frozen=True)
@@ -87,22 +99,15 @@ def seed(records: Records) -> bool:
         return False
     except NotFound:
         pass
-    for identifier, name, kind in ORGANISATIONS:
-        records.add_organisation(identifier=identifier, name=name, kind=kind)
-    ids = {}
-    for p in PROFESSIONALS:
-        ids[p.registry_id] = records.add_professional(
-            registry_id=p.registry_id, given_name=p.given_name, family_name=p.family_name,
-            profession=p.profession, isco_code=p.isco_code, specialty=p.specialty,
-            organisation=p.organisation)
+    load_feeds(records)
+    ids = {p.registry_id: records.professional_id(p.registry_id) for p in PROFESSIONALS}
     gp = records.professional_actor(ids["LU-HP-100001"])
     cardiologist = ids["LU-HP-100002"]
     pharmacist = ids["LU-HP-100003"]
     for rec in PATIENTS:
         p = rec.patient
-        pid = records.add_patient(matricule=p.matricule, given_name=p.given_name,
-                                  family_name=p.family_name, gender=p.gender, city=p.city,
-                                  country=p.country, referring_doctor=gp.professional_id)
+        pid = records.patient_id(p.matricule)
+        _declare_referring_and_activate(records, pid, gp.professional_id or 0)
         for prof in (cardiologist, pharmacist):
             records.add_relationship(patient_id=pid, professional_id=prof, source="visit")
         for doc in national_documents(p):
@@ -121,6 +126,44 @@ def seed(records: Records) -> bool:
         if rec.closed:
             records.close_dsp(me, pid, "demo: a closed DSP")
     return True
+
+
+def load_feeds(records: Records, folder: Path = FEEDS) -> None:
+    """Apply the demo's professionals and insured persons through the national feeds."""
+    from ncp.registry.insured import BadLine, read_insured
+    from ncp.registry.professionals import read_professionals
+    from ncp.store.population import Population
+    from ncp.store.professional_registry import ProfessionalRegistry
+
+    if not (folder / "insured.csv").is_file():
+        raise RuntimeError(f"the demo's register extracts are not in {folder} (ncp demo runs "
+                           "from a source checkout)")
+    sessions = records._sessions
+    for read, feed in ((read_professionals(folder / "professionals.jsonl"),
+                        ProfessionalRegistry(sessions, clock=records.clock)),
+                       (read_insured(folder / "insured.csv"),
+                        Population(sessions, clock=records.clock))):
+        items = list(read)
+        bad = [str(i) for i in items if isinstance(i, BadLine)]
+        if bad:
+            raise RuntimeError(f"bad line in the demo's extracts: {bad[0]}")
+        feed.apply(items)  # type: ignore[attr-defined]
+
+
+def _declare_referring_and_activate(records: Records, patient_id: int,
+                                    doctor_id: int) -> None:
+    """The insurer's referring-doctor declaration and the person's activation of their
+    account, which no feed of ours carries yet (issue 17 items 2 and 5)."""
+    from ncp.store.models import Patient, TherapeuticRelationship
+
+    now = records.clock()
+    with records._tx() as s:
+        patient = s.get(Patient, patient_id)
+        assert patient is not None
+        patient.referring_doctor_id = doctor_id
+        patient.activated_at = patient.activated_at or now
+        s.add(TherapeuticRelationship(patient_id=patient_id, professional_id=doctor_id,
+                                      valid_from=now, source="referring-doctor"))
 
 
 def _mapped(system: str, code: str) -> tuple[str, str] | None:
