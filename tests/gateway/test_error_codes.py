@@ -46,6 +46,33 @@ ERROR, WARNING = Severity.ERROR, Severity.WARNING
 _ID = re.compile(r"\(error id ([0-9a-f]{32})\)$")
 ANY = object()  # a location is given, whatever it is
 
+#: What each condition must answer, written out (the table could be edited wrongly; this pins
+#: the wire): the dictionary's code as its client looks it up, then IHE's, and the severity.
+WIRE: dict[ErrorCode, tuple[tuple[str, ...], Severity]] = {
+    ErrorCode.NO_MATCH: (("ERROR_PI_NO_MATCH", "XDSUnknownPatientId"), ERROR),
+    ErrorCode.NO_CONSENT: (("4701",), ERROR),
+    ErrorCode.PATIENT_NOT_MATCHING_TRC: (("4206",), ERROR),
+    ErrorCode.HCP_ASSERTION_INVALID: (("1001",), ERROR),
+    ErrorCode.UNSUPPORTED_FEATURE: (("ERROR_GENERIC_SERVICE_SIGNIFIER_UNKNOWN",), ERROR),
+    ErrorCode.UNKNOWN_COMMUNITY: (("ERROR_GENERIC", "XDSUnknownCommunity"), ERROR),
+    ErrorCode.STORED_QUERY_UNKNOWN: (("ERROR_GENERIC", "XDSUnknownStoredQuery"), ERROR),
+    ErrorCode.STORED_QUERY_PARAM_MISSING: (("4204", "XDSStoredQueryMissingParam"), ERROR),
+    ErrorCode.STORED_QUERY_PARAM_NUMBER: (("4204", "XDSStoredQueryParamNumber"), ERROR),
+    ErrorCode.ORCD_NOT_FOUND: (("1104",), WARNING),
+    ErrorCode.UNKNOWN_SIGNIFIER: (("ERROR_GENERIC_DOCUMENT_MISSING",
+                                   "XDSDocumentUniqueIdError"), ERROR),
+    ErrorCode.UNKNOWN_REPOSITORY: (("ERROR_GENERIC_DOCUMENT_MISSING", "XDSUnknownRepositoryId"),
+                                   ERROR),
+    ErrorCode.INVALID_DISPENSATION: (("ERROR_ED_GENERIC",), ERROR),
+    ErrorCode.NOT_DISPENSABLE: (("ERROR_ED_NOT_DISPENSABLE_EPRESCRIPTION",), ERROR),
+    ErrorCode.EPRESCRIPTION_NOT_IDENTIFIABLE: (("ERROR_ED_EPRESCRIPTION_NOT_IDENTIFIABLE",),
+                                               ERROR),
+    ErrorCode.SUBSTITUTION_NOT_ALLOWED: (("ERROR_ED_SUBSTITUTION_INFORMATION_NOT_ALLOWED",),
+                                         ERROR),
+    ErrorCode.DISCARD_FAILED: (("ERROR_ED_DISCARD_FAILED",), ERROR),
+    ErrorCode.ALREADY_DISPENSED: (("4106",), ERROR),
+}
+
 
 # --------------------------------------------------------------------------- the table itself
 
@@ -128,9 +155,10 @@ def https(tmp_path_factory: pytest.TempPathFactory, _gateway_template: tuple[Pat
 def sent_as(condition: ErrorCode, errors: tuple[RegistryError, ...], *,
             location: object = None) -> str:
     """Assert that ``errors`` is exactly ``condition`` as the table sends it; its error id."""
-    expected = [condition.code] + ([condition.ihe] if condition.ihe else [])
-    assert [e.error_code for e in errors] == expected, (condition.name, errors)
-    assert {e.severity for e in errors} == {condition.severity}
+    codes, severity = WIRE[condition]
+    assert [e.error_code for e in errors] == list(codes), (condition.name, errors)
+    assert codes == (condition.code, *((condition.ihe,) if condition.ihe else ()))
+    assert {e.severity for e in errors} == {severity} and condition.severity is severity
     locations = {e.location for e in errors}
     assert len(locations) == 1 and (location is ANY or locations == {location}), locations
     contexts = {e.code_context for e in errors}
@@ -293,7 +321,7 @@ def test_discovery_conditions(https: Https) -> None:
     assert [(i.code, i.code_system, i.placement) for i in res.issues] == [
         ("AnswerNotAvailable", "1.3.6.1.4.1.19376.1.2.27.3", "mitigatedBy")]
     assert [(d.code, d.text) for d in res.details] == [
-        (ErrorCode.NO_MATCH.code, ErrorCode.NO_MATCH.text)]
+        ("ERROR_PI_NO_MATCH", ErrorCode.NO_MATCH.text)]
     # no consent: 4701 (was the string ERROR_NO_CONSENT, which the dictionary has not as a code)
     res = parse_xcpd(https.post("xcpd", be.xcpd(patient(3).extension)).body_element)
     assert res.query_response_code is QueryResponseCode.AE
@@ -306,7 +334,7 @@ def test_discovery_conditions(https: Https) -> None:
     # a query without our national identifier
     res = parse_xcpd(https.post("xcpd", be.xcpd(None, birth_time="19800101")).body_element)
     assert res.query_response_code is QueryResponseCode.AE
-    assert [d.code for d in res.details] == [ErrorCode.DEMOGRAPHICS_ONLY.code]
+    assert [d.code for d in res.details] == ["ERROR_PI_GENERIC"]
     assert res.issues[0].code == "DemographicsQueryNotAllowed"
 
 
