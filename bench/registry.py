@@ -8,12 +8,19 @@ streams).
 
     .venv/bin/python bench/registry.py                       # 1,000,000 persons, both backends
     .venv/bin/python bench/registry.py --persons 100000 --backend sqlite
+    .venv/bin/python bench/registry.py --persons 100000 --services 100000   # + services feed
+
+With ``--services N`` the insurer's services feed (``ncp registry import-services``) follows:
+N reimbursed acts, five per person for the first N/5 persons (one summary document each), then
+the same feed again (idempotent: every summary is decrypted and compared, nothing written), then
+a new period (one more act per person: a new version of each summary).
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import resource
 import sys
 import tempfile
@@ -24,9 +31,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ncp.registry.insured import FIELDS, BadLine, InsuredPerson, read_insured
+from ncp.registry.services import FIELDS as SERVICE_FIELDS
+from ncp.registry.services import ServiceLine, read_services
 from ncp.store import matricule
+from ncp.store.crypto import KeyRing
 from ncp.store.db import make_engine, session_factory, upgrade
 from ncp.store.population import Population, SyncCounts
+from ncp.store.records import Records
+from ncp.store.services import ServiceCounts, ServicesSummaries
 from ncp.testing.postgres import PostgresCluster
 
 
@@ -71,7 +83,62 @@ def apply(engine_url: str, path: Path) -> tuple[float, SyncCounts, list[float]]:
     return time.perf_counter() - started, total, samples
 
 
-def run(name: str, url: str, persons: int, folder: Path) -> None:
+def write_services(path: Path, lines: int, *, per_person: int = 5, period: int = 0) -> None:
+    born = dt.date(1930, 1, 1)
+    with path.open("w", encoding="utf-8") as f:
+        f.write(",".join(SERVICE_FIELDS) + "\n")
+        for n in range(lines):
+            person = n // per_person
+            birth = born + dt.timedelta(days=person // 1000)
+            number = matricule.make(birth, person % 1000)
+            day = dt.date(2026, 1 + period * 6 + n % per_person, 1 + n % 28)
+            f.write(f"{number},{day},C{n % 9 + 1},Consultation {n % 9 + 1},Dr Bench,"
+                    f"CNS-{period}-{n:09d},{'service' if n % 3 else 'examination'}\n")
+
+
+def apply_services(engine_url: str, keys: KeyRing, path: Path
+                   ) -> tuple[float, ServiceCounts, list[float]]:
+    engine = make_engine(engine_url)
+    summaries = ServicesSummaries(Records(session_factory(engine), keys))
+    total, samples = ServiceCounts(), []
+    started = time.perf_counter()
+    for item in read_services(path):  # the check pass: lines, then known matricules
+        if isinstance(item, BadLine):
+            raise SystemExit(f"bad line in the generated feed: {item}")
+    checked: list[ServiceLine] = []
+    for item in read_services(path):
+        checked.append(item)  # type: ignore[arg-type]
+        if len(checked) == 5000:
+            summaries.known([x.matricule for x in checked])
+            checked = []
+    good = (i for i in read_services(path) if isinstance(i, ServiceLine))
+    chunks = 0
+    while batch := list(islice(good, 5000)):
+        total.add(summaries.apply(batch))
+        chunks += 1
+        if chunks % 4 == 0:
+            samples.append(rss_mib())
+    engine.dispose()
+    return time.perf_counter() - started, total, samples
+
+
+def run_services(name: str, url: str, services: int, folder: Path) -> None:
+    keys = KeyRing({"mk-bench": os.urandom(32)}, "mk-bench")
+    feed, later = folder / "services.csv", folder / "services-later.csv"
+    write_services(feed, services)
+    write_services(later, services // 5, per_person=1, period=1)
+    for label, path in (("services: first feed", feed),
+                        ("services: same feed (idempotent)", feed),
+                        ("services: new period", later)):
+        seconds, counts, samples = apply_services(url, keys, path)
+        lines = sum(1 for _ in path.open()) - 1
+        mem = (f"RSS {min(samples):.0f}-{max(samples):.0f} MiB" if samples
+               else f"RSS {rss_mib():.0f} MiB")
+        print(f"{name:10} {label:32} {lines:>9,} lines {seconds:8.1f} s "
+              f"{lines / seconds:>9,.0f} lines/s  {mem}  [{counts}]", flush=True)
+
+
+def run(name: str, url: str, persons: int, folder: Path, services: int = 0) -> None:
     engine = make_engine(url)
     upgrade(engine)
     engine.dispose()
@@ -90,24 +157,29 @@ def run(name: str, url: str, persons: int, folder: Path) -> None:
                else f"RSS {rss_mib():.0f} MiB")
         print(f"{name:10} {label:32} {lines:>9,} lines {seconds:8.1f} s "
               f"{lines / seconds:>9,.0f} lines/s  {mem}  [{counts}]", flush=True)
+    if services:
+        run_services(name, url, min(services, persons * 5), folder)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--persons", type=int, default=1_000_000)
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument("--services", type=int, default=0,
+                        help="then the services feed with this many acts (5 per person)")
     args = parser.parse_args()
     print(f"population feed, {args.persons:,} persons, "
           f"max RSS so far {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
     with tempfile.TemporaryDirectory(prefix="ncp-bench-registry-") as tmp:
         folder = Path(tmp)
         if args.backend in ("sqlite", "both"):
-            run("SQLite", f"sqlite:///{folder / 'ncp.sqlite'}", args.persons, folder)
+            run("SQLite", f"sqlite:///{folder / 'ncp.sqlite'}", args.persons, folder,
+                args.services)
         if args.backend in ("postgresql", "both"):
             cluster = PostgresCluster()
             try:
                 run("PostgreSQL", cluster.create_database("bench_registry"), args.persons,
-                    folder)
+                    folder, args.services)
             finally:
                 cluster.stop()
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from sqlalchemy import insert, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, undefer
 
 from ncp.registry.services import ServiceLine
 from ncp.store.models import AccessLogEntry, Document, Organisation, Patient
@@ -150,6 +150,12 @@ class ServicesSummaries:
             org_id = self._insurer(s)
             patients = {p.matricule: p for p in s.scalars(
                 select(Patient).where(Patient.matricule.in_(list(by_patient))))}
+            # The current summaries of the chunk's patients, content included, in one query.
+            current = {d.patient_id: d for d in s.scalars(
+                select(Document).options(undefer(Document.ciphertext)).where(
+                    Document.patient_id.in_([p.id for p in patients.values()]),
+                    Document.doc_type == DocumentType.SERVICES_SUMMARY.value,
+                    Document.is_current.is_(True)).order_by(Document.id).with_for_update())}
             for number, sent in by_patient.items():
                 patient = patients.get(number)
                 if patient is None:
@@ -158,19 +164,15 @@ class ServicesSummaries:
                 if patient.dsp_state != DspState.OPEN.value:
                     counts.closed_skipped += len(sent)
                     continue
-                self._update(s, patient, sent, org_id, now, counts)
+                self._update(s, patient, current.get(patient.id), sent, org_id, now, counts)
         return counts
 
-    def _update(self, s: Session, patient: Patient, sent: dict[str, ServiceLine], org_id: int,
-                now: dt.datetime, counts: ServiceCounts) -> None:
+    def _update(self, s: Session, patient: Patient, previous: Document | None,
+                sent: dict[str, ServiceLine], org_id: int, now: dt.datetime,
+                counts: ServiceCounts) -> None:
         from ncp.store.records import AAD_VERSION, document_aad, new_document_uid
 
         records = self._records
-        previous = s.scalars(select(Document).where(
-            Document.patient_id == patient.id,
-            Document.doc_type == DocumentType.SERVICES_SUMMARY.value,
-            Document.is_current.is_(True)).order_by(Document.id.desc()).with_for_update()
-        ).first()
         entries = parse_summary(records._open_document(previous)) if previous else {}
         new = corrected = 0
         for reference, line in sent.items():
