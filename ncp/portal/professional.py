@@ -70,10 +70,35 @@ def my_patients(request: Request, me: Pro) -> Response:
 
 @router.get("/pro/find")
 def find(request: Request, me: Pro, matricule: str = "") -> Response:
-    matricule = matricule.strip().replace(" ", "")
-    if not (matricule.isdigit() and len(matricule) == 13):
-        raise BadForm("a matricule has 13 digits")
+    from ncp.store.provisional import is_provisional
+
+    matricule = matricule.strip().replace(" ", "").upper()
+    if not ((matricule.isdigit() and len(matricule) == 13) or is_provisional(matricule)):
+        raise BadForm("a matricule has 13 digits (a provisional identifier: P and 12 digits)")
     return redirect(f"/pro/patients/{matricule}")
+
+
+@router.get("/pro/visit")
+def visit_form(request: Request, me: Pro) -> Response:
+    """A DSP opened at a visit, for a person without a matricule (ncp.store.visits)."""
+    return page(request, "pro/visit.html", me)
+
+
+@router.post("/pro/visit")
+async def register_visit(request: Request, me: Pro) -> Response:
+    from ncp.store.visits import VisitIdentity, register_at_visit
+
+    form = await require_csrf(request, me)
+    born = form_date(str(form.get("birth_date", ""))[:10], "birth_date")
+    if born is None:
+        raise BadForm("birth_date is missing")
+    identity = VisitIdentity(
+        given_name=str(form.get("given_name", ""))[:100],
+        family_name=str(form.get("family_name", ""))[:100], birth_date=born.date(),
+        gender=str(form.get("gender", ""))[:2], city=str(form.get("city", ""))[:100] or None,
+        country=str(form.get("country", "") or "LU")[:2])
+    done = register_at_visit(records(request), me.actor, identity)
+    return redirect(f"/pro/patients/{done.provisional_id}", done="registered")
 
 
 
