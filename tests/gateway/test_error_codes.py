@@ -25,7 +25,9 @@ from ncp.errors import ErrorCode, Severity
 from ncp.ihe import oids
 from ncp.ihe.codes import ClassCode, QueryResponseCode, ResponseStatus, StatusType
 from ncp.ihe.identifiers import PatientId
+from ncp.ihe.registry import ITI_55
 from ncp.ihe.rim import Coded, RegistryError
+from ncp.ihe.schemas import validate_body
 from ncp.ihe.xca import query, retrieve
 from ncp.ihe.xcpd import parse_response as parse_xcpd
 from ncp.ihe.xdr import submit
@@ -316,14 +318,18 @@ def test_dispensation_conditions(https: Https) -> None:
 def test_discovery_conditions(https: Https) -> None:
     be = https.env.be
     # no match: as the reference gateway answers it (AnswerNotAvailable + ERROR_PI_NO_MATCH)
-    res = parse_xcpd(https.post("xcpd", be.xcpd("1900010100152")).body_element)
+    body = https.post("xcpd", be.xcpd("1900010100152")).body_element
+    validate_body(body, ITI_55, "response")  # the added reasonOf and detail are schema-valid
+    res = parse_xcpd(body)
     assert res.query_response_code is QueryResponseCode.NF and not res.patients
     assert [(i.code, i.code_system, i.placement) for i in res.issues] == [
         ("AnswerNotAvailable", "1.3.6.1.4.1.19376.1.2.27.3", "mitigatedBy")]
     assert [(d.code, d.text) for d in res.details] == [
         ("ERROR_PI_NO_MATCH", ErrorCode.NO_MATCH.text)]
     # no consent: 4701 (was the string ERROR_NO_CONSENT, which the dictionary has not as a code)
-    res = parse_xcpd(https.post("xcpd", be.xcpd(patient(3).extension)).body_element)
+    body = https.post("xcpd", be.xcpd(patient(3).extension)).body_element
+    validate_body(body, ITI_55, "response")
+    res = parse_xcpd(body)
     assert res.query_response_code is QueryResponseCode.AE
     (detail,) = res.details
     assert detail.code == "4701" and detail.code_system is None
