@@ -879,6 +879,45 @@ def _(env: GatewayEnv) -> Call:
     return Call("xca", env.be.query(patient(5)))
 
 
+@case("document: of a kind never shared across borders", "not-shared", element="2.25.",
+      detail="not shared across borders")
+def _(env: GatewayEnv) -> Call:
+    from tests.gateway.conftest import PDF
+
+    gp = env.records.professional_actor(env.records.professional_id("LU-HP-100001"))
+    visit = env.records.add_document(gp, env.patient_db_id(0), doc_type="visit-report",
+                                     title="Consultation", media_type="application/pdf",
+                                     content=PDF)
+    return Call("xca", env.be.retrieve(patient(0), [visit.unique_id]))
+
+
+@case("document: a Patient Summary that cannot be transcoded", "transcoding",
+      element="2.25.", detail="S9999")
+def _(env: GatewayEnv) -> Call:
+    records = env.records
+    gp = records.professional_actor(records.professional_id("LU-HP-100001"))
+    current = document_id(env, 0, "LU-HP-100001", DocumentType.PATIENT_SUMMARY)
+    _, national = records.read_document(gp, current)
+    broken, n = re.subn(rb'code="S0\d+"', b'code="S9999"', national, count=1)
+    assert n == 1
+    fixed = records.add_document(gp, env.patient_db_id(0), doc_type="patient-summary",
+                                 title="Résumé patient", media_type="text/xml", content=broken,
+                                 supersedes=current)
+    return Call("xca", env.be.retrieve(patient(0), [fixed.unique_id]))
+
+
+@case("assertion: a retrieve whose TRC names no readable patient", "trc-assertion",
+      element="urn:ehdsi:assertions:trc")
+def _(env: GatewayEnv) -> Call:
+    h = hcp(env)
+    unreadable = build_trc_assertion(TrcClaims(subject_id=DOCTOR.subject_id,
+                                               patient_id="not a patient id",
+                                               hcp_assertion_id=h.get("ID")),
+                                     issuer="urn:initgw:BE:countryB", credentials=env.be.creds,
+                                     now=dt.datetime.now(dt.UTC), lifetime=dt.timedelta(hours=1))
+    return Call("xca", env.be.retrieve(patient(0), ["2.25.1"], assertions=[h, unreadable]))
+
+
 # ------------------------------------------------------------------ eDispensation
 
 @case("eD: not an eDispensation", "invalid-dispensation", element="ClinicalDocument")
@@ -918,6 +957,31 @@ def _(env: GatewayEnv) -> Call:
     other = replace(PHARMACIST, organisation="Apotheek Noord",
                     organisation_id="urn:oid:2.999.32.8")
     return Call("xdr", env.be.submit(patient(0), ed, discard=True, hcp=other))
+
+
+@case("eD: a substitution the prescriber did not allow", "substitution")
+def _(env: GatewayEnv) -> Call:
+    _, ep, rx = pivot_ep(env, 1)
+    from tests.gateway.test_xdr import state
+
+    assert not state(env, rx).substitution_allowed  # the demo's Maria Da Silva's first eP
+    return Call("xdr", env.be.submit(patient(1), dispensation(ep, substituted=True)))
+
+
+@case("volumes: one patient past the discovery limit", "volume-patient")
+def _(env: GatewayEnv) -> Call:
+    limited = gateway(env, discovery_limit_per_patient=1)
+    limited.post("xcpd", limited.be.xcpd(patient(0).extension))
+    other = replace(DOCTOR, subject_id="jo.maes@uzleuven.be")
+    return Call("xcpd", limited.be.xcpd(patient(0).extension, hcp=other), env=limited)
+
+
+@case("volumes: one country past the discovery limit", "volume-peer")
+def _(env: GatewayEnv) -> Call:
+    limited = gateway(env, discovery_limit_per_peer=1)
+    limited.post("xcpd", limited.be.xcpd(NOBODY))
+    other = replace(DOCTOR, subject_id="jo.maes@uzleuven.be")
+    return Call("xcpd", limited.be.xcpd(patient(0).extension, hcp=other), env=limited)
 
 
 # ------------------------------------------------------------------ ours
