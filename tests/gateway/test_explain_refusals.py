@@ -296,6 +296,13 @@ def _(env: GatewayEnv) -> Call:
     return Call("xcpd", xcpd0(env), pem=client_pem(issue_leaf(issue_ca("BE"), "tls-client")))
 
 
+@case("certificates: of a country the trust list does not know", "country-not-trusted")
+def _(env: GatewayEnv) -> Call:
+    from ncp.security.pki import issue_ca, issue_leaf
+
+    return Call("xcpd", xcpd0(env), pem=client_pem(issue_leaf(issue_ca("DE"), "tls-client")))
+
+
 @case("certificates: expired", "certificate-expired")
 def _(env: GatewayEnv) -> Call:
     now = dt.datetime.now(dt.UTC)
@@ -730,6 +737,24 @@ def _(env: GatewayEnv) -> Call:
                                 issuer="urn:initgw:BE:countryB", credentials=env.be.creds,
                                 now=dt.datetime.now(dt.UTC), lifetime=dt.timedelta(hours=1))
     return Call("xca", env.be.query(patient(0), assertions=[h, other]))
+
+
+@case("assertion: not signed", "signature-missing", element="urn:ehdsi:assertions:hcp")
+def _(env: GatewayEnv) -> Call:
+    h = hcp(env)
+    h.remove(h.find(f"{{{DS}}}Signature"))
+    return Call("xcpd", _xcpd_with(env, [h]))
+
+
+@case("assertion: a TRC that is not a PreviousSession authentication", "authn-context",
+      element="urn:ehdsi:assertions:trc")
+def _(env: GatewayEnv) -> Call:
+    h = hcp(env)
+
+    def x509(a: etree._Element) -> None:
+        a.find(f".//{{{SAML}}}AuthnContextClassRef").text = DOCTOR.authn_context
+    return Call("xca", env.be.query(patient(0), assertions=[
+        h, resigned(env, trc(env, patient(0), h.get("ID")), x509)]))
 
 
 # ------------------------------------------------------------------ the request body
