@@ -4,6 +4,7 @@
     ncp registry import-insured persons.csv [--format csv|jsonl] [--skip-bad] [--chunk N]
     ncp registry import-professionals professionals.jsonl [--format ...] [--skip-bad]
     ncp registry merge PROVISIONAL MATRICULE --operator NAME [--force]
+    ncp registry provisional                      # open provisional DSPs, likely matricules
     ncp registry import-services services.csv [--format ...] [--skip-bad]
 
 Without ``--skip-bad`` the whole file is checked first and nothing is written when one line is
@@ -141,6 +142,24 @@ def merge(
     finally:
         runtime.engine.dispose()
     typer.echo(str(report))
+
+
+@registry_app.command("provisional")
+def provisional_records() -> None:
+    """List the open DSPs opened at a visit, each with the register's DSPs that carry the same
+    birth date and names (a hint for ``ncp registry merge``; nothing is merged from it)."""
+    from ncp.app import build_runtime
+    from ncp.store.merge import merge_candidates
+
+    runtime = build_runtime(get_settings())
+    try:
+        found = merge_candidates(runtime.records)
+    finally:
+        runtime.engine.dispose()
+    for c in found:
+        typer.echo(f"{c.provisional_id}  {c.name}  born {c.birth_date}  opened "
+                   f"{c.opened_at:%Y-%m-%d}  likely: {', '.join(c.matricules) or '-'}")
+    typer.echo(f"{len(found)} open provisional DSP(s)")
 
 
 @registry_app.command("import-services")

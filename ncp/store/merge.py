@@ -75,7 +75,8 @@ from ncp.store.vocabulary import (
 if TYPE_CHECKING:
     from ncp.store.records import Records
 
-__all__ = ["ONE_CURRENT_TYPES", "MergeRefused", "MergeReport", "merge_records"]
+__all__ = ["ONE_CURRENT_TYPES", "Candidate", "MergeRefused", "MergeReport", "merge_candidates",
+           "merge_records"]
 
 #: Document types a record has one current document of (the newest written wins a merge).
 ONE_CURRENT_TYPES = frozenset({DocumentType.PATIENT_SUMMARY.value,
@@ -360,3 +361,45 @@ def _patient_columns(s: Session) -> list[tuple[str, str]]:
                 found.extend((name, c) for c in fk["constrained_columns"])
     return sorted(found)
 
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """An open provisional DSP and the register's DSPs of the same person, as far as the
+    identity given at the visit tells (same birth date, same names once accents and case are
+    set aside). Only a hint for the operator: the merge is never made from it."""
+
+    provisional_id: str
+    name: str
+    birth_date: dt.date
+    opened_at: dt.datetime
+    matricules: tuple[str, ...]
+
+
+def _folded(text: str) -> str:
+    import unicodedata
+
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return " ".join("".join(c for c in decomposed if c.isalnum() or c.isspace()).split())
+
+
+def merge_candidates(records: Records) -> list[Candidate]:
+    """Every open provisional DSP, with the matricules that look like the same person."""
+    found = []
+    with records.reading() as s:
+        merged = select(PatientMerge.source_patient_id)
+        provisional_rows = s.scalars(select(Patient).where(
+            Patient.matricule.like("P%"), Patient.dsp_state == DspState.OPEN.value,
+            Patient.id.not_in(merged)).order_by(Patient.dsp_opened_at)).all()
+        for p in provisional_rows:
+            if not provisional.is_provisional(p.matricule):
+                continue
+            same_day = s.scalars(select(Patient).where(
+                Patient.birth_date == p.birth_date, Patient.id != p.id,
+                Patient.matricule.not_like("P%"))).all()
+            key = (_folded(p.given_name), _folded(p.family_name))
+            found.append(Candidate(
+                p.matricule, f"{p.given_name} {p.family_name}", p.birth_date, p.dsp_opened_at,
+                tuple(sorted(o.matricule for o in same_day
+                             if (_folded(o.given_name), _folded(o.family_name)) == key))))
+    return found

@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session, undefer
 
 from ncp.registry.services import ServiceLine
@@ -156,6 +156,9 @@ class ServicesSummaries:
                     Document.patient_id.in_([p.id for p in patients.values()]),
                     Document.doc_type == DocumentType.SERVICES_SUMMARY.value,
                     Document.is_current.is_(True)).order_by(Document.id).with_for_update())}
+            rows: list[dict[str, object]] = []
+            logs: list[dict[str, object]] = []
+            superseded: list[int] = []
             for number, sent in by_patient.items():
                 patient = patients.get(number)
                 if patient is None:
@@ -164,12 +167,48 @@ class ServicesSummaries:
                 if patient.dsp_state != DspState.OPEN.value:
                     counts.closed_skipped += len(sent)
                     continue
-                self._update(s, patient, current.get(patient.id), sent, org_id, now, counts)
+                previous = current.get(patient.id)
+                made = self._version(patient, previous, sent, org_id, now, counts)
+                if made is None:
+                    continue
+                row, what = made
+                rows.append(row)
+                logs.append({"patient_id": patient.id, "what": what, "action": (
+                    AccessAction.UPDATE if previous else AccessAction.WRITE).value,
+                    "unique_id": row["unique_id"]})
+                if previous is not None:
+                    superseded.append(previous.id)
+            if rows:
+                self._write(s, rows, logs, superseded, now)
         return counts
 
-    def _update(self, s: Session, patient: Patient, previous: Document | None,
-                sent: dict[str, ServiceLine], org_id: int, now: dt.datetime,
-                counts: ServiceCounts) -> None:
+    @staticmethod
+    def _write(s: Session, rows: list[dict[str, object]], logs: list[dict[str, object]],
+               superseded: list[int], now: dt.datetime) -> None:
+        """The chunk's new versions in a few statements, whatever the number of patients
+        (plain executemany, which psycopg pipelines), with their access-log rows."""
+        if superseded:
+            s.execute(update(Document).where(Document.id.in_(superseded))
+                      .values(is_current=False))
+        s.execute(insert(Document), rows)
+        uids = [r["unique_id"] for r in rows]
+        s.execute(update(Document).where(Document.unique_id.in_(uids),
+                                         Document.series_id.is_(None))
+                  .values(series_id=Document.id))
+        ids = dict(s.execute(select(Document.unique_id, Document.id)
+                             .where(Document.unique_id.in_(uids))).all())
+        s.execute(insert(AccessLogEntry), [{
+            "at": now, "patient_id": log["patient_id"], "actor_kind": ActorKind.SYSTEM.value,
+            "actor_name": "health insurer (CNS)", "action": log["action"],
+            "what": log["what"], "document_id": ids[log["unique_id"]],
+            "context": AccessContext.ADMINISTRATION.value,
+            "outcome": Outcome.SUCCESS.value, "detail": "services feed"} for log in logs])
+
+    def _version(self, patient: Patient, previous: Document | None,
+                 sent: dict[str, ServiceLine], org_id: int, now: dt.datetime,
+                 counts: ServiceCounts) -> tuple[dict[str, object], str] | None:
+        """The new version of the patient's summary (a row of ``documents``, sealed) and its
+        log text, or None when the feed brings nothing new for them."""
         from ncp.store.records import AAD_VERSION, document_aad, new_document_uid
 
         records = self._records
@@ -186,7 +225,7 @@ class ServicesSummaries:
                 continue
             entries[reference] = entry
         if not new and not corrected:
-            return
+            return None
         counts.patients_updated += 1
         counts.new_lines += new
         counts.corrected += corrected
@@ -200,31 +239,22 @@ class ServicesSummaries:
         sealed = records.keys.current().seal(content, aad=document_aad(
             uid, patient.id, DocumentType.SERVICES_SUMMARY.value, masked, conf))
         first = min(e.date for e in entries.values())
-        doc = Document(
-            unique_id=uid, patient_id=patient.id, doc_type=DocumentType.SERVICES_SUMMARY.value,
-            title=_LABELS.get(patient.preferred_language, _LABELS["fr"])[0] + " (CNS)",
-            media_type="text/plain", author_kind="insurer", author_name=INSURER[1],
-            organisation_id=org_id, created_at=now,
-            service_start=dt.datetime(first.year, first.month, first.day, tzinfo=dt.UTC),
-            confidentiality=conf, masked=masked,
-            version=previous.version + 1 if previous else 1,
-            series_id=previous.series_id if previous else None,
-            supersedes_id=previous.id if previous else None, is_current=True,
-            content_size=len(content), aad_version=AAD_VERSION, key_id=sealed.key_id,
-            wrapped_key=sealed.wrapped_key, nonce=sealed.nonce, ciphertext=sealed.ciphertext)
-        if previous is not None:
-            previous.is_current = False
-        s.add(doc)
-        s.flush()
-        if doc.series_id is None:
-            doc.series_id = doc.id
-        s.execute(insert(AccessLogEntry), [{
-            "at": now, "patient_id": patient.id, "actor_kind": ActorKind.SYSTEM.value,
-            "actor_name": "health insurer (CNS)",
-            "action": (AccessAction.UPDATE if previous else AccessAction.WRITE).value,
-            "what": f"summary of services: {new} new, {corrected} corrected",
-            "document_id": doc.id, "context": AccessContext.ADMINISTRATION.value,
-            "outcome": Outcome.SUCCESS.value, "detail": "services feed"}])
+        return {
+            "unique_id": uid, "patient_id": patient.id,
+            "doc_type": DocumentType.SERVICES_SUMMARY.value,
+            "title": _LABELS.get(patient.preferred_language, _LABELS["fr"])[0] + " (CNS)",
+            "media_type": "text/plain", "author_kind": "insurer",
+            "author_professional_id": None, "author_name": INSURER[1],
+            "organisation_id": org_id, "created_at": now,
+            "service_start": dt.datetime(first.year, first.month, first.day, tzinfo=dt.UTC),
+            "service_stop": None, "confidentiality": conf, "masked": masked,
+            "version": previous.version + 1 if previous else 1,
+            "series_id": previous.series_id if previous else None,
+            "supersedes_id": previous.id if previous else None, "is_current": True,
+            "content_size": len(content), "aad_version": AAD_VERSION,
+            "key_id": sealed.key_id, "wrapped_key": sealed.wrapped_key,
+            "nonce": sealed.nonce, "ciphertext": sealed.ciphertext,
+        }, f"summary of services: {new} new, {corrected} corrected"
 
     @staticmethod
     def _insurer(s: Session) -> int:

@@ -81,3 +81,24 @@ def test_refusals_write_nothing_and_say_why(records: Records) -> None:
     assert code == 1 and "P followed by 12 digits" in out
     code, out = _run(done.provisional_id, NUMBER, "--operator", "ops1", "--force")
     assert code == 0 and "(forced)" in out
+
+
+def test_the_operator_lists_provisional_records_with_likely_matricules(
+        records: Records) -> None:
+    doctor = records.professional_actor(records.add_professional(
+        registry_id="RP3", given_name="Marie", family_name="Muller", profession="physician",
+        isco_code="2211"))
+    records.add_patient(matricule=NUMBER, given_name="Ána", family_name="SILVA", gender="F")
+    same = register_at_visit(records, doctor, VisitIdentity("Ana", "Silva", dt.date(1990, 3, 4),
+                                                            "F"))
+    other = register_at_visit(records, doctor, VisitIdentity("Bea", "Silva",
+                                                             dt.date(1990, 3, 4), "F"))
+    result = CliRunner().invoke(app, ["registry", "provisional"])
+    assert result.exit_code == 0, result.output
+    lines = {line.split()[0]: line for line in result.output.splitlines()}
+    assert lines[same.provisional_id].endswith(f"likely: {NUMBER}")
+    assert lines[other.provisional_id].endswith("likely: -")
+    assert "2 open provisional DSP(s)" in result.output
+    assert _run(same.provisional_id, NUMBER, "--operator", "ops1")[0] == 0
+    result = CliRunner().invoke(app, ["registry", "provisional"])
+    assert same.provisional_id not in result.output and "1 open provisional" in result.output

@@ -48,6 +48,8 @@ def _csv(tmp_path: Path, *lines: str, name: str = "services.csv") -> Path:
 
 def _run(*args: str) -> tuple[int, str]:
     result = CliRunner().invoke(app, ["registry", "import-services", *args])
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
     return result.exit_code, result.output
 
 
