@@ -91,3 +91,76 @@ def test_ncp_audit_verify_reports_the_broken_link(db_engine: Engine, keyring: Ke
         assert "access_log: BROKEN at link 4" in bad.output and "3 links before" in bad.output
     finally:
         get_settings.cache_clear()
+
+
+def test_the_sealer_hashes_with_no_transaction_open_and_writes_small_batches(
+        records: Records, any_db_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Why (issue 16, the soak): every request writes an audit row, and on SQLite every write
+    waits for the one write lock. A sealer that hashed a minute's rows inside its transaction
+    held that lock for seconds and every request stalled behind it once a minute."""
+    from sqlalchemy import event
+
+    from ncp.store import chain
+
+    _activity(records, any_db_engine)
+    _activity(records, any_db_engine)
+    open_tx, updated, batches = [False], [0], []
+
+    def begin(conn: object) -> None:
+        open_tx[0], updated[0] = True, 0
+
+    def end(conn: object) -> None:
+        if updated[0]:
+            batches.append(updated[0])
+        open_tx[0] = False
+
+    def count(conn: object, cursor: object, statement: str, parameters: object,
+              context: object, executemany: bool) -> None:
+        if statement.lstrip().upper().startswith("UPDATE"):
+            updated[0] += len(parameters) if executemany else 1  # type: ignore[arg-type]
+
+    hashed_inside = []
+    real_link = chain.link
+
+    def link(previous: str, row: dict[str, object]) -> str:
+        hashed_inside.append(open_tx[0])
+        return real_link(previous, row)
+
+    monkeypatch.setattr(chain, "link", link)
+    event.listen(any_db_engine, "begin", begin)
+    event.listen(any_db_engine, "commit", end)
+    event.listen(any_db_engine, "rollback", end)
+    event.listen(any_db_engine, "before_cursor_execute", count)
+    try:
+        sealed = seal(session_factory(any_db_engine), batch=4, pause=0)
+    finally:
+        for name, fn in (("begin", begin), ("commit", end), ("rollback", end),
+                         ("before_cursor_execute", count)):
+            event.remove(any_db_engine, name, fn)
+    assert sealed > 12 and len(hashed_inside) == sealed and not any(hashed_inside)
+    assert sum(batches) == sealed and max(batches) <= 4
+    assert _broken(any_db_engine) == {"access_log": None, "audit_messages": None}
+
+
+def test_a_batch_sealed_meanwhile_by_another_process_is_read_again(
+        records: Records, any_db_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two processes seal (each app runs a sealer): one that computed its links while the
+    other sealed the same rows must not write them (two rows with one link, or a fork)."""
+    from ncp.store import chain
+
+    _activity(records, any_db_engine)
+    sessions = session_factory(any_db_engine)
+    real_link, other = chain.link, []
+
+    def link(previous: str, row: dict[str, object]) -> str:
+        if not other:  # the other process seals everything between our read and our write
+            monkeypatch.setattr(chain, "link", real_link)
+            other.append(seal(sessions))
+            monkeypatch.setattr(chain, "link", link)
+        return real_link(previous, row)
+
+    monkeypatch.setattr(chain, "link", link)
+    ours = seal(sessions)
+    total = sum(r.sealed for r in verify(sessions))
+    assert other[0] == total > 0 and ours == 0
+    assert _broken(any_db_engine) == {"access_log": None, "audit_messages": None}
