@@ -5,7 +5,8 @@ The professionals and the insured persons are loaded from the registers' extract
 import-professionals`` and ``import-insured``), so the demo opens its DSPs the way the country
 does. What no national feed carries yet is demo code here: the referring-doctor declarations
 and the persons' activation (they have demo logins, :mod:`ncp.auth.demo`), the visits, the
-documents, the consents. :data:`PROFESSIONALS` and :data:`PATIENTS` say the same as the
+documents, the consents. The insurer's services (a summary of services for Tom Wagner) come
+through the services feed too. :data:`PROFESSIONALS` and :data:`PATIENTS` say the same as the
 extracts (a test checks it): the logins and the tests name the demo people by them.
 
 Idempotent: seeding a database that already holds the demo patients changes nothing. The
@@ -125,6 +126,7 @@ def seed(records: Records) -> bool:
             records.give_consent(me, pid, service, channel="demo")
         if rec.closed:
             records.close_dsp(me, pid, "demo: a closed DSP")
+    load_services(records)
     return True
 
 
@@ -148,6 +150,20 @@ def load_feeds(records: Records, folder: Path = FEEDS) -> None:
         if bad:
             raise RuntimeError(f"bad line in the demo's extracts: {bad[0]}")
         feed.apply(items)  # type: ignore[attr-defined]
+
+
+def load_services(records: Records, folder: Path = FEEDS) -> None:
+    """The insurer's services of the demo (Tom Wagner's summary of services), through the
+    services feed (``ncp registry import-services``)."""
+    from ncp.registry.insured import BadLine
+    from ncp.registry.services import read_services
+    from ncp.store.services import ServicesSummaries
+
+    lines = list(read_services(folder / "services.csv", today=records.clock().date()))
+    bad = [str(i) for i in lines if isinstance(i, BadLine)]
+    if bad:
+        raise RuntimeError(f"bad line in the demo's services: {bad[0]}")
+    ServicesSummaries(records).apply(lines)  # type: ignore[arg-type]
 
 
 def _declare_referring_and_activate(records: Records, patient_id: int,

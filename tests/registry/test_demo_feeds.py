@@ -37,4 +37,8 @@ def test_the_demo_opens_its_dsps_through_the_register_feed(records: Records) -> 
         activated = list(s.scalars(select(Patient.activated_at)))
     assert len(opened) == len(demo.PATIENTS)
     assert all(a is not None for a in activated)  # the demo persons have logins
+    tom = records.patient_id(demo.PATIENTS[2].patient.matricule)
+    gp = records.professional_actor(records.professional_id("LU-HP-100001"))
+    (summary,) = records.list_documents(gp, tom, doc_type="services-summary")
+    assert "Électrocardiogramme".encode() in records.read_document(gp, summary.unique_id)[1]
     assert demo.seed(records) is False  # idempotent
