@@ -152,6 +152,9 @@ def merge_records(records: Records, provisional_id: str, matricule: str, *, oper
         raise InvalidInput("the operator's name is needed for the access log")
     now = records.clock()
     with records._tx() as s:
+        # The provisional record's row lock first, then the merges: a second merge of the same
+        # record run at the same time waits here and then finds the first one's merge.
+        source = _locked(s, pid)
         done = s.scalars(select(PatientMerge).where(PatientMerge.provisional_id == pid)
                          ).one_or_none()
         if done is not None:
@@ -159,7 +162,6 @@ def merge_records(records: Records, provisional_id: str, matricule: str, *, oper
                 raise MergeRefused(f"{pid} was already merged into another matricule "
                                    f"({done.matricule})")
             return MergeReport(pid, number, "already")
-        source = _locked(s, pid)
         if source is None:
             raise NotFound(f"no DSP has the provisional identifier {pid}")
         target = _locked(s, number)

@@ -209,3 +209,34 @@ def test_a_matricule_without_a_dsp_is_given_to_the_provisional_record(
         records.patient_id(done.provisional_id)
     records.list_documents(doctor, done.patient_id)  # the record is the same, still open
     assert merge_records(records, done.provisional_id, number, operator="o").kind == "already"
+
+
+@pytest.mark.parametrize("into_existing", [True, False])
+def test_two_merges_at_once_merge_once(records: Records, into_existing: bool) -> None:
+    import threading
+
+    doctor = professional(records)
+    number = _national(records, doctor)[1] if into_existing else new_matricule()
+    done = register_at_visit(records, doctor, ANA)
+    records.add_document(doctor, done.patient_id, doc_type="visit-report", title="Visite",
+                         media_type="text/plain", content=b"x")
+    kinds: list[str] = []
+    errors: list[BaseException] = []
+    start = threading.Barrier(2)
+
+    def run() -> None:
+        start.wait()
+        try:
+            kinds.append(merge_records(records, done.provisional_id, number,
+                                       operator="ops").kind)
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors, errors
+    assert sorted(kinds) == sorted(["already", "merged" if into_existing else "re-identified"])
+    assert _count(records, PatientMerge) == 1
