@@ -112,6 +112,9 @@ def refusal_of(error: NcpError) -> Refusal:
     was sent; element and detail are those of the refusal the answer re-words, if any."""
     check, source = check_of(error)
     element = getattr(source, "location", "") or error.location or None
+    if source is not error and error.location and element and error.location not in element:
+        # A per-document refusal: the document asked for, then where inside it.
+        element = f"{error.location} {element}"
     detail = str(getattr(source, "detail", "") or source)
     if source is not error and error.detail and error.detail not in detail:
         detail = f"{error.detail}: {detail}"

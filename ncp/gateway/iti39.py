@@ -159,5 +159,8 @@ def _located(error: NcpError, unique_id: str) -> NcpError:
     """The per-document error, located at the requested id (never anything internal)."""
     located = NcpError(error.error, error.detail, location=unique_id)
     located.error_id = error.error_id
+    # The refusal it re-words: explain stores the check that really refused (a tampered
+    # ciphertext is content-tampered, not an anonymous internal error), never sent to the peer.
+    located.__context__ = error
     return located
 

@@ -917,7 +917,8 @@ def _(env: GatewayEnv) -> Call:
 
 
 @case("document: a Patient Summary that cannot be transcoded", "transcoding",
-      element="2.25.", detail="S9999")
+      element=" /hl7:ClinicalDocument[1]/", detail="S9999")
+# element: the document asked for (2.25...), a space, then the XPath of the unmapped code
 def _(env: GatewayEnv) -> Call:
     records = env.records
     gp = records.professional_actor(records.professional_id("LU-HP-100001"))
@@ -929,6 +930,47 @@ def _(env: GatewayEnv) -> Call:
                                  title="Résumé patient", media_type="text/xml", content=broken,
                                  supersedes=current)
     return Call("xca", env.be.retrieve(patient(0), [fixed.unique_id]))
+
+
+@case("document: an eP query where every prescription is cancelled", "no-eprescription")
+def _(env: GatewayEnv) -> Call:
+    from sqlalchemy import select, update
+
+    from ncp.store.dispensing import PrescriptionStatus
+    from ncp.store.models import Document, Prescription
+
+    mine = select(Document.id).where(Document.patient_id == env.patient_db_id(0))
+    with env.records._sessions() as s, s.begin():
+        done = s.execute(update(Prescription).where(Prescription.document_id.in_(mine))
+                         .values(status=PrescriptionStatus.CANCELLED.value))
+        assert done.rowcount >= 1  # the demo patient had prescriptions: now none is listed
+    return Call("xca", env.be.query(patient(0), ClassCode.EPRESCRIPTION, hcp=PHARMACIST))
+
+
+@case("document: a stored ciphertext that fails its integrity check", "content-tampered",
+      element="2.25.")
+def _(env: GatewayEnv) -> Call:
+    """A database writer flipped one byte of a sealed document (AES-GCM): the retrieve is
+    refused as ours to investigate, and the peer gets no content. A new version is used so
+    that no pivot of it is cached yet."""
+    from sqlalchemy import select, update
+
+    from ncp.store.models import Document
+
+    records = env.records
+    gp = records.professional_actor(records.professional_id("LU-HP-100001"))
+    current = document_id(env, 0, "LU-HP-100001", DocumentType.PATIENT_SUMMARY)
+    _, national = records.read_document(gp, current)
+    fresh = records.add_document(gp, env.patient_db_id(0), doc_type="patient-summary",
+                                 title="Résumé patient", media_type="text/xml",
+                                 content=national, supersedes=current)
+    with records._sessions() as s, s.begin():
+        sealed = s.scalar(select(Document.ciphertext)
+                          .where(Document.unique_id == fresh.unique_id))
+        flipped = bytes([sealed[0] ^ 0x01]) + sealed[1:]
+        s.execute(update(Document).where(Document.unique_id == fresh.unique_id)
+                  .values(ciphertext=flipped))
+    return Call("xca", env.be.retrieve(patient(0), [fresh.unique_id]))
 
 
 @case("assertion: a retrieve whose TRC names no readable patient", "trc-assertion",
@@ -1042,7 +1084,7 @@ def error_id_of(body: bytes) -> str:
             hit = _HEX.search(value)
             if hit:
                 return hit.group(1)
-    pytest.skip("the RegistryError carries no error id yet (issue 12, engineer 'errors')")
+    pytest.fail("the answer carries no error id the peer could quote")
 
 
 def explain(env: GatewayEnv, error_id: str, *args: str) -> str:
