@@ -70,9 +70,9 @@ from ncp.security.pki import init_pki
 from ncp.settings import Settings
 from ncp.store.db import make_engine, session_factory, upgrade
 from ncp.store.dispensing import Dispensing
+from ncp.store.dsp import Records
 from ncp.store.keys import KeyRingSource
 from ncp.store.models import AccessLogEntry, AuditMessage, Dispensation, Prescription
-from ncp.store.records import Records
 from ncp.terminology.loader import load_all
 from ncp.testing.server import free_port
 

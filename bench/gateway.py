@@ -60,8 +60,8 @@ from ncp.security.pki import init_pki
 from ncp.security.validation import AssertionValidator
 from ncp.settings import Settings
 from ncp.store.db import make_engine, session_factory, upgrade
+from ncp.store.dsp import Records
 from ncp.store.keys import KeyRingSource
-from ncp.store.records import Records
 from ncp.store.vocabulary import DocumentType
 from ncp.terminology.loader import load_all
 

@@ -36,8 +36,8 @@ from ncp.registry.services import ServiceLine, read_services
 from ncp.store import matricule
 from ncp.store.crypto import KeyRing
 from ncp.store.db import make_engine, session_factory, upgrade
+from ncp.store.dsp import Records
 from ncp.store.population import Population, SyncCounts
-from ncp.store.records import Records
 from ncp.store.services import ServiceCounts, ServicesSummaries
 from ncp.testing.postgres import PostgresCluster
 

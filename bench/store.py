@@ -32,7 +32,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from ncp.store import matricule
 from ncp.store.crypto import KeyRing
 from ncp.store.db import analyze, make_engine, session_factory, upgrade
-from ncp.store.records import DocumentImport, PatientImport, Records
+from ncp.store.documents import DocumentImport
+from ncp.store.dsp import Records
+from ncp.store.identity import PatientImport
 from ncp.testing.postgres import PostgresCluster
 
 DOC_TYPES = ["visit-report", "laboratory-report", "prescription", "imaging-report",

@@ -22,8 +22,8 @@ from ncp.portal.content import MAX_UPLOAD_BYTES
 from ncp.request_limits import RequestLimits, budgets
 from ncp.settings import Settings, get_settings
 from ncp.store.db import database_status, make_engine, session_factory
+from ncp.store.dsp import Records
 from ncp.store.keys import KeyRingSource
-from ncp.store.records import Records
 
 log = logging.getLogger("ncp.app")
 

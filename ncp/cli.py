@@ -118,6 +118,7 @@ def keys_rotate(
     batch: int = typer.Option(1000, help="Rows re-wrapped per committed batch."),
 ) -> None:
     """Make a new master key active and re-wrap every data key under it (online)."""
+    import ncp.store.schema  # noqa: F401  (every sealed table registers itself)
     from ncp.store.db import make_engine, session_factory
     from ncp.store.keys import rotate
 

@@ -24,9 +24,9 @@ from ncp.cda.model import PrescriptionData
 from ncp.cda.national import build_prescription
 from ncp.store import matricule
 from ncp.store.dispensing import Dispensing, PrescriptionItem
+from ncp.store.dsp import Records
 from ncp.store.errors import NotFound
 from ncp.store.policy import Actor
-from ncp.store.records import Records
 
 #: The registers' extracts of the demo (documented in docs/registry.md).
 FEEDS = Path(__file__).resolve().parents[1] / "docs" / "examples" / "demo"

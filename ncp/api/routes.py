@@ -22,9 +22,11 @@ from ncp.auth.service import AuthError, Principal
 from ncp.portal.content import MAX_UPLOAD_BYTES, check_upload
 from ncp.portal.web import authenticator, client_address, terminology
 from ncp.server import client_cert_pem
+from ncp.store.documents import DocumentInfo
+from ncp.store.dsp import Records
 from ncp.store.errors import AccessDenied, NotFound
+from ncp.store.identity import PatientInfo
 from ncp.store.policy import Actor
-from ncp.store.records import DocumentInfo, PatientInfo, Records
 from ncp.store.vocabulary import Confidentiality, DocumentType, EmergencyReason
 
 #: Slack over the exact base64 size, so that a slightly oversized file is answered by the

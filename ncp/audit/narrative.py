@@ -1,6 +1,6 @@
 """The patient's access log in words, in French, German or English.
 
-A row of the access log (:class:`ncp.store.records.LogEntry`) says who (name, organisation,
+A row of the access log (:class:`ncp.store.access_log.LogEntry`) says who (name, organisation,
 country for a professional abroad), did what (search, read, write...), on what, when, and with
 which outcome. Patients read it in the portal as sentences such as
 
@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from ncp.store.records import LogEntry
+from ncp.store.access_log import LogEntry
 
 __all__ = ["LANGUAGES", "country_name", "describe", "describe_all"]
 

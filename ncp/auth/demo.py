@@ -21,7 +21,7 @@ from ncp.auth.passwords import Passwords, make_hasher
 from ncp.auth.service import Authenticator
 from ncp.security.pki import CARD_CA_FOLDER
 from ncp.store.db import session_factory
-from ncp.store.records import Records
+from ncp.store.dsp import Records
 
 DEMO_PASSWORD = "dsp-demo-password"  # noqa: S105  (published on purpose)
 #: Base32 TOTP secret shared by every demo login (RFC 6238, SHA-1, 6 digits, 30 s).

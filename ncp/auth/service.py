@@ -34,9 +34,10 @@ from ncp.auth import totp
 from ncp.auth.certificates import CardRefused, CardVerifier, ca_identity, identify
 from ncp.auth.passwords import Passwords
 from ncp.store.accounts import AccountInfo, AccountStore, SessionInfo
+from ncp.store.dsp import Records
 from ncp.store.errors import AccessDenied
 from ncp.store.policy import DELEGATIONS, Actor
-from ncp.store.records import Records, utcnow
+from ncp.store.record_service import utcnow
 
 SECOND_FACTOR = "second-factor"
 FULL = "full"

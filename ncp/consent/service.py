@@ -6,7 +6,7 @@ Patient Summary (which also carries the original clinical documents) and for ePr
 consent hook always says yes; here, without a current consent for the service the answer is
 error 4701 and nothing is released. The check is the same at discovery, query, retrieve and
 submit. Consents themselves are given and withdrawn by the patient through the record store
-(:meth:`ncp.store.records.Records.give_consent`); this service only reads them.
+(:meth:`ncp.store.consent.ConsentRecords.give_consent`); this service only reads them.
 
 The record store's access policy enforces the same rule again for every document it hands to a
 foreign professional (defence in depth): this service exists so that the gateway can refuse
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from ncp.errors import ErrorCode, NcpError
 from ncp.ihe.codes import Service
-from ncp.store.records import Records
+from ncp.store.dsp import Records
 from ncp.store.vocabulary import CrossBorderService
 
 #: Which consent each eHDSI service needs.

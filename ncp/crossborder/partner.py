@@ -29,9 +29,9 @@ from lxml import etree
 from ncp.cda.demo import DemoPatient, national_documents
 from ncp.settings import Settings
 from ncp.store import matricule
+from ncp.store.dsp import Records
 from ncp.store.errors import NotFound
 from ncp.store.policy import Actor
-from ncp.store.records import Records
 
 __all__ = ["COUNTRIES", "CountryProfile", "demo_partner", "environment", "mask_xml", "prepare",
            "start"]

@@ -35,7 +35,7 @@ from ncp.security.permissions import Transaction as SecurityTransaction
 from ncp.security.saml import ATTR, AssertionKind
 from ncp.security.validation import VerifiedIdentity
 from ncp.security.wssecurity import VerifiedMessage
-from ncp.store.records import DocumentInfo
+from ncp.store.documents import DocumentInfo
 from ncp.store.vocabulary import DocumentType
 
 if TYPE_CHECKING:

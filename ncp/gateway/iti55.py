@@ -27,7 +27,7 @@ from ncp.security.validation import VerifiedIdentity
 from ncp.security.wssecurity import VerifiedMessage
 from ncp.store import matricule as matricule_rules
 from ncp.store.errors import AccessDenied, NotFound
-from ncp.store.records import PatientInfo
+from ncp.store.identity import PatientInfo
 
 if TYPE_CHECKING:
     from ncp.gateway.pipeline import Gateway

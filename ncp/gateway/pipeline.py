@@ -55,8 +55,8 @@ from ncp.security.validation import VerifiedIdentity
 from ncp.security.wssecurity import VerifiedMessage
 from ncp.settings import Settings
 from ncp.store.audit import AuditLog
+from ncp.store.dsp import Records
 from ncp.store.policy import Actor
-from ncp.store.records import Records
 from ncp.store.vocabulary import Profession
 from ncp.store.volumes import RequestVolumes
 from ncp.xmlutil import NS, qname

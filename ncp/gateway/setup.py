@@ -23,8 +23,8 @@ from ncp.settings import Settings
 from ncp.store.audit import AuditLog
 from ncp.store.db import session_factory
 from ncp.store.dispensing import Dispensing
+from ncp.store.dsp import Records
 from ncp.store.pivot_cache import PivotCache
-from ncp.store.records import Records
 from ncp.store.volumes import RequestVolumes, VolumeLimits
 from ncp.terminology.service import DbTerminology, Terminology
 

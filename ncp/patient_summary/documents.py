@@ -23,10 +23,10 @@ from dataclasses import dataclass
 from ncp.cda.kinds import DocumentKind
 from ncp.errors import ErrorCode, NcpError
 from ncp.patient_summary.entries import ORCD_TYPES, PDF_SUFFIX
+from ncp.store.documents import DocumentInfo
 from ncp.store.errors import AccessDenied, NotFound
 from ncp.store.pivot_cache import PivotCache
 from ncp.store.policy import Actor
-from ncp.store.records import DocumentInfo
 from ncp.store.vocabulary import DocumentType
 from ncp.terminology.service import Terminology
 from ncp.terminology.sources import DATA_DIR

@@ -17,7 +17,7 @@ from ncp.ihe import oids
 from ncp.ihe.codes import ClassCode, FormatCode
 from ncp.ihe.identifiers import PatientId
 from ncp.ihe.rim import Author, Coded, DocumentEntry, EPrescriptionMetadata
-from ncp.store.records import DocumentInfo
+from ncp.store.documents import DocumentInfo
 from ncp.store.vocabulary import DocumentType
 
 __all__ = ["CLASS_OF_TYPE", "ORCD_TYPES", "PDF_SUFFIX", "EntryFactory", "entry_uuid"]

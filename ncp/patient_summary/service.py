@@ -18,9 +18,9 @@ from ncp.ihe.identifiers import PatientId
 from ncp.ihe.rim import Association, DocumentEntry, xfrm_association
 from ncp.patient_summary.documents import pivot_variant, rendition_variant
 from ncp.patient_summary.entries import CLASS_OF_TYPE, ORCD_TYPES, EntryFactory
+from ncp.store.dsp import Records
 from ncp.store.pivot_cache import PivotCache
 from ncp.store.policy import Actor
-from ncp.store.records import Records
 from ncp.store.vocabulary import DocumentType
 
 __all__ = ["ORCD_CLASS_CODES", "PatientSummaryService", "QueryResult"]

@@ -1,7 +1,7 @@
 """The DSP portal: pages for patients (and their assistants) and for professionals.
 
 ``install(app)`` adds the pages under ``/portal`` and their static files; everything a page does
-to a record goes through :class:`ncp.store.records.Records` (one access policy, one access log).
+to a record goes through :class:`ncp.store.dsp.Records` (one access policy, one access log).
 """
 
 from __future__ import annotations

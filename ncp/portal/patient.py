@@ -28,8 +28,8 @@ from ncp.portal.web import (
     refuse_oversized,
     require_csrf,
 )
+from ncp.store.dsp import Records
 from ncp.store.errors import NotFound
-from ncp.store.records import Records
 from ncp.store.vocabulary import (
     AccessRuleKind,
     Confidentiality,

@@ -34,9 +34,9 @@ from ncp.portal.web import (
     terminology,
     translator,
 )
+from ncp.store.dsp import Records
 from ncp.store.errors import AccessDenied, NotFound
 from ncp.store.policy import rights_matrix
-from ncp.store.records import Records
 from ncp.store.vocabulary import Confidentiality, DocumentType, Profession
 from ncp.xmlutil import XmlInputError
 

@@ -33,6 +33,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from ncp.observability import login_done
+from ncp.store import sealed
 from ncp.store.crypto import Sealed, TamperedContent
 from ncp.store.db import reading
 from ncp.store.errors import ContentTampered
@@ -40,6 +41,7 @@ from ncp.store.keys import KeyRingSource
 from ncp.store.models import Base, Patient, Professional, UtcDateTime
 
 
+@sealed.table('totp_ciphertext')
 class Account(Base):
     """A login: a patient, a professional, or a helper acting for patients who named them."""
 

@@ -28,11 +28,12 @@ from sqlalchemy.orm import Session
 
 from ncp.errors import ErrorCode
 from ncp.store import policy
+from ncp.store.documents import _DOCUMENTS, DocumentInfo, _document_info
+from ncp.store.dsp import Records
 from ncp.store.errors import AccessDenied, InvalidInput, NotFound, StoreError
 from ncp.store.models import Dispensation, Document, Prescription
 from ncp.store.originals import keep_original
 from ncp.store.policy import Actor
-from ncp.store.records import _DOCUMENTS, DocumentInfo, Records, _document_info
 from ncp.store.vocabulary import AccessAction, Confidentiality, DocumentType, Outcome
 
 #: How long after a dispensation the same organisation may discard it.

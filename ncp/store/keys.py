@@ -29,12 +29,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from ncp.store import sealed
 from ncp.store.crypto import KeyRing, UnknownMasterKey, write_private_json
-from ncp.store.models import Document, ReceivedOriginal
 
 
 def archive_path(path: Path) -> Path:
@@ -109,13 +110,23 @@ class RotationReport:
     retired: list[str]
 
 
-def _sealed_tables() -> list[type]:
-    """Every table whose rows carry a data key wrapped by a master key."""
-    from ncp.store.accounts import Account
-    from ncp.store.peers import SentDispensation
-    from ncp.store.pivot_cache import PivotCacheEntry
+class UnregisteredSealedTable(RuntimeError):
+    """The database has a table with wrapped data keys that :mod:`ncp.store.sealed` does not
+    know: rotating now would retire master keys its rows still need."""
 
-    return [Document, ReceivedOriginal, PivotCacheEntry, SentDispensation, Account]
+
+def _sealed_tables() -> list[Any]:
+    """Every table whose rows carry a data key wrapped by a master key (the registry)."""
+    return [entry.model for entry in sealed.tables()]
+
+
+def _check_registry(sessions: sessionmaker[Session]) -> None:
+    with sessions() as s:
+        missing = sealed.unregistered(s.connection())
+    if missing:
+        raise UnregisteredSealedTable(
+            f"tables with wrapped data keys not registered with ncp.store.sealed: "
+            f"{', '.join(missing)} (import ncp.store.schema before rotating)")
 
 
 @contextmanager
@@ -168,6 +179,7 @@ def rotate(sessions: sessionmaker[Session], path: Path, *, batch: int = 1000,
     while writers are held off.
     """
     now = now or dt.datetime.now(dt.UTC)
+    _check_registry(sessions)
     with rotation_lock(path):
         ring = KeyRing.load(path).with_new_active_key()
         ring.save(path)

@@ -73,7 +73,7 @@ from ncp.store.vocabulary import (
 )
 
 if TYPE_CHECKING:
-    from ncp.store.records import Records
+    from ncp.store.dsp import Records
 
 __all__ = ["ONE_CURRENT_TYPES", "Candidate", "MergeRefused", "MergeReport", "merge_candidates",
            "merge_records"]

@@ -24,6 +24,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, deferred, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
+from ncp.store import sealed
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -128,6 +130,7 @@ class DspStateChange(Base):
     reason: Mapped[str | None] = mapped_column(String(400))
 
 
+@sealed.table('ciphertext')
 class Document(Base):
     """One version of a document. Content is encrypted (see :mod:`ncp.store.crypto`)."""
 
@@ -158,7 +161,7 @@ class Document(Base):
     is_current: Mapped[bool] = mapped_column(Boolean, default=True)
     content_size: Mapped[int] = mapped_column(Integer)
     #: 0: the ciphertext's associated data is the unique id alone (before issue 14); 1: it
-    #: binds the patient and the access fields too (ncp.store.records.document_aad).
+    #: binds the patient and the access fields too (ncp.store.documents.document_aad).
     aad_version: Mapped[int] = mapped_column(Integer, default=1, server_default="0")
     key_id: Mapped[str] = mapped_column(String(40))
     wrapped_key: Mapped[bytes] = mapped_column(LargeBinary(64))
@@ -327,6 +330,7 @@ class Dispensation(Base):
     discard_unique_id: Mapped[str | None] = mapped_column(String(128), unique=True)
 
 
+@sealed.table('ciphertext')
 class ReceivedOriginal(Base):
     """A document exactly as a foreign country sent it, kept beside the national form that the
     DSP stores in its place (today: the pivot eDispensation behind a dispensation document).

@@ -23,10 +23,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ncp.store.crypto import Sealed, TamperedContent
+from ncp.store.documents import DocumentInfo
+from ncp.store.dsp import Records
 from ncp.store.errors import ContentTampered, NotFound
 from ncp.store.models import ReceivedOriginal
 from ncp.store.policy import Actor
-from ncp.store.records import DocumentInfo, Records
 
 __all__ = ["OriginalRead", "Originals", "keep_original"]
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Integer, LargeBinary, String, Text, delete, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
+from ncp.store import sealed
 from ncp.store.crypto import Sealed, TamperedContent
 from ncp.store.db import reading
 from ncp.store.errors import ContentTampered, NotFound
@@ -107,6 +108,7 @@ class CrossBorderContext(Base):
     expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
 
 
+@sealed.table('ciphertext')
 class SentDispensation(Base):
     """An eDispensation submitted to a visitor's country, and what became of it."""
 

@@ -34,28 +34,30 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ncp.errors import NcpError
+from ncp.store import sealed
+from ncp.store.access_log import _LOG_Q
 from ncp.store.crypto import Sealed, TamperedContent, UnknownMasterKey
-from ncp.store.errors import ContentTampered, NotFound
-from ncp.store.models import Base, Document, UtcDateTime
-from ncp.store.policy import Actor
-from ncp.store.records import (
-    _LOG_Q,
+from ncp.store.documents import (
     _SEALED_Q,
     _VIEW,
     _VIEW_END,
     _VIEW_MATRICULE,
     DocumentInfo,
-    Records,
     _document_info,
-    _fact_params,
     info_aad,
 )
+from ncp.store.dsp import Records
+from ncp.store.errors import ContentTampered, NotFound
+from ncp.store.facts import _fact_params
+from ncp.store.models import Base, Document, UtcDateTime
+from ncp.store.policy import Actor
 from ncp.store.unit import Query, unit
 from ncp.store.vocabulary import AccessAction, Outcome
 
 __all__ = ["PivotCache", "PivotCacheEntry", "PivotRead"]
 
 
+@sealed.table('ciphertext')
 class PivotCacheEntry(Base):
     """One cached pivot document (encrypted), for one document version and one variant."""
 

@@ -40,7 +40,7 @@ from ncp.store.vocabulary import (
 )
 
 if TYPE_CHECKING:
-    from ncp.store.records import Records
+    from ncp.store.dsp import Records
 
 __all__ = ["INSURER", "ServiceCounts", "ServicesSummaries", "parse_summary", "render_summary"]
 
@@ -209,7 +209,7 @@ class ServicesSummaries:
                  counts: ServiceCounts) -> tuple[dict[str, object], str] | None:
         """The new version of the patient's summary (a row of ``documents``, sealed) and its
         log text, or None when the feed brings nothing new for them."""
-        from ncp.store.records import AAD_VERSION, document_aad, new_document_uid
+        from ncp.store.documents import AAD_VERSION, document_aad, new_document_uid
 
         records = self._records
         entries = parse_summary(records._open_document(previous)) if previous else {}

@@ -8,8 +8,8 @@ the national API and pages. It is not reachable across borders: XCPD answers onl
 national identifier domain, and a provisional identifier is not one.
 
 The registration is the visit's therapeutic relationship too: the registering professional has
-the usual visit period (:data:`~ncp.store.records.VISIT_PERIOD`) on the record, no more. Both the
-opening and the relationship are rows of the new record's access log.
+the usual visit period (:data:`~ncp.store.relationships.VISIT_PERIOD`) on the record, no more.
+Both the opening and the relationship are rows of the new record's access log.
 
 When the person later receives a matricule, the operator merges the provisional record into the
 matricule's (:mod:`ncp.store.merge`); :class:`PatientMerge` keeps each merge, so that it is done
@@ -42,7 +42,7 @@ from ncp.store.vocabulary import (
 )
 
 if TYPE_CHECKING:
-    from ncp.store.records import Records
+    from ncp.store.dsp import Records
 
 __all__ = ["REGISTERING_PROFESSIONS", "PatientMerge", "Registered", "VisitIdentity",
            "register_at_visit"]
@@ -138,7 +138,7 @@ def register_at_visit(records: Records, actor: Actor, identity: VisitIdentity) -
     the DSP is open and not activated (the person has no eSanté account yet), and the
     registering professional has the visit's relationship with it.
     """
-    from ncp.store.records import VISIT_PERIOD
+    from ncp.store.relationships import VISIT_PERIOD
     if actor.kind is not ActorKind.PROFESSIONAL or actor.professional_id is None:
         raise InvalidInput("only a professional registers a person at a visit")
     if actor.profession not in REGISTERING_PROFESSIONS:

@@ -21,9 +21,10 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
+from ncp.store.dsp import Records
+from ncp.store.identity import PatientInfo
 from ncp.store.models import Document, TherapeuticRelationship
 from ncp.store.policy import Actor
-from ncp.store.records import PatientInfo, Records
 from ncp.store.vocabulary import DocumentType, RelationshipSource
 
 __all__ = ["SOON", "WorklistItem", "referring_worklist"]

@@ -5,14 +5,9 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
-import ncp.store.accounts
-import ncp.store.models as models
-import ncp.store.peers
-import ncp.store.pivot_cache
-import ncp.store.terminology
-import ncp.store.volumes  # noqa: F401
+from ncp.store.schema import metadata
 
-target_metadata = models.Base.metadata
+target_metadata = metadata
 
 
 def run_migrations_online() -> None:
