@@ -39,7 +39,6 @@ from ncp.portal.web import (
     Current,
     Forbidden,
     PortalRoute,
-    harden,
     language,
     redirect,
     require_csrf,
@@ -230,10 +229,8 @@ def visitor(request: Request, token: str, me: Pro) -> Response:
 @router.get("/xb/c/{token}/summary")
 def summary(request: Request, token: str, me: Pro, uid: str, repo: str,
             home: str = "") -> Response:
-    """The document rendered in the reader's language, with the original terms beside."""
-    from ncp.rendering.html import render_html
-    from ncp.terminology.service import DbTerminology
-
+    """The document rendered in the reader's language, with the original terms beside, inside
+    the portal's shell (user, logout, languages, the visitor's banner; issue 15 item 10)."""
     xb = service(request)
     ctx = xb.context(me.account.id, token)
     svc = "ep" if _is_pharmacist(me) else "ps"
@@ -242,25 +239,22 @@ def summary(request: Request, token: str, me: Pro, uid: str, repo: str,
                           home=home or None, service=svc)
     except CrossBorderError as exc:
         return _refused(request, me, exc, f"/xb/c/{token}")
-    lang = language(request, me)
+    rendered = _rendered(request, doc.document, language(request, me))
+    return page(request, "xb/summary.html", me, ctx=ctx, rendered=rendered,
+                query=_doc_query(uid, repo, home or None),
+                title=translator(language(request, me))(f"xb.docs.{svc}"))
+
+
+def _rendered(request: Request, document: bytes, lang: str) -> Any:
+    """The pivot document as a fragment of a portal page (:func:`render_fragment`)."""
+    from ncp.rendering.html import render_fragment
+    from ncp.terminology.service import DbTerminology
+
     state = request.app.state
     terminology = getattr(state, "xb_terminology", None)
     if terminology is None:
-        terminology = state.xb_terminology = DbTerminology(xb.sessions)
-    html = render_html(doc.document, lang=lang, terminology=terminology)
-    t = translator(lang)
-    query = _doc_query(uid, repo, home or None)
-    bar = templates.get_template("xb/_bar.html").render(
-        prefix=PREFIX, token=token, back=t("xb.back"), languages=LANGUAGES, lang=lang,
-        query=query, country=ctx.country)
-    html = html.replace("<body>", "<body>" + bar, 1)
-    response = HTMLResponse(html)
-    harden(response)
-    # The rendering carries its own inline stylesheet; nothing else inline is allowed.
-    response.headers["Content-Security-Policy"] = (
-        "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
-        "form-action 'self'; frame-ancestors 'self'; base-uri 'none'")
-    return response
+        terminology = state.xb_terminology = DbTerminology(service(request).sessions)
+    return render_fragment(document, lang=lang, terminology=terminology)
 
 
 @router.get("/xb/c/{token}/pdf")

@@ -61,7 +61,19 @@ def local_time(value: dt.datetime | str | None, with_time: bool = True) -> str:
     return local.strftime("%d.%m.%Y %H:%M" if with_time else "%d.%m.%Y")
 
 
+def day(value: dt.date | str | None) -> str:
+    """A calendar day (a birth date: no time zone applies) as ``dd.mm.yyyy``, whether it is
+    stored as a date, ISO ``YYYY-MM-DD`` or HL7 ``YYYYMMDD``; anything else as it is."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, dt.date):
+        return value.strftime("%d.%m.%Y")
+    match = re.fullmatch(r"(\d{4})-?(\d{2})-?(\d{2})\d*", value.strip())
+    return f"{match.group(3)}.{match.group(2)}.{match.group(1)}" if match else value
+
+
 templates.env.filters["local"] = local_time
+templates.env.filters["day"] = day
 
 
 @lru_cache(maxsize=len(LANGUAGES))

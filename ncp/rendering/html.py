@@ -158,6 +158,18 @@ _env = Environment(
 
 def render_html(document: bytes, *, lang: str, terminology: Terminology) -> str:
     """An HTML page showing a pivot CDA document to a reader of ``lang`` (fr, de or en)."""
+    return _render(document, lang, terminology, "document.html")
+
+
+def render_fragment(document: bytes, *, lang: str, terminology: Terminology) -> Markup:
+    """The same display as one ``<article class="rendered-doc">`` for a page of the portal's
+    shell (header, user, patient banner; issue 15 item 10): no page of its own, no inline
+    style (the portal's stylesheet styles it, so the strict CSP stays)."""
+    # Safe: the template autoescapes every value; the narrative is narrative_html's subset.
+    return Markup(_render(document, lang, terminology, "_body.html"))  # noqa: S704
+
+
+def _render(document: bytes, lang: str, terminology: Terminology, template: str) -> str:
     lang = lang.split("-")[0].lower()
     if lang not in LANGUAGES:
         raise ValueError(f"unsupported display language {lang!r}")
@@ -174,10 +186,10 @@ def render_html(document: bytes, *, lang: str, terminology: Terminology) -> str:
     header = [(t.label(f.label), t.value(f.value)) for f in view.header]
     kind_title = (t.concept(LOINC, view.kind.loinc, view.kind.title) if view.kind
                   else Shown(view.title, view.title, True))
-    return _env.get_template("document.html").render(
+    return _env.get_template(template).render(
         lang=lang, ui=UI[lang], view=view, kind_title=kind_title, header=header,
         sections=sections,
     )
 
 
-__all__ = ["LANGUAGES", "narrative_html", "render_html"]
+__all__ = ["LANGUAGES", "narrative_html", "render_fragment", "render_html"]

@@ -92,7 +92,7 @@ def test_doctor_and_pharmacist_across_two_countries(browser,  # type: ignore[no-
         assert "Urgence" in page.inner_text("main")
         page.click("#documents a.open-summary")
         page.wait_for_load_state()
-        page.click("a[lang=de]")
+        page.click("header a[hreflang=de]")
         page.wait_for_load_state()
         body = page.inner_text("body")
         assert "Patientenkurzakte" in body and "Noah Maes" in body
