@@ -98,6 +98,8 @@ def test_doctor_and_pharmacist_across_two_countries(browser,  # type: ignore[no-
         assert "Patientenkurzakte" in body and "Noah Maes" in body
         assert "Original" in body  # the original terms are shown beside the translation
         _shot(page, "02-doctor-summary-de")
+        page.click("header a[hreflang=fr]")  # the choice sticks (item 11): back to French
+        page.wait_for_load_state()
         # a patient without consent: refused, and the doctor is told why
         _identify(page, lu, "BE", matricule.make(BE_PATIENTS[2][0], BE_PATIENTS[2][1]))
         refusal = page.inner_text("#refusal")
