@@ -25,6 +25,7 @@ from fastapi.templating import Jinja2Templates
 from ncp.auth.certificates import CardVerifier
 from ncp.auth.service import Authenticator, AuthError, Principal
 from ncp.portal.content import MAX_UPLOAD_BYTES, UploadRejected
+from ncp.portal.logtext import describe_actor, describe_detail, describe_what
 from ncp.store.db import session_factory
 from ncp.store.errors import AccessDenied, ContentTampered, InvalidInput, NotFound, StoreError
 from ncp.terminology.service import DbTerminology, Terminology
@@ -221,7 +222,10 @@ def page(request: Request, name: str, principal: Principal | None = None,
     response = templates.TemplateResponse(request, name, {
         "t": t, "lang": lang, "languages": LANGUAGES, "me": principal, "prefix": PREFIX,
         "acting_name": acting_name, "lang_links": language_links(request),
-        "done": done_key(request, lang), **context}, status_code=status_code)
+        "done": done_key(request, lang), "log_what": lambda what: describe_what(what, t),
+        "log_actor": lambda name: describe_actor(name, t),
+        "log_detail": lambda detail: describe_detail(detail, t), **context},
+        status_code=status_code)
     remember_language(request, principal, lang, response)
     return response
 
