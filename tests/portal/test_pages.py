@@ -102,7 +102,7 @@ def test_block_a_doctor_and_the_doctor_no_longer_sees_the_record(live: Live) -> 
                     data={"reason": "unconscious patient", "csrf": form})
     assert r.status_code == 403
     log = patient.get("/portal/me/log").text
-    assert "block: Luc Hoffmann" in log and "Luc Hoffmann" in log
+    assert "Luc Hoffmann bloqué(e)" in log  # the stored "block: Luc Hoffmann", in French
     # Unblocking gives the record back.
     page = patient.get("/portal/me/access")
     patient.post("/portal/me/access", data={"professional": str(prof_id), "kind": "block",
