@@ -1,6 +1,7 @@
-"""The container recipe, checked as far as possible without a container runtime (none can run
-on the CI machines: no daemon, no rootless runtime): non-root user, read-only-root friendly
-(every write under the var volume or a tmpfs), production defaults, the HAProxy config valid."""
+"""The container recipe, checked statically on every run: non-root user, read-only-root
+friendly (every write under the var volume or a tmpfs), production defaults, the HAProxy config
+valid. The image is really built and run by scripts/container-smoke.sh (podman, about two
+minutes, by hand: too slow and too dependent on installed tools for CI; docs/deployment.md)."""
 
 from __future__ import annotations
 
