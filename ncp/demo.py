@@ -108,7 +108,7 @@ def seed(records: Records) -> bool:
     for rec in PATIENTS:
         p = rec.patient
         pid = records.patient_id(p.matricule)
-        _declare_referring_and_activate(records, pid, gp.professional_id or 0)
+        _activate(records, pid)
         for prof in (cardiologist, pharmacist):
             records.add_relationship(patient_id=pid, professional_id=prof, source="visit")
         for doc in national_documents(p):
@@ -131,11 +131,14 @@ def seed(records: Records) -> bool:
 
 
 def load_feeds(records: Records, folder: Path = FEEDS) -> None:
-    """Apply the demo's professionals and insured persons through the national feeds."""
+    """Apply the demo's professionals, insured persons and referring-doctor declarations
+    through the national feeds."""
     from ncp.registry.insured import BadLine, read_insured
     from ncp.registry.professionals import read_professionals
+    from ncp.registry.referring import read_declarations
     from ncp.store.population import Population
     from ncp.store.professional_registry import ProfessionalRegistry
+    from ncp.store.referring import ReferringDeclarations
 
     if not (folder / "insured.csv").is_file():
         raise RuntimeError(f"the demo's register extracts are not in {folder} (ncp demo runs "
@@ -150,6 +153,11 @@ def load_feeds(records: Records, folder: Path = FEEDS) -> None:
         if bad:
             raise RuntimeError(f"bad line in the demo's extracts: {bad[0]}")
         feed.apply(items)  # type: ignore[attr-defined]
+    declarations = list(read_declarations(folder / "referring.csv"))
+    bad = [str(i) for i in declarations if isinstance(i, BadLine)]
+    refused = ReferringDeclarations(sessions, clock=records.clock).apply(declarations).refused
+    if bad or refused:
+        raise RuntimeError(f"bad line in the demo's referring declarations: {bad or refused}")
 
 
 def load_services(records: Records, folder: Path = FEEDS) -> None:
@@ -166,20 +174,16 @@ def load_services(records: Records, folder: Path = FEEDS) -> None:
     ServicesSummaries(records).apply(lines)  # type: ignore[arg-type]
 
 
-def _declare_referring_and_activate(records: Records, patient_id: int,
-                                    doctor_id: int) -> None:
-    """The insurer's referring-doctor declaration and the person's activation of their
-    account, which no feed of ours carries yet (issue 17 items 2 and 5)."""
-    from ncp.store.models import Patient, TherapeuticRelationship
+def _activate(records: Records, patient_id: int) -> None:
+    """The person's activation of their account, which no feed of ours carries yet (issue 17
+    item 2)."""
+    from ncp.store.models import Patient
 
     now = records.clock()
     with records._tx() as s:
         patient = s.get(Patient, patient_id)
         assert patient is not None
-        patient.referring_doctor_id = doctor_id
         patient.activated_at = patient.activated_at or now
-        s.add(TherapeuticRelationship(patient_id=patient_id, professional_id=doctor_id,
-                                      valid_from=now, source="referring-doctor"))
 
 
 def _mapped(system: str, code: str) -> tuple[str, str] | None:

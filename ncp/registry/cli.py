@@ -6,6 +6,7 @@
     ncp registry merge PROVISIONAL MATRICULE --operator NAME [--force]
     ncp registry provisional                      # open provisional DSPs, likely matricules
     ncp registry import-services services.csv [--format ...] [--skip-bad]
+    ncp registry import-referring referring.csv [--format ...] [--skip-bad]
 
 Without ``--skip-bad`` the whole file is checked first and nothing is written when one line is
 bad (each bad line is printed with its number and the rule it breaks). With it, bad lines are
@@ -225,3 +226,64 @@ def import_services(
     if total.bad > _SHOWN:
         typer.echo(f"... and {total.bad - _SHOWN} more", err=True)
     typer.echo(f"services: {total}")
+
+
+@registry_app.command("import-referring")
+def import_referring(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True),
+    fmt: str | None = typer.Option(None, "--format", help="csv or jsonl (default: by suffix)"),
+    skip_bad: bool = typer.Option(False, "--skip-bad", help="apply the good lines anyway"),
+    chunk: int = typer.Option(5000, min=1, max=50000, help="declarations per transaction"),
+) -> None:
+    """Apply the insurer's referring-doctor declarations (start and end); then make each
+    patient's referring doctor the one whose declaration runs today (run it daily)."""
+    from ncp.registry.insured import BadLine
+    from ncp.registry.referring import Declaration, read_declarations
+    from ncp.store.db import make_engine, session_factory
+    from ncp.store.referring import ReferringCounts, ReferringDeclarations
+
+    total = ReferringCounts()
+
+    def report(bad: BadLine) -> None:
+        total.bad += 1
+        if total.bad <= _SHOWN:
+            typer.echo(str(bad), err=True)
+
+    engine = make_engine(get_settings().sqlalchemy_url)
+    feed = ReferringDeclarations(session_factory(engine))
+    try:
+        if not skip_bad:  # first pass: the lines, then what the database says of each
+            good: list[Declaration] = []
+            for item in read_declarations(file, fmt):
+                if isinstance(item, BadLine):
+                    report(item)
+                    continue
+                good.append(item)
+                if len(good) >= chunk:
+                    for line, reason in feed.refusals(good):
+                        report(BadLine(line, reason))
+                    good = []
+            for line, reason in feed.refusals(good):
+                report(BadLine(line, reason))
+            if total.bad:
+                if total.bad > _SHOWN:
+                    typer.echo(f"... and {total.bad - _SHOWN} more", err=True)
+                typer.echo(f"refused: {total.bad} bad line(s), nothing written "
+                           "(--skip-bad applies the good lines)", err=True)
+                raise typer.Exit(1)
+        lines = (i for i in read_declarations(file, fmt)
+                 if isinstance(i, Declaration) or report(i))  # type: ignore[func-returns-value]
+        while batch := list(islice(lines, chunk)):
+            done = feed.apply(batch)
+            for line, reason in done.refused:
+                report(BadLine(line, reason))
+            total.add(done)
+        moved = feed.refresh()
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    finally:
+        engine.dispose()
+    if total.bad > _SHOWN:
+        typer.echo(f"... and {total.bad - _SHOWN} more", err=True)
+    typer.echo(f"referring doctors: {total}; {moved} patient(s) with another referring doctor "
+               "today")

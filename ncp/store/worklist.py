@@ -18,6 +18,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
@@ -27,10 +28,18 @@ from ncp.store.models import Document, TherapeuticRelationship
 from ncp.store.policy import Actor
 from ncp.store.vocabulary import DocumentType, RelationshipSource
 
+LUXEMBOURG = ZoneInfo("Europe/Luxembourg")
+
 __all__ = ["SOON", "WorklistItem", "referring_worklist"]
 
 #: How far ahead the worklist looks.
 SOON = dt.timedelta(days=30)
+
+
+def _day(at: dt.datetime) -> dt.date:
+    """The calendar day of ``at`` in Luxembourg: a declaration made on 1 March counts from
+    1 March, even though its instant (midnight in Luxembourg) is 28 February in UTC."""
+    return at.astimezone(LUXEMBOURG).date()
 
 
 def add_months(day: dt.date, months: int) -> dt.date:
@@ -75,15 +84,15 @@ def referring_worklist(records: Records, actor: Actor, *, now: dt.datetime | Non
             .where(Document.patient_id.in_(ids), Document.is_current.is_(True),
                    Document.doc_type == DocumentType.PATIENT_SUMMARY.value)
             .group_by(Document.patient_id)).all())
-    horizon = (now + SOON).date()
+    horizon = _day(now + SOON)
     items = []
     for p in mine:
         summary, since = summaries.get(p.id), declared.get(p.id)
         if summary is None:
             start = since or now
-            item = WorklistItem(p, since, None, add_months(start.date(), 3), "first-summary")
+            item = WorklistItem(p, since, None, add_months(_day(start), 3), "first-summary")
         else:
-            item = WorklistItem(p, since, summary, add_months(summary.date(), 12),
+            item = WorklistItem(p, since, summary, add_months(_day(summary), 12),
                                 "summary-update")
         if item.due <= horizon:
             items.append(item)

@@ -1,4 +1,5 @@
-"""``ncp demo`` loads its professionals and insured persons through the national feeds, from
+"""``ncp demo`` loads its professionals, insured persons and referring-doctor declarations
+through the national feeds, from
 the extracts under docs/examples/demo, and those extracts say what ncp.demo names."""
 
 from __future__ import annotations
@@ -41,4 +42,11 @@ def test_the_demo_opens_its_dsps_through_the_register_feed(records: Records) -> 
     gp = records.professional_actor(records.professional_id("LU-HP-100001"))
     (summary,) = records.list_documents(gp, tom, doc_type="services-summary")
     assert "Électrocardiogramme".encode() in records.read_document(gp, summary.unique_id)[1]
+    # Every demo patient's referring doctor comes from the insurer's declaration feed.
+    with records.reading() as s:
+        referring = set(s.scalars(select(Patient.referring_doctor_id)))
+        declared = list(s.scalars(select(AccessLogEntry.what).where(
+            AccessLogEntry.what.like("referring doctor declared:%"))))
+    assert referring == {gp.professional_id}
+    assert len(declared) == len(demo.PATIENTS)
     assert demo.seed(records) is False  # idempotent
