@@ -84,8 +84,10 @@ class Settings(BaseSettings):
     #: alert. Matricules encode birth dates: these slow their enumeration.
     request_window_minutes: int = Field(60, ge=1)
     #: Refuse a TLS peer whose country has no gateway in the peers directory (``ncp peers
-    #: import-smp`` / ``add``). Registered peers are always pinned to their TLS anchor.
-    require_registered_peers: bool = False
+    #: import-smp`` / ``add``). Registered peers are always pinned: the TLS client to their
+    #: TLS anchor, the assertions' and the message's signers to their signing anchor. Empty:
+    #: true in production (fail closed), false in development.
+    require_registered_peers: bool | None = None
     discovery_limit_per_peer: int = Field(2000, ge=1)
     discovery_limit_per_professional: int = Field(60, ge=1)
     discovery_limit_per_patient: int = Field(20, ge=1)
@@ -107,6 +109,12 @@ class Settings(BaseSettings):
         if self.log_format is not None:
             return self.log_format
         return "json" if self.environment == "production" else "text"
+
+    @property
+    def require_registered_peers_effective(self) -> bool:
+        if self.require_registered_peers is not None:
+            return self.require_registered_peers
+        return self.environment == "production"
 
     @property
     def metrics_path(self) -> Path:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable
 
@@ -62,6 +63,9 @@ def build_gateway(
         policy = WsSecurityPolicy(require_message_signature=settings.require_message_signature,
                                   require_timestamp=settings.require_timestamp)
         security = MessageSecurity.from_settings(settings, sessions, wss_policy=policy)
+    pins = PeerPins(sessions, require_registered=settings.require_registered_peers_effective)
+    if security.pins is None:  # the assertions' and the message's signers, like the TLS peer
+        security = dataclasses.replace(security, pins=pins)
     cache = PivotCache(records)
     terms = terminology or DbTerminology(sessions)
     entries = EntryFactory(settings.home_community_id, repository_unique_id(settings))
@@ -91,4 +95,4 @@ def build_gateway(
                                            terminology=terms),
         documents=CrossBorderDocuments(cache, terms, renderer=renderer),
         entries=entries, handlers=handlers, volumes=volumes,
-        pins=PeerPins(sessions, require_registered=settings.require_registered_peers), **kwargs)
+        pins=pins, **kwargs)

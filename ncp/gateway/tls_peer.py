@@ -8,6 +8,9 @@ measurable share of a request, so both are remembered per certificate, in bounde
 is cached: the trust check of the certificate (:meth:`ncp.security.MessageSecurity.peer_country`)
 still runs on every request, so an expired, revoked or no longer trusted certificate is refused
 at once.
+
+:class:`PeerPins` then pins the TLS client, and the message's signers, to the gateway the peers
+directory registers for the country (issue 14 item 5).
 """
 
 from __future__ import annotations
@@ -24,6 +27,9 @@ from cryptography.exceptions import InvalidSignature
 from ncp.security.errors import CertificateError
 
 __all__ = ["PeerPins", "der_of", "subject_of"]
+
+#: The anchors one country is registered with: (TLS anchors, signing anchors).
+_Registered = tuple[tuple[x509.Certificate, ...], tuple[x509.Certificate, ...]]
 
 #: Distinct client certificates remembered (one or two per partner country).
 CACHED_CERTIFICATES = 256
@@ -42,7 +48,7 @@ def subject_of(der: bytes) -> str:
 
 
 class PeerPins:
-    """Incoming TLS client certificates pinned to the registered peer gateways.
+    """Incoming TLS client and signer certificates pinned to the registered peer gateways.
 
     The trust list says which CA may vouch for a country; the peers directory
     (:class:`ncp.store.peers.PeerStore`, filled from verified SMP records or by ``ncp peers
@@ -54,6 +60,13 @@ class PeerPins:
     read at most every ``ttl`` seconds per country (it changes by operator action). A
     registered endpoint certificate (what an SMP record carries) pins the client certificate to
     the same issuing CA key.
+
+    Signers (the SAML assertions' and the message signature's, :meth:`check_signer`) are pinned
+    the same way to the registered *signing* anchors: a CA anchor accepts what it issued
+    directly, a leaf anchor (the gateway's own signing certificate) only itself. A country
+    registered without a signing anchor (an SMP record carries only the endpoint certificate)
+    has its signers pinned to its TLS anchors, by the same rules as the TLS client: the
+    signature of a gateway then still has to come from the issuing CA the directory names.
     """
 
     def __init__(self, sessions: Any, *, require_registered: bool, ttl: float = 5.0,
@@ -64,10 +77,10 @@ class PeerPins:
         self.require_registered = require_registered
         self.ttl = ttl
         self._clock = clock
-        self._cache: dict[str, tuple[float, tuple[x509.Certificate, ...] | None]] = {}
+        self._cache: dict[str, tuple[float, _Registered | None]] = {}
 
-    def _anchors(self, country: str) -> tuple[x509.Certificate, ...] | None:
-        """The registered TLS anchors of ``country``; None when it is not registered."""
+    def _registered(self, country: str) -> _Registered | None:
+        """The registered (TLS, signing) anchors of ``country``; None when not registered."""
         now = self._clock()
         cached = self._cache.get(country)
         if cached is not None and now - cached[0] < self.ttl:
@@ -77,12 +90,16 @@ class PeerPins:
         try:
             peer = self.store.get(country)
         except NotFound:
-            anchors = None
+            found = None
         else:
-            pem = peer.tls_anchor_pem or ""
-            anchors = tuple(x509.load_pem_x509_certificates(pem.encode())) if pem.strip() else ()
-        self._cache[country] = (now, anchors)
-        return anchors
+            found = (_certificates(peer.tls_anchor_pem), _certificates(peer.signing_anchor_pem))
+        self._cache[country] = (now, found)
+        return found
+
+    def _anchors(self, country: str) -> tuple[x509.Certificate, ...] | None:
+        """The registered TLS anchors of ``country``; None when it is not registered."""
+        found = self._registered(country)
+        return None if found is None else found[0]
 
     def check(self, country: str, der: bytes) -> None:
         """Raise :class:`CertificateError` unless ``der`` is the registered gateway's."""
@@ -94,24 +111,55 @@ class PeerPins:
             return
         if not anchors:
             return  # registered without a TLS anchor: the trust list alone decides
-        cert = x509.load_der_x509_certificate(der)
-        for anchor in anchors:
-            if cert == anchor:
+        if not _pinned(x509.load_der_x509_certificate(der), anchors, siblings=True):
+            raise CertificateError("not-pinned", f"the TLS client certificate is not issued by "
+                                   f"the anchor registered for {country}'s gateway")
+
+    def check_signer(self, country: str, cert: x509.Certificate) -> None:
+        """Raise :class:`CertificateError` unless ``cert`` (a signer the trust list accepted
+        for ``country``) is one the directory registers for ``country``'s gateway."""
+        found = self._registered(country)
+        if found is None:
+            if self.require_registered:
+                raise CertificateError("unregistered-peer",
+                                       f"{country} has no gateway in the peers directory")
+            return
+        tls, signing = found
+        if signing:
+            if _pinned(cert, signing, siblings=False):
                 return
-            if not _is_ca(anchor):
-                # An SMP record registers the endpoint's own (server) certificate: the peer's
-                # client certificate is its sibling, issued by the same CA key.
-                if cert.issuer == anchor.issuer and _aki(cert) == _aki(anchor) is not None:
-                    return
+        elif not tls or _pinned(cert, tls, siblings=True):
+            return  # no anchor at all: the trust list alone decides
+        raise CertificateError("signer-not-pinned", f"the signer {cert.subject.rfc4514_string()}"
+                               f" is not registered for {country}'s gateway in the peers "
+                               "directory")
+
+
+def _certificates(pem: str | None) -> tuple[x509.Certificate, ...]:
+    return tuple(x509.load_pem_x509_certificates(pem.encode())) if (pem or "").strip() else ()
+
+
+def _pinned(cert: x509.Certificate, anchors: tuple[x509.Certificate, ...], *,
+            siblings: bool) -> bool:
+    """Whether ``cert`` is one of ``anchors``, or issued directly by a CA among them, or (with
+    ``siblings``) issued by the same CA key as a leaf among them."""
+    for anchor in anchors:
+        if cert == anchor:
+            return True
+        if not _is_ca(anchor):
+            # An SMP record registers the endpoint's own (server) certificate: the peer's
+            # client certificate is its sibling, issued by the same CA key.
+            if siblings and cert.issuer == anchor.issuer and _aki(cert) == _aki(anchor) \
+                    is not None:
+                return True
+            continue
+        if cert.issuer == anchor.subject:
+            try:
+                cert.verify_directly_issued_by(anchor)
+                return True
+            except (InvalidSignature, ValueError, TypeError):
                 continue
-            if cert.issuer == anchor.subject:
-                try:
-                    cert.verify_directly_issued_by(anchor)
-                    return
-                except (InvalidSignature, ValueError, TypeError):
-                    continue
-        raise CertificateError("not-pinned", f"the TLS client certificate is not issued by "
-                               f"the anchor registered for {country}'s gateway")
+    return False
 
 
 def _is_ca(cert: x509.Certificate) -> bool:

@@ -18,7 +18,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
+from cryptography import x509
 from lxml import etree
 from sqlalchemy.orm import Session
 
@@ -42,7 +44,15 @@ from ncp.security.wssecurity import (
 )
 from ncp.settings import Settings
 
-__all__ = ["MessageSecurity"]
+__all__ = ["MessageSecurity", "SignerPins"]
+
+
+class SignerPins(Protocol):
+    """Who may sign for a country beyond what the trust list says: the gateway the peers
+    directory registers (:class:`ncp.gateway.tls_peer.PeerPins`)."""
+
+    def check_signer(self, country: str, cert: x509.Certificate) -> None:
+        """Raise :class:`~ncp.security.errors.CertificateError` unless ``cert`` may sign."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -57,6 +67,9 @@ class MessageSecurity:
     #: initiating side), but no certificate of ours, and nothing else under our CA, is a
     #: foreign gateway calling us.
     own_country: str = ""
+    #: Signer certificates (assertions and message) pinned to the registered peer gateways;
+    #: None: the trust list alone decides (a library use without a peers directory).
+    pins: SignerPins | None = None
 
     @classmethod
     def from_settings(
@@ -99,7 +112,11 @@ class MessageSecurity:
     def verify_request(self, envelope: etree._Element, *, peer_country: str,
                        now: dt.datetime) -> VerifiedMessage:
         return verify_envelope(envelope, trust=self.trust, peer_country=peer_country, now=now,
-                               policy=self.wss_policy)
+                               policy=self.wss_policy, signer_pin=self._pin)
+
+    @property
+    def _pin(self) -> Callable[[str, x509.Certificate], None] | None:
+        return self.pins.check_signer if self.pins is not None else None
 
     def identify(
         self,
@@ -115,7 +132,8 @@ class MessageSecurity:
                                        now=now, message_id=message.message_id,
                                        indexed=(message.envelope, message.ids) if message.ids
                                        else None,
-                                       read=message.read_assertion)
+                                       read=message.read_assertion,
+                                       signer_pin=self._pin)
 
     def sign_request(self, envelope: etree._Element, *, assertions: Sequence[etree._Element],
                      now: dt.datetime) -> None:

@@ -213,6 +213,7 @@ class AssertionValidator:
         message_id: str | None = None,
         indexed: tuple[etree._Element, Mapping[str, etree._Element]] | None = None,
         read: Callable[[etree._Element], ParsedAssertion] = parse_assertion,
+        signer_pin: Callable[[str, x509.Certificate], None] | None = None,
     ) -> VerifiedIdentity:
         """Validate ``assertions`` (see the module docstring).
 
@@ -220,6 +221,8 @@ class AssertionValidator:
         assertions are in (the message verification did: same tree, unmodified); any other
         document is indexed here. ``read``: how a verified assertion is parsed (a per-message
         :class:`~ncp.security.saml.AssertionReader` parses each one once per request).
+        ``signer_pin(country, signer)``: a further check of each assertion's signer once the trust
+        list accepted it (the peers directory's registered gateway).
         """
         peer_country = peer_country.upper()
         by_kind = self._classify(assertions)
@@ -248,16 +251,16 @@ class AssertionValidator:
             return indexes[id(root)]
 
         hcp = self._hcp(hcp_el, ids_of(AssertionKind.HCP, hcp_el), transaction, peer_country, now,
-                        read)
+                        read, signer_pin)
         trc = None
         if trc_el is not None:
             trc = self._trc(trc_el, ids_of(AssertionKind.TRC, trc_el), hcp, patient_id,
-                            peer_country, now, read)
+                            peer_country, now, read, signer_pin)
         nok = None
         nok_el = by_kind.get(AssertionKind.NOK)
         if nok_el is not None:
             nok = self._nok(nok_el, ids_of(AssertionKind.NOK, nok_el), hcp, peer_country, now,
-                            read)
+                            read, signer_pin)
 
         used = [(hcp.assertion_id, hcp.not_on_or_after, AssertionKind.HCP, hcp_el)]
         if trc is not None:
@@ -320,9 +323,12 @@ class AssertionValidator:
     def _verified(self, kind: AssertionKind, el: etree._Element,
                   ids: Mapping[str, etree._Element], peer_country: str, now: dt.datetime,
                   read: Callable[[etree._Element], ParsedAssertion] = parse_assertion,
+                  signer_pin: Callable[[str, x509.Certificate], None] | None = None,
                   ) -> tuple[ParsedAssertion, x509.Certificate]:
         def check_signer(cert: x509.Certificate) -> None:
             self.trust.validate(cert, country=peer_country, purpose=Purpose.SIGNING, now=now)
+            if signer_pin is not None:  # the gateway the peers directory registers
+                signer_pin(peer_country, cert)
 
         try:
             verified = verify_enveloped(el, ids=ids, check_signer=check_signer)
@@ -374,9 +380,10 @@ class AssertionValidator:
     def _hcp(self, el: etree._Element, ids: Mapping[str, etree._Element],
              transaction: Transaction, peer_country: str, now: dt.datetime,
              read: Callable[[etree._Element], ParsedAssertion] = parse_assertion,
+             signer_pin: Callable[[str, x509.Certificate], None] | None = None,
              ) -> HcpIdentity:
         kind = AssertionKind.HCP
-        a, signer = self._verified(kind, el, ids, peer_country, now, read)
+        a, signer = self._verified(kind, el, ids, peer_country, now, read, signer_pin)
         if len(a.authn_contexts) != 1 or a.authn_contexts[0] not in TWO_FACTOR_CONTEXTS:
             raise _refuse(kind, "weak-authentication", f"authentication {a.authn_contexts}",
                           ErrorCode.WEAK_AUTHENTICATION)
@@ -431,9 +438,10 @@ class AssertionValidator:
     def _trc(self, el: etree._Element, ids: Mapping[str, etree._Element], hcp: HcpIdentity,
              patient_id: PatientId | str | None, peer_country: str, now: dt.datetime,
              read: Callable[[etree._Element], ParsedAssertion] = parse_assertion,
+             signer_pin: Callable[[str, x509.Certificate], None] | None = None,
              ) -> TreatmentRelationship:
         kind = AssertionKind.TRC
-        a, _signer = self._verified(kind, el, ids, peer_country, now, read)
+        a, _signer = self._verified(kind, el, ids, peer_country, now, read, signer_pin)
         self._bound(kind, a, hcp)
         if a.name_id != hcp.subject_id:
             # the TRC is the professional's statement: issued for another one, it binds nothing
@@ -475,9 +483,10 @@ class AssertionValidator:
 
     def _nok(self, el: etree._Element, ids: Mapping[str, etree._Element], hcp: HcpIdentity,
              peer_country: str, now: dt.datetime,
-             read: Callable[[etree._Element], ParsedAssertion] = parse_assertion) -> NextOfKin:
+             read: Callable[[etree._Element], ParsedAssertion] = parse_assertion,
+             signer_pin: Callable[[str, x509.Certificate], None] | None = None) -> NextOfKin:
         kind = AssertionKind.NOK
-        a, _signer = self._verified(kind, el, ids, peer_country, now, read)
+        a, _signer = self._verified(kind, el, ids, peer_country, now, read, signer_pin)
         self._bound(kind, a, hcp)
         attrs = {name: ", ".join(v.value for v in vals) for name, vals in a.attributes.items()
                  if name.startswith("urn:ehdsi:names:subject:nextofkin:")}

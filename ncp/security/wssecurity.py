@@ -24,7 +24,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from cryptography import x509
@@ -281,8 +281,12 @@ def verify_envelope(
     peer_country: str,
     now: dt.datetime,
     policy: WsSecurityPolicy | None = None,
+    signer_pin: Callable[[str, x509.Certificate], None] | None = None,
 ) -> VerifiedMessage:
-    """Verify an incoming SOAP 1.2 envelope's WS-Security header (see the module docstring)."""
+    """Verify an incoming SOAP 1.2 envelope's WS-Security header (see the module docstring).
+
+    ``signer_pin(country, signer)``: a further check of the message signer once the trust list
+    accepted it (the peers directory's registered gateway); raises CertificateError."""
     policy = (policy or WsSecurityPolicy()).for_peer(trust, peer_country)
     header, body = _parts(envelope)
     sec = _security(header)
@@ -323,6 +327,8 @@ def verify_envelope(
             der = _signer_certificate(shape.key_info, sec, ids)
             signer = parse_certificate(der)
             trust.validate(signer, country=peer_country, purpose=Purpose.SIGNING, now=now)
+            if signer_pin is not None:  # the gateway the peers directory registers
+                signer_pin(peer_country.upper(), signer)
             verify_signature(shape, ids=ids, certificate_der=der)
         except CertificateError as exc:
             raise _refuse(exc.reason, exc.detail, fault="wsse:SecurityTokenUnavailable") from None

@@ -333,6 +333,26 @@ def _(env: GatewayEnv) -> Call:
     return with_pki(env, revoked)
 
 
+@case("certificates: an assertion signer the peers directory does not register",
+      "signer-not-pinned", element="hcp", detail="not registered for BE's gateway")
+def _(env: GatewayEnv) -> Call:
+    from cryptography.hazmat.primitives import serialization
+
+    from ncp.security.keys import SigningCredentials
+    from ncp.security.pki import issue_leaf
+
+    PeerStore(session_factory(env.engine)).upsert(
+        country="BE", name="NCPeH BE", home_community_id="2.999.1", endpoints={},
+        source="manual", now=dt.datetime.now(dt.UTC),
+        tls_anchor_pem=(env.pki / "be" / "ca.pem").read_text(),
+        signing_anchor_pem=(env.pki / "be" / "signing.pem").read_text())
+    other = issue_leaf(be_ca(env.pki), "signing")  # under Belgium's CA, not its gateway's
+    creds = SigningCredentials(other.key, other.certificate,  # type: ignore[arg-type]
+                               other.certificate.public_bytes(serialization.Encoding.DER))
+    forged = Peer(env.pki, "BE", signer=creds).assertions(patient(0))
+    return Call("xca", env.be.query(patient(0), assertions=forged), env=gateway(env))
+
+
 @case("certificates: the issuer's CRL is missing", "crl-missing")
 def _(env: GatewayEnv) -> Call:
     return with_pki(env, lambda pki: (pki / "be" / "ca.crl").unlink())  # type: ignore[func-returns-value]

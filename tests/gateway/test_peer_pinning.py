@@ -61,3 +61,20 @@ def test_an_smp_endpoint_certificate_pins_the_same_issuer(any_env: GatewayEnv) -
     fr = Peer(env.pki, "FR")
     env = gateway(any_env)
     assert env.post("xcpd", fr.xcpd(patient(0).extension), peer=fr).status == 400
+
+
+def test_production_refuses_unregistered_peers_by_default(any_env: GatewayEnv) -> None:
+    """``NCP_REQUIRE_REGISTERED_PEERS`` unset: fail closed in production, open in development
+    (where the tests' and the demo's peers come and go)."""
+    assert any_env.settings.require_registered_peers is None
+    fr = Peer(any_env.pki, "FR")
+    production = gateway(any_env, environment="production")
+    r = production.post("xcpd", fr.xcpd(patient(0).extension), peer=fr)
+    assert r.status == 400 and b"SecurityTokenUnavailable" in r.body
+    register(any_env, "FR", "FR")
+    production = gateway(any_env, environment="production")
+    assert production.post("xcpd", fr.xcpd(patient(0).extension), peer=fr).status == 200
+    # the explicit setting wins over the environment's default
+    assert gateway(any_env, environment="production", require_registered_peers=False
+                   ).settings.require_registered_peers_effective is False
+    assert gateway(any_env).settings.require_registered_peers_effective is False
