@@ -7,6 +7,7 @@ settings, in the lifespan, never at import time.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -46,21 +47,29 @@ def build_runtime(settings: Settings) -> Runtime:
     return Runtime(settings, engine, Records(session_factory(engine), keys), keys)
 
 
-#: How often each process chains the new access-log and audit rows (ncp.store.chain).
+#: How often each process chains the new access-log and audit rows (ncp.store.chain) and
+#: deletes the replay ids and request counts whose time is over (ncp.store.housekeeping).
 SEAL_INTERVAL_SECONDS = 60
 
 
-async def _seal_audit_chain(runtime: Runtime) -> None:
-    """Seal the audit trail's new rows once a minute, off the event loop."""
+def _maintain(runtime: Runtime, now: dt.datetime | None = None) -> None:
+    """One round of the periodic work: seal the audit chain, then purge what has expired."""
     from ncp.store.chain import seal
+    from ncp.store.housekeeping import purge
 
-    sessions = session_factory(runtime.engine)
+    seal(session_factory(runtime.engine))
+    purge(runtime.engine, now=now or dt.datetime.now(dt.UTC),
+          window=dt.timedelta(minutes=runtime.settings.request_window_minutes))
+
+
+async def _seal_audit_chain(runtime: Runtime) -> None:
+    """Seal the audit trail's new rows and purge expired ones once a minute, off the loop."""
     while True:
         await asyncio.sleep(SEAL_INTERVAL_SECONDS)
         try:
-            await asyncio.to_thread(seal, sessions)
+            await asyncio.to_thread(_maintain, runtime)
         except Exception:  # the database may be away; the next round catches up
-            log.exception("sealing the audit chain failed")
+            log.exception("sealing the audit chain or purging expired rows failed")
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

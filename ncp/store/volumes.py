@@ -27,7 +27,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from ncp.store.models import Base, UtcDateTime
 
-__all__ = ["Excess", "OperatorAlert", "RequestCount", "RequestVolumes", "VolumeLimits"]
+__all__ = ["Excess", "OperatorAlert", "RequestCount", "RequestVolumes", "VolumeLimits",
+           "window_start"]
 
 log = logging.getLogger("ncp.alerts")
 
@@ -94,7 +95,8 @@ class Excess:
         return WARNINGS[self.scope]
 
 
-def _window(at: dt.datetime, window: dt.timedelta) -> dt.datetime:
+def window_start(at: dt.datetime, window: dt.timedelta) -> dt.datetime:
+    """The start of the fixed window of length ``window`` that holds ``at``."""
     epoch = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
     return epoch + ((at - epoch) // window) * window
 
@@ -116,7 +118,7 @@ class RequestVolumes:
     def count(self, *, at: dt.datetime, peer: str, professional: str,
               patient: str) -> Excess | None:
         """Count one request in each scope; the most specific limit passed, if any."""
-        start = _window(at, self.limits.window)
+        start = window_start(at, self.limits.window)
         scopes = (("patient", patient, self.limits.per_patient),
                   ("professional", professional, self.limits.per_professional),
                   ("peer", peer, self.limits.per_peer))
