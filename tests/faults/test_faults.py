@@ -69,6 +69,9 @@ def test_soak_short_memory_and_fds_stay_flat() -> None:
     assert got["errors"] == 0 and got["requests"] > 0, got
     assert got["fds_end"] <= got["fds_start"] + 8, got
     assert got["rss_mb_end"] <= got["rss_mb_start"] * 1.5 + 20, got
+    # the server's own timings were read, and no discovery was refused by the volume limits
+    assert got["server_p50_ms"] > 0 and got["server_outcomes"].get("ITI-55 success"), got
+    assert not any(k.endswith(("refused", "error")) for k in got["server_outcomes"]), got
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="mounting a tmpfs needs root")
