@@ -79,10 +79,6 @@ def _log(patient_id: int, what: str, now: dt.datetime) -> dict[str, object]:
             "outcome": Outcome.SUCCESS.value, "detail": "referring-doctor feed"}
 
 
-def _span(d: Declaration) -> str:
-    return f"from {d.start.isoformat()}" + (f" to {d.end.isoformat()}" if d.end else "")
-
-
 class ReferringDeclarations:
     """The insurer's side of the referring-doctor relationships."""
 
@@ -148,8 +144,11 @@ class ReferringDeclarations:
                         continue
                     same.valid_to = end
                     counts.changed += 1
-                    logs.append(_log(pid, f"referring-doctor declaration of {d.registry_id} "
-                                     f"now {_span(d)}", now))
+                    changed = (f"referring-doctor declaration changed: {d.registry_id} from "
+                               f"{d.start} to {d.end}" if d.end else
+                               f"referring-doctor declaration changed: {d.registry_id} from "
+                               f"{d.start}")
+                    logs.append(_log(pid, changed, now))
                     continue
                 for r in held.get(pid, ()):
                     if r.valid_to is None or r.valid_to > start:
@@ -158,8 +157,11 @@ class ReferringDeclarations:
                 s.add(TherapeuticRelationship(patient_id=pid, professional_id=doctor,
                                               valid_from=start, valid_to=end, source=_SOURCE))
                 counts.new += 1
-                logs.append(_log(pid, f"referring doctor declared: {d.registry_id} {_span(d)}",
-                                 now))
+                # The forms are translated for the patient by ncp.portal.logtext.
+                declared = (f"referring doctor declared: {d.registry_id} from {d.start} to "
+                            f"{d.end}" if d.end else
+                            f"referring doctor declared: {d.registry_id} from {d.start}")
+                logs.append(_log(pid, declared, now))
             s.flush()
             if logs:
                 s.execute(insert(AccessLogEntry), logs)
