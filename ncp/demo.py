@@ -3,11 +3,11 @@
 The professionals and the insured persons are loaded from the registers' extracts under
 ``docs/examples/demo`` through the national feeds themselves (the code of ``ncp registry
 import-professionals`` and ``import-insured``), so the demo opens its DSPs the way the country
-does. What no national feed carries yet is demo code here: the referring-doctor declarations
-and the persons' activation (they have demo logins, :mod:`ncp.auth.demo`), the visits, the
-documents, the consents. The insurer's services (a summary of services for Tom Wagner) come
-through the services feed too. :data:`PROFESSIONALS` and :data:`PATIENTS` say the same as the
-extracts (a test checks it): the logins and the tests name the demo people by them.
+does; the persons activate their DSPs with activation letters (:mod:`ncp.auth.demo`). What
+no national feed carries yet is demo code here: the visits, the documents, the consents. The
+insurer's services (a summary of services for Tom Wagner) come through the services feed too.
+:data:`PROFESSIONALS` and :data:`PATIENTS` say the same as the extracts (a test checks it): the
+logins and the tests name the demo people by them.
 
 Idempotent: seeding a database that already holds the demo patients changes nothing. The
 clinical documents are national ("friendly") CDA documents made by :mod:`ncp.cda.demo`.
@@ -108,7 +108,6 @@ def seed(records: Records) -> bool:
     for rec in PATIENTS:
         p = rec.patient
         pid = records.patient_id(p.matricule)
-        _activate(records, pid)
         for prof in (cardiologist, pharmacist):
             records.add_relationship(patient_id=pid, professional_id=prof, source="visit")
         for doc in national_documents(p):
@@ -172,18 +171,6 @@ def load_services(records: Records, folder: Path = FEEDS) -> None:
     if bad:
         raise RuntimeError(f"bad line in the demo's services: {bad[0]}")
     ServicesSummaries(records).apply(lines)  # type: ignore[arg-type]
-
-
-def _activate(records: Records, patient_id: int) -> None:
-    """The person's activation of their account, which no feed of ours carries yet (issue 17
-    item 2)."""
-    from ncp.store.models import Patient
-
-    now = records.clock()
-    with records._tx() as s:
-        patient = s.get(Patient, patient_id)
-        assert patient is not None
-        patient.activated_at = patient.activated_at or now
 
 
 def _mapped(system: str, code: str) -> tuple[str, str] | None:

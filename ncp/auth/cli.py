@@ -81,6 +81,13 @@ def add(
         except ValueError as exc:
             typer.echo(str(exc), err=True)
             raise typer.Exit(2) from None
+        if patient_id is not None:
+            # The operator checked the person's identity at enrolment: the DSP counts as
+            # activated (a letter still pending stops working), logged on the record.
+            from ncp.store.activation import ActivationLetters
+
+            ActivationLetters(auth.store._sessions, records.keys, records.clock).mark_activated(
+                patient_id, "enrolled by an operator: ncp accounts add")
     typer.echo(f"login {login.lower()} enrolled; TOTP secret {secret}")
     typer.echo(f"  {totp.provisioning_uri(secret, login.lower())}")
 

@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 
 from ncp import demo
 from ncp.auth import totp
+from ncp.auth.activation import Activation
 from ncp.auth.cards import issue_card, load_ca, write_card
 from ncp.auth.certificates import ca_identity
 from ncp.auth.passwords import Passwords, make_hasher
@@ -30,7 +31,8 @@ HELPER_LOGIN = "helper.demo"
 
 
 def patient_login(matricule: str) -> str:
-    return matricule
+    """A patient logs in with their matricule (the login an activation gives)."""
+    return matricule.lower()
 
 
 def professional_login(registry_id: str) -> str:
@@ -58,12 +60,8 @@ def seed_accounts(records: Records, engine: Engine, *, cheap_hashes: bool = Fals
             created += 1
     for rec in demo.PATIENTS:
         p = rec.patient
-        login = patient_login(p.matricule)
-        if auth.store.by_login(login) is None:
-            auth.create_account(login=login, password=DEMO_PASSWORD, kind="patient",
-                                display_name=f"{p.given_name} {p.family_name}",
-                                totp_secret=DEMO_TOTP_SECRET,
-                                patient_id=records.patient_id(p.matricule))
+        if auth.store.by_login(patient_login(p.matricule)) is None:
+            _activate(auth, p.matricule)
             created += 1
     if auth.store.by_login(HELPER_LOGIN) is None:
         helper_id = auth.create_account(login=HELPER_LOGIN, password=DEMO_PASSWORD,
@@ -75,6 +73,18 @@ def seed_accounts(records: Records, engine: Engine, *, cheap_hashes: bool = Fals
     if pki_root is not None:
         _demo_card(auth, pki_root)
     return created
+
+
+def _activate(auth: Authenticator, matricule: str) -> None:
+    """The person's activation of their DSP, through the same path as everyone's: a letter is
+    issued, its code entered, then the password and the authenticator's code (the published
+    demo ones)."""
+    activation = Activation(auth)
+    (letter,) = activation.issue([matricule], reissue=True)
+    ticket = activation.start(matricule, letter.code, "demo")
+    activation.finish(ticket.token, password=DEMO_PASSWORD, totp_secret=DEMO_TOTP_SECRET,
+                      code=totp.code_at(DEMO_TOTP_SECRET, auth.records.clock()),
+                      client="demo")
 
 
 def card_path(pki_root: Path) -> Path:

@@ -34,6 +34,7 @@ from ncp.auth import totp
 from ncp.auth.certificates import CardRefused, CardVerifier, ca_identity, identify
 from ncp.auth.passwords import Passwords
 from ncp.store.accounts import AccountInfo, AccountStore, SessionInfo
+from ncp.store.activation import is_activated
 from ncp.store.dsp import Records
 from ncp.store.errors import AccessDenied
 from ncp.store.policy import DELEGATIONS, Actor
@@ -229,6 +230,11 @@ class Authenticator:
             raise self._fail(login, account, "password", "wrong login or password", client)
         if account.disabled:
             raise self._fail(login, account, "password", "account disabled", client)
+        if account.kind == "patient" and account.patient_id is not None and \
+                not is_activated(self.store._sessions, account.patient_id):
+            # Told only after the right password: no oracle of which DSPs are activated.
+            self._fail(login, account, "password", "DSP not activated", client)
+            raise AuthError("not-activated", "activate the DSP with the letter's code first")
         if self.passwords.needs_rehash(account.password_hash):
             self.store.set_password_hash(account.id, self.passwords.hash(password))
         now = self._clock()

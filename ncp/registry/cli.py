@@ -7,6 +7,7 @@
     ncp registry provisional                      # open provisional DSPs, likely matricules
     ncp registry import-services services.csv [--format ...] [--skip-bad]
     ncp registry import-referring referring.csv [--format ...] [--skip-bad]
+    ncp registry activation-letters --out letters.csv [--matricule M] [--reissue]
 
 Without ``--skip-bad`` the whole file is checked first and nothing is written when one line is
 bad (each bad line is printed with its number and the rule it breaks). With it, bad lines are
@@ -287,3 +288,47 @@ def import_referring(
         typer.echo(f"... and {total.bad - _SHOWN} more", err=True)
     typer.echo(f"referring doctors: {total}; {moved} patient(s) with another referring doctor "
                "today")
+@registry_app.command("activation-letters")
+def activation_letters(
+    out: Path = typer.Option(..., "--out", dir_okay=False,
+                             help="The CSV file for the mail house (created, never overwritten)"),
+    matricules: list[str] = typer.Option([], "--matricule",
+                                         help="Only this person (repeat for several)"),
+    reissue: bool = typer.Option(False, "--reissue", help="a new letter even when one is "
+                                 "still valid (the older code stops working)"),
+    valid_days: int = typer.Option(90, min=1, max=365, help="how long the codes are good"),
+    url: str = typer.Option("https://dsp.lu/portal/activate", help="the activation page "
+                            "printed on the letter"),
+) -> None:
+    """Issue an activation letter to each person whose DSP the register opened and who has not
+    activated it (open, alive, no account, no valid letter yet): one-time codes, stored hashed,
+    written in clear only to OUT."""
+    import datetime as dt
+
+    from ncp.app import build_runtime
+    from ncp.auth.activation import Activation
+    from ncp.auth.service import Authenticator
+    from ncp.registry.letters import open_private, write_letters
+    from ncp.store.db import session_factory
+
+    try:
+        handle = open_private(out)
+    except FileExistsError:
+        typer.echo(f"refused: {out} exists (it may hold codes not yet printed)", err=True)
+        raise typer.Exit(1) from None
+    runtime = build_runtime(get_settings())
+    try:
+        with handle:
+            try:
+                service = Activation(Authenticator(session_factory(runtime.engine),
+                                                   runtime.records))
+                letters = service.issue(matricules or None, reissue=reissue,
+                                        lifetime=dt.timedelta(days=valid_days))
+            except BaseException:
+                out.unlink()  # nothing was issued: no empty file to mistake for letters
+                raise
+            count = write_letters(handle, letters, url)
+    finally:
+        runtime.engine.dispose()
+    until = f" (valid until {letters[0].expires_at:%Y-%m-%d})" if letters else ""
+    typer.echo(f"activation letters: {count} written to {out}{until}")

@@ -228,6 +228,30 @@ def _info(a: Account, keys: KeyRingSource) -> AccountInfo:
                        disabled=a.disabled_at is not None)
 
 
+def add_account(s: Session, keys: KeyRingSource, *, login: str, kind: str, display_name: str,
+                password_hash: str, totp_secret: str, now: dt.datetime,
+                patient_id: int | None = None, professional_id: int | None = None,
+                language: str = "fr", totp_last_step: int | None = None) -> int:
+    """Insert one account in the caller's transaction (the activation of a DSP creates the
+    patient's account in the same transaction that uses up the letter)."""
+    if s.scalar(select(Account.id).where(Account.login == login)):
+        raise ValueError(f"login {login!r} is taken")
+    if patient_id is not None and s.get(Patient, patient_id) is None:
+        raise ValueError("unknown patient")
+    if professional_id is not None and s.get(Professional, professional_id) is None:
+        raise ValueError("unknown professional")
+    sealed = keys.current().seal(totp_secret.encode(), aad=_totp_aad(login))
+    account = Account(login=login, kind=kind, display_name=display_name,
+                      password_hash=password_hash, key_id=sealed.key_id,
+                      wrapped_key=sealed.wrapped_key, totp_nonce=sealed.nonce,
+                      totp_ciphertext=sealed.ciphertext, totp_last_step=totp_last_step,
+                      patient_id=patient_id, professional_id=professional_id,
+                      language=language, created_at=now)
+    s.add(account)
+    s.flush()
+    return account.id
+
+
 class AccountStore:
     """Queries over the account tables; each method is one short transaction."""
 
@@ -246,22 +270,10 @@ class AccountStore:
                totp_secret: str, now: dt.datetime, patient_id: int | None = None,
                professional_id: int | None = None, language: str = "fr") -> int:
         with self._tx() as s:
-            if s.scalar(select(Account.id).where(Account.login == login)):
-                raise ValueError(f"login {login!r} is taken")
-            if patient_id is not None and s.get(Patient, patient_id) is None:
-                raise ValueError("unknown patient")
-            if professional_id is not None and s.get(Professional, professional_id) is None:
-                raise ValueError("unknown professional")
-            sealed = self._keys.current().seal(totp_secret.encode(), aad=_totp_aad(login))
-            account = Account(login=login, kind=kind, display_name=display_name,
-                              password_hash=password_hash, key_id=sealed.key_id,
-                              wrapped_key=sealed.wrapped_key, totp_nonce=sealed.nonce,
-                              totp_ciphertext=sealed.ciphertext,
-                              patient_id=patient_id, professional_id=professional_id,
-                              language=language, created_at=now)
-            s.add(account)
-            s.flush()
-            return account.id
+            return add_account(s, self._keys, login=login, kind=kind,
+                               display_name=display_name, password_hash=password_hash,
+                               totp_secret=totp_secret, now=now, patient_id=patient_id,
+                               professional_id=professional_id, language=language)
 
     def by_login(self, login: str) -> AccountInfo | None:
         with reading(self._sessions) as s:
@@ -581,4 +593,5 @@ __all__ = [
     "LoginEvent",
     "LoginRecord",
     "SessionInfo",
+    "add_account",
 ]

@@ -4,6 +4,7 @@ and every sealed table registered with :mod:`ncp.store.sealed` (for ``ncp keys``
 from __future__ import annotations
 
 import ncp.store.accounts
+import ncp.store.activation
 import ncp.store.models
 import ncp.store.peers
 import ncp.store.pivot_cache

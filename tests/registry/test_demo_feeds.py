@@ -4,11 +4,13 @@ the extracts under docs/examples/demo, and those extracts say what ncp.demo name
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 
 from ncp import demo
+from ncp.auth.demo import seed_accounts
 from ncp.registry.insured import InsuredPerson, read_insured
 from ncp.registry.professionals import RegisteredProfessional, read_professionals
+from ncp.store.activation import ActivationLetter
 from ncp.store.models import AccessLogEntry, Patient
 from ncp.store.records import Records
 
@@ -30,14 +32,24 @@ def test_the_extracts_agree_with_the_demo_people() -> None:
          p.organisation, orgs[p.organisation]) for p in demo.PROFESSIONALS]
 
 
-def test_the_demo_opens_its_dsps_through_the_register_feed(records: Records) -> None:
+def test_the_demo_opens_its_dsps_through_the_register_feed(records: Records,
+                                                          any_db_engine: Engine) -> None:
     assert demo.seed(records) is True
     with records.reading() as s:
         opened = list(s.scalars(select(AccessLogEntry.what).where(
             AccessLogEntry.what == "DSP opened (register)")))
         activated = list(s.scalars(select(Patient.activated_at)))
     assert len(opened) == len(demo.PATIENTS)
-    assert all(a is not None for a in activated)  # the demo persons have logins
+    assert all(a is None for a in activated)  # until the persons use their letters
+    seed_accounts(records, any_db_engine, cheap_hashes=True)
+    with records.reading() as s:
+        activated = list(s.scalars(select(Patient.activated_at)))
+        by_letter = list(s.scalars(select(AccessLogEntry.patient_id).where(
+            AccessLogEntry.what == "DSP activated with the activation letter")))
+        used = list(s.scalars(select(ActivationLetter.used_at)))
+    assert all(a is not None for a in activated)
+    assert len(by_letter) == len(set(by_letter)) == len(demo.PATIENTS)
+    assert len(used) == len(demo.PATIENTS) and all(used)
     tom = records.patient_id(demo.PATIENTS[2].patient.matricule)
     gp = records.professional_actor(records.professional_id("LU-HP-100001"))
     (summary,) = records.list_documents(gp, tom, doc_type="services-summary")

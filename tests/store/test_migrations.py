@@ -7,6 +7,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Engine, inspect
 
 import ncp.store.accounts
+import ncp.store.activation
 import ncp.store.peers
 import ncp.store.pivot_cache
 import ncp.store.terminology
