@@ -140,6 +140,9 @@ FORMS: tuple[Form, ...] = (
     Form("provisional record {number} merged into this DSP", "what.merged_in"),
     Form("merged into the DSP of matricule {matricule}", "what.merged_out"),
     Form("identified by matricule {matricule} (was provisional {number})", "what.identified"),
+    Form("activation letter issued (valid until {until})", "what.letter_issued"),
+    Form("DSP activated with the activation letter", "what.activated_by_letter"),
+    Form("DSP activated ({how})", "what.activated_other"),
 )
 
 #: System actors the store names (``actor_name`` of a ``system`` row), by message key.
@@ -147,6 +150,7 @@ SYSTEM_ACTORS: tuple[Form, ...] = (
     Form("social-security register", "actor.register"),
     Form("health insurer (CNS)", "actor.insurer"),
     Form("operator {login}", "actor.operator"),
+    Form("activation letters", "actor.letters"),
 )
 
 
