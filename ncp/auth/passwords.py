@@ -11,6 +11,9 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 
 #: Shortest password accepted when an account is created or a password changed.
 MIN_PASSWORD_LENGTH = 10
+#: The stored "hash" of an account that has no password (a professional whose national
+#: registry lists cards: they log in with a card). No password verifies against it.
+NO_PASSWORD = "!no-password"  # noqa: S105 - a marker, not a password
 
 
 def make_hasher(*, cheap: bool = False) -> PasswordHasher:
@@ -32,9 +35,11 @@ class Passwords:
 
     def verify(self, stored_hash: str | None, password: str) -> bool:
         """True if ``password`` matches; costs the same when there is no account."""
+        usable = stored_hash is not None and not stored_hash.startswith("!")
         try:
-            return self._hasher.verify(stored_hash or self._dummy, password) and \
-                stored_hash is not None
+            # An account without password costs the same as an unknown login (no oracle).
+            return self._hasher.verify(stored_hash if usable else self._dummy, password) and \
+                usable
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             return False
 

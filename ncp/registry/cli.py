@@ -84,9 +84,12 @@ def import_professionals(
     chunk: int = typer.Option(1000, min=1, max=50000, help="professionals per transaction"),
 ) -> None:
     """Register professionals; apply changes and retirements (they take effect at once)."""
+    from ncp.app import build_runtime
+    from ncp.auth.registry_cards import CardCounts, RegistryCards
+    from ncp.auth.service import Authenticator
     from ncp.registry.insured import BadLine
     from ncp.registry.professionals import RegisteredProfessional, read_professionals
-    from ncp.store.db import make_engine, session_factory
+    from ncp.store.db import session_factory
     from ncp.store.professional_registry import ProfessionalCounts, ProfessionalRegistry
 
     total = ProfessionalCounts()
@@ -105,19 +108,48 @@ def import_professionals(
                 typer.echo(f"refused: {total.bad} bad line(s), nothing written "
                            "(--skip-bad applies the good lines)", err=True)
                 raise typer.Exit(1)
-        engine = make_engine(get_settings().sqlalchemy_url)
-        registry = ProfessionalRegistry(session_factory(engine))
+        settings = get_settings()
+        runtime = build_runtime(settings)  # the key ring, for the card logins it creates
+        registry = ProfessionalRegistry(session_factory(runtime.engine))
+        cards: RegistryCards | None = None  # made at the first line that lists cards
+        card_total = CardCounts()
+        listed = False
         try:
             good = (i for i in read_professionals(file, fmt)
                     if isinstance(i, RegisteredProfessional)
                     or report(i))  # type: ignore[func-returns-value]
             while batch := list(islice(good, chunk)):
                 total.add(registry.apply(batch))
+                listed = listed or any(i.cards for i in batch)
+                if cards is None and any(i.cards is not None for i in batch):
+                    cards = RegistryCards(
+                        Authenticator(session_factory(runtime.engine), runtime.records),
+                        _card_issuers(settings))
+                if cards is None:
+                    continue
+                done = cards.apply(batch)
+                for name in ("registered", "revoked", "logins"):
+                    setattr(card_total, name, getattr(card_total, name) + getattr(done, name))
         finally:
-            engine.dispose()
+            runtime.engine.dispose()
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
     typer.echo(f"professionals: {total}")
+    typer.echo(f"cards: {card_total}")
+    if listed and cards is not None and not cards.issuers:
+        typer.echo("no card-issuer anchor (purpose card) of our country in the trust list: "
+                   "no card was registered", err=True)
+        raise typer.Exit(1)
+
+
+def _card_issuers(settings: object) -> list[str]:
+    from ncp.auth.registry_cards import card_issuers
+
+    try:
+        return card_issuers(settings.trust_list_path, settings.country_code)  # type: ignore[attr-defined]
+    except (OSError, ValueError) as exc:
+        typer.echo(f"cards not registered: {exc}", err=True)
+        return []
 
 
 @registry_app.command("merge")

@@ -7,8 +7,10 @@ this module reads and checks, streamed, one :class:`RegisteredProfessional` or
 :class:`~ncp.registry.insured.BadLine` per line.
 
 Fields: ``registry_id, given_name, family_name, profession, isco_code, specialty,
-organisation_id, organisation_name, organisation_kind, status`` (``active`` or ``retired``);
-the first five are required. See docs/registry.md.
+organisation_id, organisation_name, organisation_kind, status`` (``active`` or ``retired``),
+``cards`` (the subject serial numbers of the professional's cards, ``;`` between them in CSV, a
+list in JSON; absent: the cards are left as they are); the first five are required. See
+docs/registry.md.
 """
 
 from __future__ import annotations
@@ -24,7 +26,9 @@ __all__ = ["PROFESSIONAL_FIELDS", "RegisteredProfessional", "read_professionals"
 
 PROFESSIONAL_FIELDS = ("registry_id", "given_name", "family_name", "profession", "isco_code",
                        "specialty", "organisation_id", "organisation_name", "organisation_kind",
-                       "status")
+                       "status", "cards")
+#: Cards a professional may hold at once (a card and its replacement, a few spares).
+MAX_CARDS = 8
 _REQUIRED = PROFESSIONAL_FIELDS[:5]
 _MAX = {"registry_id": 32, "given_name": 100, "family_name": 100, "specialty": 100,
         "organisation_id": 64, "organisation_name": 200, "organisation_kind": 40}
@@ -43,13 +47,31 @@ class RegisteredProfessional:
     organisation_name: str | None = None
     organisation_kind: str | None = None
     retired: bool = False
+    #: Subject serial numbers of the professional's cards; None: the line says nothing of them.
+    cards: tuple[str, ...] | None = None
+
+
+def _cards(raw: object) -> tuple[str, ...] | None:
+    """The ``cards`` value: a list (JSON) or ``;``-separated serials (CSV); None if absent."""
+    if raw is None:
+        return None
+    items = raw if isinstance(raw, list) else str(raw).split(";")
+    serials = tuple(dict.fromkeys(str(x).strip() for x in items if str(x).strip()))
+    if len(serials) > MAX_CARDS:
+        raise ValueError(f"more than {MAX_CARDS} cards")
+    for serial in serials:
+        if len(serial) > 64 or not all(c.isalnum() or c in "-._/" for c in serial):
+            raise ValueError(f"a card serial number is 1-64 letters, digits or - . _ /: "
+                             f"{serial!r}")
+    return serials
 
 
 def _professional(line: int, raw: dict[str, object]) -> RegisteredProfessional:
     unknown = set(raw) - set(PROFESSIONAL_FIELDS)
     if unknown:
         raise ValueError(f"unknown field(s): {', '.join(sorted(unknown))}")
-    v = {k: ("" if x is None else str(x)).strip() for k, x in raw.items()}
+    cards = _cards(raw.get("cards"))
+    v = {k: ("" if x is None else str(x)).strip() for k, x in raw.items() if k != "cards"}
     for name in _REQUIRED:
         if not v.get(name):
             raise ValueError(f"{name} is missing")
@@ -75,7 +97,8 @@ def _professional(line: int, raw: dict[str, object]) -> RegisteredProfessional:
         family_name=v["family_name"], profession=profession, isco_code=v["isco_code"],
         specialty=v.get("specialty") or None, organisation_id=v.get("organisation_id") or None,
         organisation_name=v.get("organisation_name") or None,
-        organisation_kind=v.get("organisation_kind") or None, retired=status == "retired")
+        organisation_kind=v.get("organisation_kind") or None, retired=status == "retired",
+        cards=cards)
 
 
 def read_professionals(path: Path, fmt: str | None = None

@@ -13,7 +13,7 @@ be kept as is (the server recomputes codes from it).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -325,6 +325,43 @@ class AccountStore:
             s.add(AccountCertificate(account_id=account_id, fingerprint=fingerprint,
                                      issuer=issuer, subject_serial=subject_serial,
                                      created_at=now))
+
+    def by_professional(self, professional_id: int) -> AccountInfo | None:
+        with reading(self._sessions) as s:
+            a = s.scalar(select(Account).where(Account.professional_id == professional_id))
+            return _info(a, self._keys) if a else None
+
+    def serial_cards(self, account_id: int, issuers: Collection[str]) -> set[str]:
+        """The subject serials registered (not revoked) for the account under ``issuers``."""
+        with reading(self._sessions) as s:
+            return set(s.scalars(select(AccountCertificate.subject_serial).where(
+                AccountCertificate.account_id == account_id,
+                AccountCertificate.issuer.in_(list(issuers)),
+                AccountCertificate.subject_serial.is_not(None),
+                AccountCertificate.revoked_at.is_(None))))
+
+    def set_serial_cards(self, account_id: int, issuers: Collection[str],
+                         serials: Collection[str], now: dt.datetime) -> tuple[int, int]:
+        """Make the account's cards under ``issuers`` exactly ``serials`` (one transaction):
+        new ones registered for every issuer, the others revoked at ``now`` (kept for the
+        record). Cards registered by fingerprint are not touched. (registered, revoked)."""
+        issuers, wanted = list(issuers), set(serials)
+        with self._tx() as s:
+            rows = list(s.scalars(select(AccountCertificate).where(
+                AccountCertificate.account_id == account_id,
+                AccountCertificate.issuer.in_(issuers),
+                AccountCertificate.subject_serial.is_not(None),
+                AccountCertificate.revoked_at.is_(None))))
+            have = {(r.issuer, r.subject_serial) for r in rows}
+            for r in rows:
+                if r.subject_serial not in wanted:
+                    r.revoked_at = now
+            added = [(i, serial) for serial in sorted(wanted) for i in issuers
+                     if (i, serial) not in have]
+            s.add_all(AccountCertificate(account_id=account_id, issuer=i, subject_serial=serial,
+                                         created_at=now) for i, serial in added)
+            return len({serial for _, serial in added}), len({r.subject_serial for r in rows
+                                                              if r.subject_serial not in wanted})
 
     def by_certificate(self, *, fingerprint: str, issuer: str,
                        subject_serial: str | None) -> AccountInfo | None:

@@ -29,6 +29,8 @@ def _import(live: Live, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     path = tmp_path / "professionals.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
     monkeypatch.setenv("NCP_DATABASE_URL", live.settings.sqlalchemy_url)
+    monkeypatch.setenv("NCP_VAR_DIR", str(live.settings.var_dir))  # the server's key ring
+    monkeypatch.setenv("NCP_PKI_DIR", str(live.pki))  # and trust list
     get_settings.cache_clear()
     try:
         result = CliRunner().invoke(app, ["registry", "import-professionals", str(path)])
@@ -95,6 +97,8 @@ def test_bad_lines_are_refused_with_their_number(live: Live, tmp_path: Path,
                     "LU-HP-400003,Ida,Klein,nurse,22x1,active\n"
                     "LU-HP-400004,Jo,Klein,nurse,2221,sleeping\n")
     monkeypatch.setenv("NCP_DATABASE_URL", live.settings.sqlalchemy_url)
+    monkeypatch.setenv("NCP_VAR_DIR", str(live.settings.var_dir))  # the server's key ring
+    monkeypatch.setenv("NCP_PKI_DIR", str(live.pki))  # and trust list
     get_settings.cache_clear()
     try:
         result = CliRunner().invoke(app, ["registry", "import-professionals", str(path)])
@@ -113,6 +117,76 @@ def test_the_documented_example_applies(live: Live, tmp_path: Path,
                                         monkeypatch: pytest.MonkeyPatch) -> None:
     example = Path(__file__).resolve().parents[2] / "docs" / "examples" / "professionals.jsonl"
     rows = [json.loads(line) for line in example.read_text().splitlines()]
-    assert "0 bad" in _import(live, tmp_path, monkeypatch, rows)
+    out = _import(live, tmp_path, monkeypatch, rows)
+    assert "0 bad" in out and "1 card(s) registered" in out
     with pytest.raises(AccessDenied):  # the example's retired dermatologist
         live.records.professional_actor(live.records.professional_id("LU-HP-300002"))
+
+
+def _card(live: Live, folder: Path, serial: str) -> tuple[Path, Path]:
+    """A card of the LU card CA whose subject serialNumber is ``serial`` (a card number)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    from ncp.auth.cards import issue_card, load_ca
+    from ncp.security.pki import CARD_CA_FOLDER
+
+    card = issue_card(load_ca(live.pki / "lu" / CARD_CA_FOLDER), common_name="Nora Kayser",
+                      registry_id=serial)
+    cert, key = folder / f"{serial}.pem", folder / f"{serial}.key"
+    cert.write_bytes(card.certificate.public_bytes(Encoding.PEM))
+    key.write_bytes(card.key.private_bytes(Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert, key
+
+
+def _card_logs_in(live: Live, cert: Path, key: Path) -> tuple[int, int]:
+    client = live.client(verify=live.tls(cert, key))
+    return (client.post("/portal/login/card").status_code,
+            live.client(verify=live.tls(cert, key)).get("/api/v1/me").status_code)
+
+
+def test_the_registry_cards_log_in_and_a_card_it_drops_stops_at_once(
+        live: Live, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 17 item 3: the registry lists the professional's card numbers; a new professional
+    logs in with their card the moment the import ran, and a card the registry drops is
+    refused on the next request, whatever its CRL says."""
+    nora = {"registry_id": "LU-HP-400101", "given_name": "Nora", "family_name": "Kayser",
+            "profession": "physician", "isco_code": "2211", "cards": ["LUC-0001234"]}
+    out = _import(live, tmp_path, monkeypatch, [nora])
+    assert "1 new" in out and "1 card(s) registered, 0 revoked, 1 card login(s) created" in out
+    cert, key = _card(live, tmp_path, "LUC-0001234")
+    assert _card_logs_in(live, cert, key) == (303, 200)
+    # Another number of the same card CA is not hers; the login has no password.
+    stranger = _card(live, tmp_path, "LUC-0009999")
+    assert _card_logs_in(live, *stranger) == (401, 401)
+    for login in ("lu-hp-400101", "lu-hp-499999"):  # hers and an unknown one: the same answer
+        r = live.client().post("/portal/login",
+                               data={"login": login, "password": "any password at all"})
+        assert r.status_code == 401, (login, r.status_code)
+    # The same line again changes nothing; a line without "cards" leaves them as they are.
+    out = _import(live, tmp_path, monkeypatch, [nora])
+    assert "0 card(s) registered, 0 revoked" in out
+    out = _import(live, tmp_path, monkeypatch, [{k: v for k, v in nora.items() if k != "cards"}])
+    assert "0 card(s) registered, 0 revoked" in out
+    assert _card_logs_in(live, cert, key) == (303, 200)
+    # A replacement card: the old number is dropped, the new one works at once.
+    out = _import(live, tmp_path, monkeypatch, [{**nora, "cards": ["LUC-0005678"]}])
+    assert "1 card(s) registered, 1 revoked" in out
+    assert _card_logs_in(live, cert, key) == (401, 401)
+    assert _card_logs_in(live, *_card(live, tmp_path, "LUC-0005678")) == (303, 200)
+
+
+def test_card_numbers_are_checked(tmp_path: Path) -> None:
+    from ncp.registry.insured import BadLine
+    from ncp.registry.professionals import read_professionals
+
+    path = tmp_path / "p.csv"
+    path.write_text("registry_id,given_name,family_name,profession,isco_code,cards\n"
+                    "LU-HP-1,A,B,physician,2211,LUC-1;LUC-2\n"
+                    "LU-HP-2,A,B,physician,2211,\n"
+                    "LU-HP-3,A,B,physician,2211,LUC 1\n", encoding="utf-8")
+    first, second, third = read_professionals(path)
+    assert first.cards == ("LUC-1", "LUC-2")  # type: ignore[union-attr]
+    assert second.cards == ()  # type: ignore[union-attr]  # the column is there: no cards
+    assert isinstance(third, BadLine) and "card serial number" in third.reason
