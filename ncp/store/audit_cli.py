@@ -1,12 +1,16 @@
-"""``ncp audit seal | verify | alerts``: the tamper-evident trail and the DPO's alerts."""
+"""``ncp audit seal | verify | alerts | volumes``: the tamper-evident trail, the DPO's alerts
+(break the glass) and the operator's alerts (unexpected request volumes: enumeration)."""
 
 from __future__ import annotations
+
+from typing import Annotated
 
 import typer
 
 from ncp.settings import get_settings
 
-audit_app = typer.Typer(help="The access log's and audit messages' hash chain; DPO alerts.",
+audit_app = typer.Typer(help="The access log's and audit messages' hash chain; DPO alerts; "
+                        "request-volume alerts.",
                         no_args_is_help=True)
 
 
@@ -59,3 +63,40 @@ def alerts_command(all_: bool = typer.Option(False, "--all", help="Acknowledged 
         for a in s.scalars(query.limit(1000)):
             typer.echo(f"{a.at:%Y-%m-%d %H:%M} {a.kind:16} patient {a.patient_id} "
                        f"professional {a.professional_id}: {a.detail}")
+
+
+@audit_app.command("volumes")
+def volumes_command(
+    all_: bool = typer.Option(False, "--all", help="Acknowledged ones too."),
+    ack: Annotated[list[int] | None, typer.Option(
+        "--ack", help="Acknowledge the alert with this id (repeatable); it is kept but no "
+        "longer listed.")] = None,
+    limit: int = typer.Option(1000, min=1, help="At most this many, newest first."),
+) -> None:
+    """The operator's alerts for unexpected request volumes (XCPD discovery per peer, per
+    foreign professional, per patient: the enumeration defence), newest first; exit 0.
+
+    One alert per (scope, key, window) at the first request past the limit; the peer got the
+    reference gateway's WARNING_SEC_UNEXPECTED_NUMBER_OF_REQUESTS* for it and every further
+    request of that window.
+    """
+    import datetime as dt
+
+    from ncp.store.db import make_engine
+    from ncp.store.volumes import RequestVolumes
+
+    engine = make_engine(get_settings().sqlalchemy_url)
+    try:
+        volumes = RequestVolumes(engine)
+        if ack:
+            done = volumes.acknowledge(ack, at=dt.datetime.now(dt.UTC))
+            typer.echo(f"{done} alert(s) acknowledged")
+            return
+        for a in volumes.alerts(limit, open_only=not all_):
+            seen = f" (acknowledged {a.acknowledged_at:%Y-%m-%d %H:%M})" if a.acknowledged_at \
+                else ""
+            typer.echo(f"#{a.id} {a.at:%Y-%m-%d %H:%M} {a.kind} {a.scope} {a.key!r}: "
+                       f"{a.count} > {a.limit} in the window from "
+                       f"{a.window_start:%Y-%m-%d %H:%M}{seen}")
+    finally:
+        engine.dispose()

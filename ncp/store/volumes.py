@@ -13,6 +13,10 @@ excess of each window writes one ``operator_alerts`` row (and a log line) for th
 
 One upsert per scope (``INSERT ... ON CONFLICT DO UPDATE ... RETURNING``), so concurrent
 processes never lose a count.
+
+The counts of past windows are deleted once a minute (:mod:`ncp.store.housekeeping`); the
+alerts stay until an operator has seen them: ``ncp audit volumes`` lists the open ones and
+``--ack`` acknowledges them (docs/deployment.md, "Monitoring").
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, Integer, String, Text, insert, select
+from sqlalchemy import Engine, Integer, String, Text, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -139,14 +143,25 @@ class RequestVolumes:
                     log.warning("%s: %s", WARNINGS[scope], detail)
         return excess
 
-    def alerts(self, limit: int = 100) -> list[OperatorAlert]:
+    def alerts(self, limit: int = 100, *, open_only: bool = False) -> list[OperatorAlert]:
+        """The newest alerts first; ``open_only``: those no operator acknowledged yet."""
         from sqlalchemy.orm import Session
 
+        query = select(OperatorAlert)
+        if open_only:
+            query = query.where(OperatorAlert.acknowledged_at.is_(None))
         with Session(self.engine) as s:
-            rows = s.scalars(select(OperatorAlert).order_by(OperatorAlert.id.desc())
-                             .limit(limit)).all()
+            rows = s.scalars(query.order_by(OperatorAlert.id.desc()).limit(limit)).all()
             s.expunge_all()
             return list(rows)
+
+    def acknowledge(self, ids: list[int], *, at: dt.datetime) -> int:
+        """Mark alerts ``ids`` as seen (kept, no longer listed as open); how many changed."""
+        with self.engine.begin() as conn:
+            result = conn.execute(update(OperatorAlert).where(
+                OperatorAlert.id.in_(ids), OperatorAlert.acknowledged_at.is_(None))
+                .values(acknowledged_at=at))
+            return int(result.rowcount or 0)
 
 
 def _p(name: str):  # type: ignore[no-untyped-def]
