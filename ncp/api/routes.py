@@ -341,9 +341,12 @@ def emergency(request: Request, matricule: Matricule, body: EmergencyIn,
               caller: Caller) -> EmergencyOut:
     """Break the glass: open the record for 12 hours, flagged, notified to the patient and
     alerted to the data protection officer; at most 3 per professional in 24 hours."""
-    svc = records(request)
-    expires = svc.declare_emergency(caller.actor, patient_ref(svc, matricule), body.reason,
-                                    body.reason_code)
+    from ncp.store.emergency import declare_emergency
+
+    # The input first, then the patient: an unknown matricule is answered (and logged) as a
+    # record one may not open, whatever the body (ncp/store/emergency.py).
+    expires = declare_emergency(records(request), caller.actor, matricule, body.reason,
+                                body.reason_code)
     return EmergencyOut(expires_at=expires)
 
 

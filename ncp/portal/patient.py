@@ -62,7 +62,7 @@ def my_documents(request: Request, me: PatientSide, type: str = "", since: str =
                  until: str = "") -> Response:
     assert me.patient_id is not None
     if type and type not in {t.value for t in DocumentType}:
-        raise BadForm("form.unknown_type")
+        raise BadForm("unknown document type")
     start, end = form_date(since, "since"), form_date(until, "until")
     if end is not None:
         end += dt.timedelta(days=1)
@@ -85,7 +85,7 @@ async def confidentiality(request: Request, uid: str,
     form = await require_csrf(request, me)
     value = str(form.get("confidentiality", ""))
     if value not in {c.value for c in Confidentiality}:
-        raise BadForm("form.confidentiality")
+        raise BadForm("confidentiality must be N, R or V")
     records(request).set_confidentiality(me.actor, uid, value)
     return redirect(f"/documents/{uid}", done="saved")
 
@@ -117,7 +117,7 @@ async def add_note(request: Request, me: PatientSide) -> Response:
     else:
         text = str(form.get("text", "")).strip()
         if not text:
-            raise BadForm("form.note_or_file")
+            raise BadForm("write a note or choose a file")
         media, content = "text/plain", text.encode()
     records(request).add_document(me.actor, me.patient_id, doc_type=DocumentType.PERSONAL_NOTE,
                                   title=title or "Note", media_type=media, content=content)
@@ -158,7 +158,7 @@ async def set_rule(request: Request, me: PatientSide) -> Response:
     svc = records(request)
     kind = str(form.get("kind", ""))
     if kind not in {k.value for k in AccessRuleKind}:
-        raise BadForm("form.unknown_rule")
+        raise BadForm("unknown rule")
     prof = str(form.get("professional", "")).strip()
     registry = str(form.get("registry_id", "")).strip()
     if prof.isdigit():
@@ -167,9 +167,9 @@ async def set_rule(request: Request, me: PatientSide) -> Response:
         try:
             professional_id = svc.professional_id(registry)
         except NotFound:
-            raise BadForm("form.no_registry_id") from None
+            raise BadForm("no professional with this registry number") from None
     else:
-        raise BadForm("form.choose_professional")
+        raise BadForm("choose a professional")
     svc.set_rule(me.actor, me.patient_id, professional_id, kind,
                  active=form.get("active", "1") == "1")
     return redirect("/me/access", done="saved")
@@ -186,7 +186,7 @@ async def helpers(request: Request, me: PatientSide) -> Response:
             auth.name_helper(me, str(form.get("login", "")),
                              str(form.get("delegation", "read")))
     except (AuthError, ValueError):
-        raise BadForm("form.helper") from None
+        raise BadForm("this person cannot be named as your assistant") from None
     return redirect("/me/access", done="saved")
 
 
@@ -215,7 +215,7 @@ async def set_consent(request: Request, me: PatientSide) -> Response:
     form = await require_csrf(request, me)
     service = str(form.get("service", ""))
     if service not in {s.value for s in CrossBorderService}:
-        raise BadForm("form.unknown_service")
+        raise BadForm("unknown service")
     if form.get("consent") == "1":
         records(request).give_consent(me.actor, me.patient_id, service, channel="portal")
     else:
@@ -233,7 +233,7 @@ async def dsp_state(request: Request, me: PatientSide) -> Response:
     elif form.get("state") == "open":
         records(request).reopen_dsp(me.actor, me.patient_id, reason)
     else:
-        raise BadForm("form.unknown_state")
+        raise BadForm("unknown state")
     return redirect("/me/sharing", done="saved")
 
 

@@ -74,7 +74,7 @@ def find(request: Request, me: Pro, matricule: str = "") -> Response:
 
     matricule = matricule.strip().replace(" ", "").upper()
     if not ((matricule.isdigit() and len(matricule) == 13) or is_provisional(matricule)):
-        raise BadForm("form.matricule")
+        raise BadForm("a matricule has 13 digits (a provisional identifier: P and 12 digits)")
     return redirect(f"/pro/patients/{matricule}")
 
 
@@ -91,7 +91,7 @@ async def register_visit(request: Request, me: Pro) -> Response:
     form = await require_csrf(request, me)
     born = form_date(str(form.get("birth_date", ""))[:10], "birth_date")
     if born is None:
-        raise BadForm("form.birth_date_missing")
+        raise BadForm("birth_date is missing")
     identity = VisitIdentity(
         given_name=str(form.get("given_name", ""))[:100],
         family_name=str(form.get("family_name", ""))[:100], birth_date=born.date(),
@@ -114,7 +114,7 @@ def record(request: Request, matricule: str, me: Pro, type: str = "", since: str
            until: str = "") -> Response:
     svc = records(request)
     if type and type not in {t.value for t in DocumentType}:
-        raise BadForm("form.unknown_type")
+        raise BadForm("unknown document type")
     try:
         patient = svc.find_patient(me.actor, matricule)
     except (AccessDenied, NotFound):
@@ -138,10 +138,11 @@ def record(request: Request, matricule: str, me: Pro, type: str = "", since: str
 async def emergency(request: Request, matricule: str,
                     me: Pro) -> Response:
     form = await require_csrf(request, me)
-    svc = records(request)
-    patient_id = _patient_ref(svc, matricule)
-    svc.declare_emergency(me.actor, patient_id, str(form.get("reason", ""))[:400],
-                          str(form.get("reason_code", "other"))[:40])
+    from ncp.store.emergency import declare_emergency
+
+    # One answer for an unknown matricule and a refused record, valid form or not.
+    declare_emergency(records(request), me.actor, matricule, str(form.get("reason", ""))[:400],
+                      str(form.get("reason_code", "other"))[:40])
     return redirect(f"/pro/patients/{matricule}", done="emergency")
 
 
@@ -154,19 +155,19 @@ async def upload(request: Request, matricule: str,
     patient_id = _patient_ref(svc, matricule)
     doc_type = str(form.get("doc_type", ""))
     if doc_type not in {t.value for t in DocumentType}:
-        raise BadForm("form.unknown_type")
+        raise BadForm("unknown document type")
     conf = str(form.get("confidentiality", "N"))
     if conf not in {c.value for c in Confidentiality}:
-        raise BadForm("form.confidentiality")
+        raise BadForm("confidentiality must be N, R or V")
     file = form.get("file")
     if not isinstance(file, UploadFile) or not file.filename:
-        raise BadForm("form.choose_file")
+        raise BadForm("choose a CDA or PDF file")
     supersedes = str(form.get("supersedes", "")).strip() or None
     if supersedes and doc_type == DocumentType.PATIENT_SUMMARY.value \
             and form.get("confirm_replace") != "1":
         # Replacing the summary is what a patient abroad will be read from: say which version
         # goes and require the explicit tick (the page's own form has it; no script needed).
-        raise BadForm("form.confirm_replace")
+        raise BadForm("tick \"replace the current summary\" to confirm the replacement")
     checked = check_upload(await file.read(MAX_UPLOAD_BYTES + 1), file.content_type,
                            matricule=matricule, doc_type=doc_type,
                            terminology=terminology(request))
@@ -203,7 +204,7 @@ async def new_token(request: Request, me: Pro) -> Response:
 @router.get("/documents/{uid}")
 def document(request: Request, uid: str, principal: Current) -> Response:
     if len(uid) > 80:
-        raise BadForm("form.not_document_id")
+        raise BadForm("not a document id")
     svc = records(request)
     info, content = svc.read_document(principal.actor, uid)
     patient = svc.identity_of_read(info)
@@ -230,7 +231,7 @@ def document(request: Request, uid: str, principal: Current) -> Response:
 def content(request: Request, uid: str, principal: Current) -> Response:
     """The stored bytes, shown inline (PDF, images) or as a download; read and logged again."""
     if len(uid) > 80:
-        raise BadForm("form.not_document_id")
+        raise BadForm("not a document id")
     info, data = records(request).read_document(principal.actor, uid)
     inline = info.media_type in ("application/pdf", "image/png", "image/jpeg", "text/plain")
     extension = {"application/pdf": "pdf", "text/xml": "xml", "image/png": "png",
