@@ -22,7 +22,10 @@ loop is bounded in count and in time.
   prescription at the same instant, ``rounds`` times (in-process pipeline, two threads and a
   barrier); then a discard by the first pharmacy racing a second dispensation by the other.
 * **soak**: mixed XCPD / XCA retrieve / XDR at 80 % of the peak measured first, for
-  ``soak`` seconds, against one server process: RSS, open fds, p99 at the start and the end.
+  ``soak`` seconds, against one server process: RSS, open fds, p99 at the start and the end
+  (the server's own, read from its JSON exchange lines, per tenth of the run too; the
+  client's; from the scheduled start), the outcomes, the load average, the tables' rows.
+  Run it at a higher CPU priority than the machine's other work (``nice -n -20``).
 * **diskfull**: the SQLite file on a small tmpfs (mounted by this script, root only), the
   rest of the space filled; submissions must be refused cleanly, ``PRAGMA integrity_check``
   must stay ``ok``, and submissions must succeed again when space returns.
