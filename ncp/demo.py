@@ -22,6 +22,7 @@ from pathlib import Path
 from ncp.cda.demo import DemoPatient, demo_prescriptions, national_documents
 from ncp.cda.model import PrescriptionData
 from ncp.cda.national import build_prescription
+from ncp.consent.notice import current_version
 from ncp.store import matricule
 from ncp.store.dispensing import Dispensing, PrescriptionItem
 from ncp.store.dsp import Records
@@ -122,7 +123,8 @@ def seed(records: Records) -> bool:
                                  content=build_prescription(prescription))
         me = Actor.patient(pid, f"{p.given_name} {p.family_name}")
         for service in rec.consents:
-            records.give_consent(me, pid, service, channel="demo")
+            records.give_consent(me, pid, service, channel="demo",
+                                 notice_version=current_version())
         if rec.closed:
             records.close_dsp(me, pid, "demo: a closed DSP")
     load_services(records)

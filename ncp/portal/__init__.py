@@ -14,12 +14,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from ncp.portal import activation, login, patient, professional
+from ncp.portal import activation, login, notice, patient, professional
 from ncp.portal.web import PREFIX, html_form_error, wants_html
 
 router = APIRouter(prefix=PREFIX)
 router.include_router(login.router)
 router.include_router(activation.router)
+router.include_router(notice.router)
 router.include_router(patient.router)
 router.include_router(professional.router)
 

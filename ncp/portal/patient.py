@@ -15,6 +15,7 @@ from fastapi.responses import Response
 from starlette.datastructures import UploadFile
 
 from ncp.auth.service import AuthError, Principal
+from ncp.consent.notice import current_version, notice
 from ncp.portal.content import MAX_UPLOAD_BYTES, PERSONAL_TYPES, check_upload
 from ncp.portal.web import (
     BadForm,
@@ -23,6 +24,7 @@ from ncp.portal.web import (
     PortalRoute,
     authenticator,
     form_date,
+    language,
     page,
     redirect,
     refuse_oversized,
@@ -206,7 +208,19 @@ def sharing(request: Request, me: PatientSide) -> Response:
     svc = records(request)
     patient = svc.get_patient(me.actor, me.patient_id)
     return page(request, "patient/sharing.html", me, consents=svc.consents(me.patient_id),
-                services=list(CrossBorderService), patient=patient)
+                services=list(CrossBorderService), patient=patient,
+                notices=svc.consent_notices(me.patient_id), current_notice=current_version())
+
+
+@router.get("/me/sharing/notice")
+def sharing_notice(request: Request, me: PatientSide, service: str = "") -> Response:
+    """The Patient Information Notice, read and acknowledged before a consent is given or
+    renewed (issue 17 item 8)."""
+    if service not in {s.value for s in CrossBorderService}:
+        raise BadForm("unknown service")
+    version = current_version()
+    return page(request, "patient/notice.html", me, service=service, version=version,
+                notice=notice(version, language(request, me)))
 
 
 @router.post("/me/sharing")
@@ -217,7 +231,12 @@ async def set_consent(request: Request, me: PatientSide) -> Response:
     if service not in {s.value for s in CrossBorderService}:
         raise BadForm("unknown service")
     if form.get("consent") == "1":
-        records(request).give_consent(me.actor, me.patient_id, service, channel="portal")
+        version = current_version()
+        if form.get("acknowledge") != "1" or form.get("notice_version") != version:
+            # not read (or read in a version since replaced): the notice first
+            return redirect(f"/me/sharing/notice?service={service}")
+        records(request).give_consent(me.actor, me.patient_id, service, channel="portal",
+                                      notice_version=version)
     else:
         records(request).withdraw_consent(me.actor, me.patient_id, service)
     return redirect("/me/sharing", done="saved")

@@ -56,19 +56,43 @@ class ConsentRecords(AccessLogRecords):
     """Giving and withdrawing cross-border consent; closing and reopening the DSP."""
 
     def give_consent(self, actor: Actor, patient_id: int, service: CrossBorderService | str,
-                     channel: str = "portal") -> None:
-        """Explicit consent to cross-border sharing of one service."""
+                     channel: str = "portal", notice_version: str | None = None) -> None:
+        """Explicit consent to cross-border sharing of one service, with the version of the
+        Patient Information Notice the patient acknowledged (required in the portal).
+
+        A consent already in force under another notice version is renewed: its row is closed
+        and a new one records the version now acknowledged (the history keeps both).
+        """
         svc = _service(service)
+        if channel == "portal" and not notice_version:
+            raise InvalidInput("the Patient Information Notice must be acknowledged first")
         now = self._clock()
         with self._tx() as s:
             patient = self._patient(s, patient_id)
             decision = policy.manage_record(actor, self._facts(s, actor, patient), Power.CONSENT)
+            detail = f"{channel}, notice {notice_version}" if notice_version else channel
             self._log(s, actor, patient_id, AccessAction.POLICY, f"consent given: {svc.value}",
-                      decision.context, _outcome(decision), detail=channel)
+                      decision.context, _outcome(decision), detail=detail)
             self._enforce(s, decision)
-            if not _active_consent(s, patient_id, svc):
-                s.add(CrossBorderConsent(patient_id=patient_id, service=svc.value,
-                                         given_at=now, channel=channel))
+            active = _active_consent(s, patient_id, svc)
+            if active and (notice_version is None or
+                           all(r.notice_version == notice_version for r in active)):
+                return
+            for row in active:
+                row.withdrawn_at = now
+            s.add(CrossBorderConsent(patient_id=patient_id, service=svc.value, given_at=now,
+                                     channel=channel, notice_version=notice_version))
+
+    def consent_notices(self, patient_id: int) -> dict[CrossBorderService, str | None]:
+        """The services consented to now, each with the notice version acknowledged."""
+        now = self._clock()
+        with self._read() as s:
+            rows = s.execute(select(CrossBorderConsent.service,
+                                    CrossBorderConsent.notice_version).where(
+                CrossBorderConsent.patient_id == patient_id, CrossBorderConsent.given_at <= now,
+                or_(CrossBorderConsent.withdrawn_at.is_(None),
+                    CrossBorderConsent.withdrawn_at > now))).all()
+            return {CrossBorderService(r[0]): r[1] for r in rows}
 
     def withdraw_consent(self, actor: Actor, patient_id: int,
                          service: CrossBorderService | str) -> None:

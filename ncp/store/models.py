@@ -253,6 +253,9 @@ class CrossBorderConsent(Base):
     given_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     withdrawn_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     channel: Mapped[str] = mapped_column(String(40))
+    #: The Patient Information Notice version acknowledged with this consent
+    #: (``ncp.consent.notice``); None for consents given before notices were versioned.
+    notice_version: Mapped[str | None] = mapped_column(String(10))
 
 
 class AccessLogEntry(Base):

@@ -146,6 +146,7 @@ def test_withdrawn_consent_leaves_the_record_service(live: Live) -> None:
     assert "eprescription" not in consents and "patient-summary" in consents
     page = patient.get("/portal/me/sharing")
     patient.post("/portal/me/sharing", data={"service": "eprescription", "consent": "1",
+                                             "acknowledge": "1", "notice_version": "v1",
                                              "csrf": csrf(page.text)})
     assert "eprescription" in live.records.consents(pid)
 
