@@ -177,6 +177,15 @@ async def set_rule(request: Request, me: PatientSide) -> Response:
     return redirect("/me/access", done="saved")
 
 
+@router.post("/me/relationships/{relationship_id}/end")
+async def end_relationship(request: Request, relationship_id: int, me: PatientSide) -> Response:
+    """The patient ends a therapeutic relationship at once (the record service refuses one
+    that is not theirs, and logs it)."""
+    await require_csrf(request, me)
+    records(request).end_relationship(me.actor, relationship_id)
+    return redirect("/me/access", done="ended")
+
+
 @router.post("/me/helpers")
 async def helpers(request: Request, me: PatientSide) -> Response:
     form = await require_csrf(request, me)

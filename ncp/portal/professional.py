@@ -64,8 +64,35 @@ def writable_types(principal: Principal) -> list[DocumentType]:
 
 @router.get("/pro")
 def my_patients(request: Request, me: Pro) -> Response:
-    patients = records(request).patients_of(me.actor)
-    return page(request, "pro/patients.html", me, patients=patients)
+    """My patients, and the referring doctor's worklist: the Patient Summaries due."""
+    from ncp.store.worklist import referring_worklist
+
+    svc = records(request)
+    patients = svc.patients_of(me.actor)
+    worklist = referring_worklist(svc, me.actor)
+    return page(request, "pro/patients.html", me, patients=patients, worklist=worklist,
+                today=svc.clock().date())
+
+
+@router.post("/pro/patients/{matricule}/relationships")
+async def declare_relationship(request: Request, matricule: str, me: Pro) -> Response:
+    """A liberal visit (90 days) or an institutional admission (until the discharge and 30
+    days after), as professional software declares it through the API."""
+    form = await require_csrf(request, me)
+    kind = str(form.get("kind", ""))
+    if kind not in ("visit", "admission"):
+        raise BadForm("a visit or an admission")
+    svc = records(request)
+    svc.declare_relationship(me.actor, _patient_ref(svc, matricule), kind)
+    return redirect(f"/pro/patients/{matricule}", done="declared")
+
+
+@router.post("/pro/relationships/{relationship_id}/end")
+async def end_relationship(request: Request, relationship_id: int, me: Pro) -> Response:
+    """End my relationship: a visit at once, an admission with its discharge period."""
+    await require_csrf(request, me)
+    records(request).end_relationship(me.actor, relationship_id)
+    return redirect("/pro", done="ended")
 
 
 @router.get("/pro/find")
@@ -127,7 +154,10 @@ def record(request: Request, matricule: str, me: Pro, type: str = "", since: str
                               since=form_date(since, "since"),
                               until=end + dt.timedelta(days=1) if end else None)
     summary = next((d for d in docs if d.doc_type is DocumentType.PATIENT_SUMMARY), None)
+    from ncp.store.relationships import own_relationships
+
     return page(request, "pro/record.html", me, patient=patient, docs=docs,
+                relationships=own_relationships(svc, me.actor, patient.id),
                 writable=writable_types(me), summary=summary, types=list(DocumentType),
                 referring=patient.referring_doctor_id == me.actor.professional_id,
                 filters={"type": type, "since": since, "until": until},

@@ -353,3 +353,24 @@ class RelationshipRecords(AccessLogRecords):
             self._log(s, actor, row.patient_id, AccessAction.POLICY,
                       f"therapeutic relationship {what}", context, Outcome.SUCCESS)
             return row.valid_to
+
+
+def own_relationships(records: RelationshipRecords, actor: Actor, patient_id: int
+                      ) -> list[RelationshipInfo]:
+    """The professional's own current relationships with one patient (for their record page:
+    what they declared and can end). Nothing of the record is read, so nothing is logged."""
+    if actor.kind is not ActorKind.PROFESSIONAL or actor.professional_id is None:
+        return []
+    now = records._clock()
+    with records._read() as s:
+        rows = s.execute(select(TherapeuticRelationship).where(
+            TherapeuticRelationship.patient_id == patient_id,
+            TherapeuticRelationship.professional_id == actor.professional_id,
+            TherapeuticRelationship.valid_from <= now,
+            or_(TherapeuticRelationship.valid_to.is_(None),
+                TherapeuticRelationship.valid_to > now))
+            .order_by(TherapeuticRelationship.id)).scalars().all()
+        return [RelationshipInfo(professional_id=r.professional_id, registry_id="",
+                                 name=actor.name or "", profession=str(actor.profession or ""),
+                                 organisation=None, source=r.source, valid_from=r.valid_from,
+                                 valid_to=r.valid_to, id=r.id) for r in rows]
