@@ -20,7 +20,7 @@ def printable_notice(request: Request, version: str = "", notice_lang: str = "")
     principal = _session_principal(request)
     version = version or current_version()
     if version not in versions():
-        raise BadForm("unknown notice version")
+        raise BadForm("form.notice_version")
     lang = notice_lang if notice_lang in LANGUAGES else language(request, principal)
     return page(request, "notice_print.html", principal, notice=notice(version, lang),
                 notice_languages=LANGUAGES, current=current_version())

@@ -226,7 +226,7 @@ def sharing_notice(request: Request, me: PatientSide, service: str = "") -> Resp
     """The Patient Information Notice, read and acknowledged before a consent is given or
     renewed (issue 17 item 8)."""
     if service not in {s.value for s in CrossBorderService}:
-        raise BadForm("unknown service")
+        raise BadForm("form.unknown_service")
     version = current_version()
     return page(request, "patient/notice.html", me, service=service, version=version,
                 notice=notice(version, language(request, me)))

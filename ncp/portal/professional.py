@@ -81,7 +81,7 @@ async def declare_relationship(request: Request, matricule: str, me: Pro) -> Res
     form = await require_csrf(request, me)
     kind = str(form.get("kind", ""))
     if kind not in ("visit", "admission"):
-        raise BadForm("a visit or an admission")
+        raise BadForm("form.relationship_kind")
     svc = records(request)
     svc.declare_relationship(me.actor, _patient_ref(svc, matricule), kind)
     return redirect(f"/pro/patients/{matricule}", done="declared")
