@@ -58,14 +58,13 @@ class ConsentRecords(AccessLogRecords):
     def give_consent(self, actor: Actor, patient_id: int, service: CrossBorderService | str,
                      channel: str = "portal", notice_version: str | None = None) -> None:
         """Explicit consent to cross-border sharing of one service, with the version of the
-        Patient Information Notice the patient acknowledged (required in the portal).
+        Patient Information Notice the patient acknowledged (the portal gives no consent
+        without it: :func:`ncp.portal.patient.set_consent`).
 
         A consent already in force under another notice version is renewed: its row is closed
         and a new one records the version now acknowledged (the history keeps both).
         """
         svc = _service(service)
-        if channel == "portal" and not notice_version:
-            raise InvalidInput("the Patient Information Notice must be acknowledged first")
         now = self._clock()
         with self._tx() as s:
             patient = self._patient(s, patient_id)

@@ -8,7 +8,6 @@ import pytest
 from sqlalchemy import select
 
 from ncp.consent import notice as notices
-from ncp.store.errors import InvalidInput
 from ncp.store.models import CrossBorderConsent
 from ncp.store.records import Records
 from tests.store.factories import patient
@@ -32,9 +31,6 @@ def test_every_version_says_the_same_in_three_languages() -> None:
 def test_the_acknowledged_version_is_kept_with_the_consent_and_a_new_one_renews_it(
         records: Records) -> None:
     pid, me = patient(records)
-    with pytest.raises(InvalidInput):  # the portal never consents without the notice
-        records.give_consent(me, pid, "patient-summary", channel="portal")
-    assert records.consents(pid) == frozenset()
     records.give_consent(me, pid, "patient-summary", channel="portal", notice_version="v1")
     records.give_consent(me, pid, "patient-summary", channel="portal", notice_version="v1")
     assert records.consent_notices(pid) == {"patient-summary": "v1"}
