@@ -14,9 +14,6 @@ every call abroad is audited by the client.
 from __future__ import annotations
 
 import datetime as dt
-import json
-from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -52,30 +49,17 @@ templates = Jinja2Templates(directory=[str(_HERE / "templates"),
 templates.env.filters.update(web.templates.env.filters)
 
 
-@lru_cache(maxsize=len(LANGUAGES))
-def _messages(lang: str) -> dict[str, str]:
-    def load(code: str) -> dict[str, str]:
-        text = resources.files("ncp.crossborder").joinpath(f"messages/{code}.json").read_text(
-            "utf-8")
-        return dict(json.loads(text))
-    base = {**web.catalogue("en"), **load("en")}
-    return base if lang == "en" else {**base, **web.catalogue(lang), **load(lang)}
-
-
-def translator(lang: str) -> Any:
-    messages = _messages(lang if lang in LANGUAGES else "fr")
-
-    def t(key: str, **values: object) -> str:
-        text = messages.get(key, key)
-        return text.format(**values) if values else text
-    return t
+def translator(lang: str, country: str = web.HOME_COUNTRY) -> Any:
+    """The portal's one translator (its catalogue holds these pages' messages too)."""
+    return web.translator(lang, country)
 
 
 def page(request: Request, name: str, principal: Principal, status_code: int = 200,
          **context: Any) -> HTMLResponse:
     lang = language(request, principal)
     response = templates.TemplateResponse(request, name, {
-        "t": translator(lang), "lang": lang, "languages": LANGUAGES, "me": principal,
+        "t": translator(lang, web.country_of(request)), "lang": lang, "languages": LANGUAGES,
+        "me": principal,
         "prefix": PREFIX, "acting_name": "", "done": request.query_params.get("done", ""),
         "lang_links": web.language_links(request), **context}, status_code=status_code)
     web.remember_language(request, principal, lang, response)  # the choice sticks (item 11)
@@ -186,7 +170,7 @@ async def search(request: Request, country: str, me: Pro) -> Response:
 async def confirm(request: Request, token: str, me: Pro) -> Response:
     form = await require_csrf(request, me)
     if form.get("confirm") != "yes":
-        raise InvalidInput("confirm the treatment relationship")
+        raise InvalidInput("confirm the treatment relationship", key="xb.form.confirm")
     service(request).confirm(_who(request, me), me.account.id, token,
                              str(form.get("purpose", "")))
     return redirect(f"/xb/c/{token}")
@@ -326,9 +310,11 @@ async def dispense(request: Request, token: str, me: Pro) -> Response:
     try:
         packages = int(str(form.get("packages", "0")))
     except ValueError:
-        raise InvalidInput("the number of packages is a whole number") from None
+        raise InvalidInput("the number of packages is a whole number",
+                           key="xb.form.whole_number") from None
     if form.get("confirm") != "yes":  # the page's required tick: no script needed
-        raise InvalidInput("tick the confirmation before dispensing")
+        raise InvalidInput("tick the confirmation before dispensing",
+                           key="xb.form.confirm_dispense")
     try:
         sent = xb.dispense(_who(request, me), me.account.id, ctx,
                            unique_id=str(form.get("uid", "")), repository=str(form.get("repo", "")),
@@ -345,7 +331,8 @@ async def discard(request: Request, token: str, dispensation_id: int, me: Pro) -
         raise Forbidden()
     form = await require_csrf(request, me)
     if form.get("confirm") != "yes":
-        raise InvalidInput("tick the confirmation before cancelling the dispensation")
+        raise InvalidInput("tick the confirmation before cancelling the dispensation",
+                           key="xb.form.confirm_discard")
     xb = service(request)
     ctx = xb.context(me.account.id, token)
     try:

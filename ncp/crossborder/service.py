@@ -220,10 +220,15 @@ class CrossBorder:
         remaining = prescription.packages - already
         if remaining < 1:
             raise InvalidInput(f"nothing remains to dispense: {already} of "
-                               f"{prescription.packages} packages already dispensed here")
+                               f"{prescription.packages} packages already dispensed here",
+                               key="xb.form.nothing_remains", already=already,
+                               prescribed=prescription.packages)
         if not 1 <= packages <= remaining:
             raise InvalidInput(f"between 1 and {remaining} packages: {prescription.packages} "
-                               f"prescribed, {already} already dispensed here")
+                               f"prescribed, {already} already dispensed here",
+                               key="xb.form.packages" if remaining > 1 else "xb.form.one_package",
+                               remaining=remaining, already=already,
+                               prescribed=prescription.packages)
         if substitute and not prescription.substitution_allowed:
             raise CrossBorderError("substitution_local",
                                    "the prescription does not allow substitution",

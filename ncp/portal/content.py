@@ -40,12 +40,32 @@ PS_LOINC = "60591-5"
 
 
 class UploadRejected(ValueError):
-    """An upload that cannot be stored; ``reason`` is a stable key, ``detail`` says why."""
+    """An upload that cannot be stored.
 
-    def __init__(self, reason: str, detail: str) -> None:
+    ``reason`` is a stable key: the page says ``error.upload.<reason>`` in the reader's
+    language, formatted with ``values``; ``detail`` says why in English, for the API's problem
+    details and, when ``technical`` (a schema or transformation message), as the secondary
+    detail of the page (issue 15 item 13: a translated summary first).
+    """
+
+    def __init__(self, reason: str, detail: str, *, technical: bool = False,
+                 key: str | None = None, **values: object) -> None:
         super().__init__(detail)
         self.reason = reason
         self.detail = detail
+        self.technical = technical
+        self.key = key or f"error.upload.{reason}"
+        self.values = values
+
+
+#: How an accepted kind of file is named to a person (``error.upload.unsupported``).
+KIND_NAMES = {"application/pdf": "PDF", "text/xml": "CDA (XML)", "image/png": "PNG",
+              "image/jpeg": "JPEG"}
+
+
+def too_large() -> UploadRejected:
+    mib = MAX_UPLOAD_BYTES // (1024 * 1024)
+    return UploadRejected("too-large", f"the file exceeds {mib} MiB", mib=mib)
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,8 +144,7 @@ def check_upload(content: bytes, declared: str | None = None, *,
     if not content:
         raise UploadRejected("empty", "the file is empty")
     if len(content) > MAX_UPLOAD_BYTES:
-        raise UploadRejected("too-large",
-                             f"the file exceeds {MAX_UPLOAD_BYTES // (1024 * 1024)} MiB")
+        raise too_large()
     declared = (declared or "").split(";")[0].strip().lower()
     if declared in ("application/xml",):
         declared = "text/xml"
@@ -134,13 +153,16 @@ def check_upload(content: bytes, declared: str | None = None, *,
         raise UploadRejected("not-pdf", "the file is declared as PDF but is not a PDF")
     if actual is None or actual not in allow:
         raise UploadRejected("unsupported", "only " + ", ".join(sorted(allow)) +
-                             " files are accepted")
+                             " files are accepted",
+                             kinds=", ".join(KIND_NAMES.get(a, a) for a in sorted(allow)))
     if doc_type == "patient-summary" and actual != "text/xml":
         raise UploadRejected("not-ps", "a patient summary must be a national Patient Summary "
-                             "CDA (XML); a PDF or image cannot be sent abroad as one")
+                             "CDA (XML); a PDF or image cannot be sent abroad as one",
+                             key="error.upload.not-ps-file")
     if actual == "application/pdf":
         if b"%%EOF" not in content[-2048:]:
-            raise UploadRejected("not-pdf", "the PDF is truncated (no end-of-file marker)")
+            raise UploadRejected("not-pdf", "the PDF is truncated (no end-of-file marker)",
+                                 key="error.upload.pdf-truncated")
         return CheckedUpload("application/pdf", content)
     if actual == "text/xml":
         checked = _check_cda(content)
@@ -157,12 +179,14 @@ def check_patient(target: RecordTarget, matricule: str) -> None:
     """Refuse a CDA that does not name the record's patient by matricule."""
     if not target.matricules:
         raise UploadRejected("no-patient", "the CDA does not name the patient: its recordTarget "
-                             f"has no identifier with root {MATRICULE_ROOT} (the matricule)")
+                             f"has no identifier with root {MATRICULE_ROOT} (the matricule)",
+                             root=MATRICULE_ROOT)
     if not target.names(matricule):
         who = ", ".join(p for p in (target.name, target.birth) if p)
         raise UploadRejected("wrong-patient", f"the CDA is about another patient ({who}; "
                              f"matricule {target.matricules[0]}), not this record's patient "
-                             f"({matricule}); nothing was stored")
+                             f"({matricule}); nothing was stored", who=who or "?",
+                             found=target.matricules[0], matricule=matricule)
 
 
 def _check_patient_summary(root: etree._Element, content: bytes,
@@ -171,7 +195,7 @@ def _check_patient_summary(root: etree._Element, content: bytes,
     if code is None or code.get("code") != PS_LOINC:
         raise UploadRejected("not-ps", "the CDA is not a Patient Summary (document code "
                              f"{code.get('code') if code is not None else 'missing'}, "
-                             f"expected LOINC {PS_LOINC})")
+                             f"expected LOINC {PS_LOINC})", technical=True)
     from ncp.errors import NcpError
     from ncp.transform import to_pivot
 
@@ -179,26 +203,30 @@ def _check_patient_summary(root: etree._Element, content: bytes,
         to_pivot(content, kind="ps", terminology=terminology)
     except NcpError as exc:
         raise UploadRejected("not-ps", "the Patient Summary cannot be sent abroad: "
-                             f"{exc}") from None
+                             f"{exc}", technical=True) from None
 
 
 def _check_cda(content: bytes) -> CheckedUpload:
     try:
         root = parse_xml(content)
     except XmlInputError as exc:
-        raise UploadRejected("invalid-cda", f"the XML cannot be read: {exc}") from None
+        raise UploadRejected("invalid-cda", f"the XML cannot be read: {exc}",
+                             technical=True) from None
     if root.tag != f"{_H}ClinicalDocument":
-        raise UploadRejected("invalid-cda", "the XML is not an HL7 CDA ClinicalDocument")
+        raise UploadRejected("invalid-cda", "the XML is not an HL7 CDA ClinicalDocument",
+                             technical=True)
     if _stylesheet_pis(root):
         # A browser opening the stored XML would run the named XSLT (scripts included) in
         # whatever origin serves it; a CDA needs none (we render it ourselves).
-        raise UploadRejected("invalid-cda", "the XML carries an xml-stylesheet instruction")
+        raise UploadRejected("invalid-cda", "the XML carries an xml-stylesheet instruction",
+                             technical=True)
     errors = xsd_errors(root)
     if errors:
         first = errors[0]
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         raise UploadRejected("invalid-cda", f"the CDA does not validate against the CDA "
-                             f"schema: line {first.line}: {first.message}{more}")
+                             f"schema: line {first.line}: {first.message}{more}",
+                             technical=True)
     title = "".join(root.find(f"{_H}title").itertext()).strip() \
         if root.find(f"{_H}title") is not None else ""
     return CheckedUpload("text/xml", content, title[:300] or None)

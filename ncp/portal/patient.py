@@ -64,7 +64,7 @@ def my_documents(request: Request, me: PatientSide, type: str = "", since: str =
                  until: str = "") -> Response:
     assert me.patient_id is not None
     if type and type not in {t.value for t in DocumentType}:
-        raise BadForm("unknown document type")
+        raise BadForm("form.unknown_type")
     start, end = form_date(since, "since"), form_date(until, "until")
     if end is not None:
         end += dt.timedelta(days=1)
@@ -87,7 +87,7 @@ async def confidentiality(request: Request, uid: str,
     form = await require_csrf(request, me)
     value = str(form.get("confidentiality", ""))
     if value not in {c.value for c in Confidentiality}:
-        raise BadForm("confidentiality must be N, R or V")
+        raise BadForm("form.confidentiality")
     records(request).set_confidentiality(me.actor, uid, value)
     return redirect(f"/documents/{uid}", done="saved")
 
@@ -119,7 +119,7 @@ async def add_note(request: Request, me: PatientSide) -> Response:
     else:
         text = str(form.get("text", "")).strip()
         if not text:
-            raise BadForm("write a note or choose a file")
+            raise BadForm("form.note_or_file")
         media, content = "text/plain", text.encode()
     records(request).add_document(me.actor, me.patient_id, doc_type=DocumentType.PERSONAL_NOTE,
                                   title=title or "Note", media_type=media, content=content)
@@ -160,7 +160,7 @@ async def set_rule(request: Request, me: PatientSide) -> Response:
     svc = records(request)
     kind = str(form.get("kind", ""))
     if kind not in {k.value for k in AccessRuleKind}:
-        raise BadForm("unknown rule")
+        raise BadForm("form.unknown_rule")
     prof = str(form.get("professional", "")).strip()
     registry = str(form.get("registry_id", "")).strip()
     if prof.isdigit():
@@ -169,9 +169,9 @@ async def set_rule(request: Request, me: PatientSide) -> Response:
         try:
             professional_id = svc.professional_id(registry)
         except NotFound:
-            raise BadForm("no professional with this registry number") from None
+            raise BadForm("form.no_registry_id") from None
     else:
-        raise BadForm("choose a professional")
+        raise BadForm("form.choose_professional")
     svc.set_rule(me.actor, me.patient_id, professional_id, kind,
                  active=form.get("active", "1") == "1")
     return redirect("/me/access", done="saved")
@@ -197,7 +197,7 @@ async def helpers(request: Request, me: PatientSide) -> Response:
             auth.name_helper(me, str(form.get("login", "")),
                              str(form.get("delegation", "read")))
     except (AuthError, ValueError):
-        raise BadForm("this person cannot be named as your assistant") from None
+        raise BadForm("form.helper") from None
     return redirect("/me/access", done="saved")
 
 
@@ -238,7 +238,7 @@ async def set_consent(request: Request, me: PatientSide) -> Response:
     form = await require_csrf(request, me)
     service = str(form.get("service", ""))
     if service not in {s.value for s in CrossBorderService}:
-        raise BadForm("unknown service")
+        raise BadForm("form.unknown_service")
     if form.get("consent") == "1":
         version = current_version()
         if form.get("acknowledge") != "1" or form.get("notice_version") != version:
@@ -261,7 +261,7 @@ async def dsp_state(request: Request, me: PatientSide) -> Response:
     elif form.get("state") == "open":
         records(request).reopen_dsp(me.actor, me.patient_id, reason)
     else:
-        raise BadForm("unknown state")
+        raise BadForm("form.unknown_state")
     return redirect("/me/sharing", done="saved")
 
 

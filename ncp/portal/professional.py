@@ -101,7 +101,7 @@ def find(request: Request, me: Pro, matricule: str = "") -> Response:
 
     matricule = matricule.strip().replace(" ", "").upper()
     if not ((matricule.isdigit() and len(matricule) == 13) or is_provisional(matricule)):
-        raise BadForm("a matricule has 13 digits (a provisional identifier: P and 12 digits)")
+        raise BadForm("form.matricule")
     return redirect(f"/pro/patients/{matricule}")
 
 
@@ -118,7 +118,7 @@ async def register_visit(request: Request, me: Pro) -> Response:
     form = await require_csrf(request, me)
     born = form_date(str(form.get("birth_date", ""))[:10], "birth_date")
     if born is None:
-        raise BadForm("birth_date is missing")
+        raise BadForm("form.birth_date_missing")
     identity = VisitIdentity(
         given_name=str(form.get("given_name", ""))[:100],
         family_name=str(form.get("family_name", ""))[:100], birth_date=born.date(),
@@ -141,7 +141,7 @@ def record(request: Request, matricule: str, me: Pro, type: str = "", since: str
            until: str = "") -> Response:
     svc = records(request)
     if type and type not in {t.value for t in DocumentType}:
-        raise BadForm("unknown document type")
+        raise BadForm("form.unknown_type")
     try:
         patient = svc.find_patient(me.actor, matricule)
     except (AccessDenied, NotFound):
@@ -185,19 +185,19 @@ async def upload(request: Request, matricule: str,
     patient_id = _patient_ref(svc, matricule)
     doc_type = str(form.get("doc_type", ""))
     if doc_type not in {t.value for t in DocumentType}:
-        raise BadForm("unknown document type")
+        raise BadForm("form.unknown_type")
     conf = str(form.get("confidentiality", "N"))
     if conf not in {c.value for c in Confidentiality}:
-        raise BadForm("confidentiality must be N, R or V")
+        raise BadForm("form.confidentiality")
     file = form.get("file")
     if not isinstance(file, UploadFile) or not file.filename:
-        raise BadForm("choose a CDA or PDF file")
+        raise BadForm("form.choose_file")
     supersedes = str(form.get("supersedes", "")).strip() or None
     if supersedes and doc_type == DocumentType.PATIENT_SUMMARY.value \
             and form.get("confirm_replace") != "1":
         # Replacing the summary is what a patient abroad will be read from: say which version
         # goes and require the explicit tick (the page's own form has it; no script needed).
-        raise BadForm("tick \"replace the current summary\" to confirm the replacement")
+        raise BadForm("form.confirm_replace")
     checked = check_upload(await file.read(MAX_UPLOAD_BYTES + 1), file.content_type,
                            matricule=matricule, doc_type=doc_type,
                            terminology=terminology(request))
@@ -234,7 +234,7 @@ async def new_token(request: Request, me: Pro) -> Response:
 @router.get("/documents/{uid}")
 def document(request: Request, uid: str, principal: Current) -> Response:
     if len(uid) > 80:
-        raise BadForm("not a document id")
+        raise BadForm("form.not_document_id")
     svc = records(request)
     info, content = svc.read_document(principal.actor, uid)
     patient = svc.identity_of_read(info)
@@ -261,7 +261,7 @@ def document(request: Request, uid: str, principal: Current) -> Response:
 def content(request: Request, uid: str, principal: Current) -> Response:
     """The stored bytes, shown inline (PDF, images) or as a download; read and logged again."""
     if len(uid) > 80:
-        raise BadForm("not a document id")
+        raise BadForm("form.not_document_id")
     info, data = records(request).read_document(principal.actor, uid)
     inline = info.media_type in ("application/pdf", "image/png", "image/jpeg", "text/plain")
     extension = {"application/pdf": "pdf", "text/xml": "xml", "image/png": "png",

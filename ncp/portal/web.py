@@ -24,10 +24,10 @@ from fastapi.templating import Jinja2Templates
 
 from ncp.auth.certificates import CardVerifier
 from ncp.auth.service import Authenticator, AuthError, Principal
-from ncp.portal.content import MAX_UPLOAD_BYTES, UploadRejected
+from ncp.portal.content import MAX_UPLOAD_BYTES, UploadRejected, too_large
 from ncp.portal.logtext import describe_actor, describe_detail, describe_what
 from ncp.store.db import session_factory
-from ncp.store.errors import AccessDenied, ContentTampered, InvalidInput, NotFound, StoreError
+from ncp.store.errors import AccessDenied, ContentTampered, NotFound, StoreError
 from ncp.terminology.service import DbTerminology, Terminology
 
 LANGUAGES = ("fr", "de", "en")
@@ -77,18 +77,41 @@ templates.env.filters["local"] = local_time
 templates.env.filters["day"] = day
 
 
-@lru_cache(maxsize=len(LANGUAGES))
-def catalogue(lang: str) -> dict[str, str]:
-    """The messages of one language (``messages/<lang>.json``), English filling any gap."""
-    def load(code: str) -> dict[str, str]:
-        text = resources.files("ncp.portal").joinpath(f"messages/{code}.json").read_text("utf-8")
-        return dict(json.loads(text))
-    base = load("en")
-    return base if lang == "en" else {**base, **load(lang)}
+#: The packages whose ``messages/<lang>.json`` make the one catalogue of the portal (the
+#: cross-border pages keep theirs beside their templates). A key is defined in one of them.
+MESSAGE_PACKAGES = ("ncp.portal", "ncp.crossborder")
+#: The country whose portal this is, when no runtime says otherwise.
+HOME_COUNTRY = "LU"
 
 
-def translator(lang: str) -> Callable[..., str]:
-    messages = catalogue(lang if lang in LANGUAGES else "fr")
+def _load(package: str, name: str) -> dict[str, str]:
+    path = resources.files(package).joinpath(f"messages/{name}.json")
+    return dict(json.loads(path.read_text("utf-8"))) if path.is_file() else {}
+
+
+@lru_cache(maxsize=4 * len(LANGUAGES))
+def catalogue(lang: str, country: str = HOME_COUNTRY) -> dict[str, str]:
+    """Every message of one language, English filling any gap; then the country's own words
+    (``ncp/portal/messages/<cc>/<lang>.json``: the demo partner's name and identifier label
+    when this software plays another country, issue 15 item 19)."""
+    merged: dict[str, str] = {}
+    for code in ("en",) if lang == "en" else ("en", lang):
+        for package in MESSAGE_PACKAGES:
+            merged.update(_load(package, code))
+    if country != HOME_COUNTRY:
+        for code in ("en",) if lang == "en" else ("en", lang):
+            merged.update(_load("ncp.portal", f"{country.lower()}/{code}"))
+    return merged
+
+
+def country_of(request: Request) -> str:
+    """The country this process serves (``NCP_COUNTRY_CODE``), for its own words."""
+    runtime = getattr(request.app.state, "runtime", None)
+    return str(getattr(getattr(runtime, "settings", None), "country_code", HOME_COUNTRY)).upper()
+
+
+def translator(lang: str, country: str = HOME_COUNTRY) -> Callable[..., str]:
+    messages = catalogue(lang if lang in LANGUAGES else "fr", country)
 
     def t(key: str, **values: object) -> str:
         text = messages.get(key, key)
@@ -147,9 +170,18 @@ class Forbidden(Exception):
 
 
 class BadForm(Exception):
-    def __init__(self, detail: str) -> None:
-        super().__init__(detail)
-        self.detail = detail
+    """A form the page cannot act on. ``key`` names the message (``form.*`` in the catalogue)
+    the page shows in the reader's language, formatted with ``values``."""
+
+    def __init__(self, key: str, **values: object) -> None:
+        super().__init__(key)
+        self.key = key
+        self.values = values
+
+    @property
+    def detail(self) -> str:
+        """The message in English (for logs)."""
+        return translator("en")(self.key, **self.values)
 
 
 def current(request: Request) -> Principal:
@@ -189,7 +221,7 @@ def form_date(value: str | None, field: str) -> dt.datetime | None:
     try:
         day = dt.date.fromisoformat(value)
     except ValueError:
-        raise BadForm(f"{field}: not a date (YYYY-MM-DD)") from None
+        raise BadForm("form.not_a_date", field=field) from None
     return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
 
 
@@ -197,8 +229,7 @@ def refuse_oversized(request: Request) -> None:
     """Refuse before reading a body that announces more than an upload may hold."""
     length = request.headers.get("content-length", "")
     if length.isdigit() and int(length) > MAX_UPLOAD_BYTES + 64 * 1024:
-        raise UploadRejected("too-large",
-                             f"the file exceeds {MAX_UPLOAD_BYTES // (1024 * 1024)} MiB")
+        raise too_large()
 
 
 def done_key(request: Request, lang: str) -> str:
@@ -214,7 +245,7 @@ def done_key(request: Request, lang: str) -> str:
 def page(request: Request, name: str, principal: Principal | None = None,
          status_code: int = 200, **context: Any) -> HTMLResponse:
     lang = language(request, principal)
-    t = translator(lang)
+    t = translator(lang, country_of(request))
     acting_name = ""
     if principal is not None and principal.acting_as_helper:
         helped = dict(authenticator(request).store.helped_patients(principal.account.id))
@@ -297,15 +328,17 @@ class PortalRoute(APIRoute):
                 response = _error(request, 403, "error.denied", f"#{exc.error_id[:12]}")
             except NotFound:
                 response = _error(request, 404, "error.not_found", "")
-            except (InvalidInput, BadForm) as exc:
-                response = _error(request, 400, "error.invalid", exc.detail)
+            except BadForm as exc:
+                response = _error(request, 400, exc.key, "", values=exc.values)
             except UploadRejected as exc:
                 response = _error(request, 400 if exc.reason != "too-large" else 413,
-                                  "error.upload." + exc.reason, exc.detail)
+                                  exc.key, "", values=exc.values,
+                                  technical=exc.detail if exc.technical else "")
             except AuthError as exc:
                 response = _error(request, 403, "error.auth." + exc.reason, "")
-            except StoreError as exc:
-                response = _error(request, 400, "error.invalid", exc.detail)
+            except StoreError as exc:  # InvalidInput included
+                response = _error(request, 400, exc.key or "error.invalid", "",
+                                  values=exc.values, technical="" if exc.key else exc.detail)
             finally:
                 form = getattr(request.state, "form", None)
                 if form is not None:
@@ -314,10 +347,16 @@ class PortalRoute(APIRoute):
         return run
 
 
-def _error(request: Request, status: int, key: str, detail: str) -> HTMLResponse:
+def _error(request: Request, status: int, key: str, detail: str, *,
+           values: dict[str, object] | None = None, technical: str = "") -> HTMLResponse:
+    """The error page: ``key`` (with ``values``) in the reader's language; ``detail`` a
+    reference such as an error id; ``technical`` an English message from a schema or a
+    service, shown folded below the translated one (issue 15 item 13)."""
     principal = getattr(request.state, "principal", None)
+    t = translator(language(request, principal), country_of(request))
+    shown = {k: t(f"field.{v}") if k == "field" else v for k, v in (values or {}).items()}
     return page(request, "error.html", principal, status_code=status, message=key,
-                detail=detail)
+                values=shown, detail=detail, technical=technical)
 
 
 def wants_html(request: Request) -> bool:
@@ -352,7 +391,7 @@ def html_form_error(request: Request, fields: list[str]) -> HTMLResponse:
         return harden(page(request, login_pages[request.url.path], None, status_code=400,
                            error="error.auth.empty"))
     principal = _session_principal(request)
-    t = translator(language(request, principal))
+    t = translator(language(request, principal), country_of(request))
     detail = t("error.missing_fields", fields=", ".join(t(f"field.{f}") if f"field.{f}" in
                                                           catalogue("en") else f
                                                           for f in fields))

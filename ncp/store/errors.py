@@ -14,10 +14,16 @@ from ncp.errors import ErrorCode, NcpError
 
 
 class StoreError(NcpError):
+    """``detail`` is English (logs, the API's problem details). ``key`` and ``values``, when
+    given, are what a page says instead, from the portal's catalogue in the reader's language;
+    without a key a page shows a translated summary and ``detail`` as technical detail."""
+
     code = ErrorCode.GENERIC
 
-    def __init__(self, detail: str) -> None:
+    def __init__(self, detail: str, *, key: str | None = None, **values: object) -> None:
         super().__init__(self.code, detail)
+        self.key = key
+        self.values = values
 
 
 class InvalidInput(StoreError):

@@ -50,7 +50,9 @@ def test_the_counter_shows_what_remains_and_confirms_each_act(
         page.click("#dispense-go")
         page.wait_for_load_state()
         refusal = page.inner_text("main")
-        assert f"between 1 and {remaining} packages" in refusal and "prescribed" in refusal
+        # (in French, the pharmacist's language: issue 15 item 13)
+        assert (f"Entre 1 et {remaining} boîte" in refusal or
+                f"Il ne reste que {remaining} boîte" in refusal) and "prescrite(s)" in refusal
         page.go_back()
         page.reload()
         page.wait_for_selector("#quantities")

@@ -149,7 +149,7 @@ def _pharmacist_dispenses(two_countries: TwoCountries, pharmacist,  # type: igno
     # says so before asking Luxembourg (issue 15 item 4)
     again = pharmacist.post(f"/portal/xb/c/{ctx}/dispense",
                             data={"csrf": token, "packages": "1", "confirm": "yes", **fields})
-    assert again.status_code == 400 and "nothing remains" in _plain(again.text)
+    assert again.status_code == 400 and "Il ne reste rien à délivrer" in _plain(again.text)
     # and the dispensation can be discarded within the window
     visitor = pharmacist.get(f"/portal/xb/c/{ctx}")
     action = re.search(r'action="(/portal/xb/c/[^"]+/discard)"', visitor.text)

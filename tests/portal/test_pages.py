@@ -253,7 +253,7 @@ def test_bad_uploads_get_a_clear_error_and_change_nothing(live: Live) -> None:
     gp = live.login(GP)
     before = count(live, Document)
     r = _upload(gp, JEAN, b"this is not a pdf at all", "report.pdf", "application/pdf")
-    assert r.status_code == 400 and "not a PDF" in r.text
+    assert r.status_code == 400 and "pas un PDF" in r.text
     r = _upload(gp, JEAN, b"<ClinicalDocument xmlns='urn:hl7-org:v3'/>", "visit.xml",
                 "text/xml")
     assert r.status_code == 400 and "does not validate" in r.text

@@ -90,7 +90,7 @@ def test_the_summary_is_replaced_only_by_a_confirmed_national_ps(live: Live) -> 
     # A PDF is no summary (the patient would have none abroad: 4203).
     r = gp.post(f"/portal/pro/patients/{EMMA}/documents", data={**base, "confirm_replace": "1"},
                 files={"file": ("ps.pdf", PDF, "application/pdf")})
-    assert r.status_code == 400 and 'id="error-detail"' in r.text
+    assert r.status_code == 400 and "un PDF ou une image" in r.text
     # A prescription CDA of the right patient is no summary either.
     prescription = national_documents(demo.PATIENTS[5].patient)[1].content
     r = gp.post(f"/portal/pro/patients/{EMMA}/documents", data={**base, "confirm_replace": "1"},
