@@ -50,14 +50,24 @@ def serve(
 def demo(
     serve_after: bool = typer.Option(True, "--serve/--no-serve",
                                      help="Start serving once the demo data is in place."),
+    reset: bool = typer.Option(False, "--reset",
+                               help="First remove the demo data (the SQLite database and the "
+                               "partner's folder; the PKI and the keys stay) to start afresh."),
 ) -> None:
     """Set up a development gateway with demo data (PKI, database, patients), then serve."""
     from ncp.app import build_runtime
-    from ncp.demo import PATIENTS, PROFESSIONALS, seed
+    from ncp.demo import reset_demo, seed
     from ncp.security.pki import init_pki
     from ncp.store.db import upgrade
 
     settings = get_settings()
+    if reset:
+        try:
+            removed = reset_demo(settings)
+        except RuntimeError as exc:
+            typer.echo(str(exc), err=True)
+            raise typer.Exit(2) from None
+        typer.echo("demo data removed: " + (", ".join(str(p) for p in removed) or "nothing"))
     init_pki(settings.pki_root, sorted({settings.country_code, "BE"}),
              card_issuer=settings.country_code)
     runtime = build_runtime(settings)
@@ -68,23 +78,14 @@ def demo(
     # The gateway transcodes with the terminology in the database (value sets, mappings).
     load_all(session_factory(runtime.engine), settings.specs_path)
     added = seed(runtime.records)
-    from ncp.auth.demo import instructions, seed_accounts
+    from ncp.auth.demo import instructions, login_lines, seed_accounts
 
     seed_accounts(runtime.records, runtime.engine, environment=settings.environment,
                   pki_root=settings.pki_root)
     runtime.engine.dispose()
     typer.echo("demo data " + ("loaded" if added else "already present"))
-    typer.echo("demo patients (matricule, name):")
-    for rec in PATIENTS:
-        p = rec.patient
-        notes = ", ".join(rec.consents) if rec.consents else "no cross-border consent"
-        if rec.closed:
-            notes += ", DSP closed"
-        typer.echo(f"  {p.matricule}  {p.given_name} {p.family_name}  ({notes})")
-    typer.echo("demo professionals (registry id, name, profession):")
-    for prof in PROFESSIONALS:
-        typer.echo(f"  {prof.registry_id}  {prof.given_name} {prof.family_name}  "
-                   f"({prof.profession})")
+    for line in login_lines():
+        typer.echo(line)
     web = "http" if settings.allow_plain_http else "https"
     for line in instructions(f"{web}://localhost:{settings.port}", settings.pki_root):
         typer.echo(line)

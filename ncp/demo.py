@@ -16,6 +16,7 @@ clinical documents are national ("friendly") CDA documents made by :mod:`ncp.cda
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from ncp.cda.demo import DemoPatient, demo_prescriptions, national_documents
 from ncp.cda.model import PrescriptionData
 from ncp.cda.national import build_prescription
 from ncp.consent.notice import current_version
+from ncp.settings import Settings
 from ncp.store import matricule
 from ncp.store.dispensing import Dispensing, PrescriptionItem
 from ncp.store.dsp import Records
@@ -129,6 +131,32 @@ def seed(records: Records) -> bool:
             records.close_dsp(me, pid, "demo: a closed DSP")
     load_services(records)
     return True
+
+
+def reset_demo(settings: Settings) -> list[Path]:
+    """Remove the demo's data so that the next ``ncp demo`` seeds it afresh (``ncp demo
+    --reset``): the SQLite database (with its journal files) and the demo partner's folder
+    (``<var>/partner-be``: its database, keys and log). The PKI stays (the CA a browser was
+    told to trust), and so do the master keys. Refused in production and for a database given
+    by URL (a PostgreSQL database is dropped by its administrator, not by the demo).
+    Returns what was removed."""
+    if settings.environment == "production":
+        raise RuntimeError("ncp demo --reset is refused in production")
+    if settings.database_url:
+        raise RuntimeError("ncp demo --reset removes only the demo's SQLite database; "
+                           "NCP_DATABASE_URL names another database: drop it yourself")
+    removed: list[Path] = []
+    database = settings.var_dir / "ncp.sqlite"
+    for path in (database, *(database.with_name(database.name + s) for s in
+                             ("-wal", "-shm", "-journal"))):
+        if path.exists():
+            path.unlink()
+            removed.append(path)
+    partner = settings.var_dir / "partner-be"
+    if partner.exists():
+        shutil.rmtree(partner)
+        removed.append(partner)
+    return removed
 
 
 def load_feeds(records: Records, folder: Path = FEEDS) -> None:

@@ -87,6 +87,25 @@ def _activate(auth: Authenticator, matricule: str) -> None:
                       client="demo")
 
 
+def login_lines() -> list[str]:
+    """Every login :func:`seed_accounts` creates, as ``ncp demo`` prints them (a test compares
+    them with the accounts of a seeded database)."""
+    lines = ["demo patients (login = matricule, name):"]
+    for rec in demo.PATIENTS:
+        p = rec.patient
+        notes = ", ".join(rec.consents) if rec.consents else "no cross-border consent"
+        if rec.closed:
+            notes += ", DSP closed"
+        lines.append(f"  {patient_login(p.matricule)}  {p.given_name} {p.family_name}  ({notes})")
+    lines.append("demo professionals (login = registry id in lower case, name, profession):")
+    lines += [f"  {professional_login(prof.registry_id)}  {prof.given_name} {prof.family_name}  "
+              f"({prof.profession})" for prof in demo.PROFESSIONALS]
+    first = demo.PATIENTS[0].patient
+    lines.append(f"demo assistant: {HELPER_LOGIN}  (acts for {first.given_name} "
+                 f"{first.family_name})")
+    return lines
+
+
 def card_path(pki_root: Path) -> Path:
     login = professional_login(demo.PROFESSIONALS[0].registry_id)
     return pki_root / "lu" / "cards" / f"{login}.p12"

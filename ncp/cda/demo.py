@@ -142,11 +142,50 @@ _ALLERGIES = [("ALL", "LU-PRINCIPE-ACTIF", "S0131", "R01", "2"),
 
 _GENDERS = {"M": "H", "F": "F", "UN": "I"}
 
-_DOCTORS = [("Marc", "Weber", "MG"), ("Claire", "Schmit", "MG"), ("Paul", "Hoffmann", "MS"),
-            ("Anne", "Muller", "MG"), ("Luc", "Wagner", "MS")]
-_PRACTICES = [("Cabinet médical du Kirchberg", "12, rue Alphonse Weicker", "Luxembourg", "2721"),
-              ("Cabinet médical d'Esch", "45, rue de l'Alzette", "Esch-sur-Alzette", "4011"),
-              ("Maison médicale du Nord", "3, place de l'Étoile", "Ettelbruck", "9080")]
+@dataclass(frozen=True)
+class DemoCountry:
+    """Who writes and keeps a country's demo documents, and in which language: the demo partner
+    (this software playing Belgium) must not hand out documents kept by the Luxembourg agency
+    in fr-LU (issue 15 item 19). Demo values: names and numbers are made up."""
+
+    custodian: str
+    custodian_address: Address
+    custodian_telecom: str
+    language: str
+    doctors: tuple[tuple[str, str, str], ...]
+    #: (name, street, city, postal code)
+    practices: tuple[tuple[str, str, str, str], ...]
+    practice_telecom: str
+
+
+DEMO_COUNTRIES = {
+    "LU": DemoCountry(
+        "Agence eSanté - Dossier de soins partagé",
+        Address("Place de la Santé 1", "Luxembourg", "1471"), "tel:+35227125001", "fr-LU",
+        (("Marc", "Weber", "MG"), ("Claire", "Schmit", "MG"), ("Paul", "Hoffmann", "MS"),
+         ("Anne", "Muller", "MG"), ("Luc", "Wagner", "MS")),
+        (("Cabinet médical du Kirchberg", "12, rue Alphonse Weicker", "Luxembourg", "2721"),
+         ("Cabinet médical d'Esch", "45, rue de l'Alzette", "Esch-sur-Alzette", "4011"),
+         ("Maison médicale du Nord", "3, place de l'Étoile", "Ettelbruck", "9080")),
+        "tel:+35226123456"),
+    "BE": DemoCountry(
+        "Coffre-fort santé de démonstration (partenaire belge)",
+        Address("1, rue de la Démonstration", "Bruxelles", "1000", "BE"), "tel:+3220000001",
+        "fr-BE",
+        (("Lucas", "Peeters", "MG"), ("Julie", "Lambert", "MG"), ("Thomas", "Dubois", "MS"),
+         ("Sarah", "Jacobs", "MG")),
+        (("Maison médicale des Marolles", "10, rue Haute", "Bruxelles", "1000"),
+         ("Centre médical de Liège", "25, boulevard d'Avroy", "Liège", "4000"),
+         ("Cabinet médical de Namur", "4, place d'Armes", "Namur", "5000")),
+        "tel:+3220000002"),
+}
+
+
+def demo_country(code: str) -> DemoCountry:
+    """The demo profile of ``code`` (Luxembourg's for a country without one)."""
+    return DEMO_COUNTRIES.get(code.upper(), DEMO_COUNTRIES["LU"])
+
+
 
 
 def _rng(matricule: str) -> random.Random:
@@ -177,19 +216,20 @@ def _medication(drug: _Drug, item_id: str, start: dt.date) -> Medication:
 def _header(patient: DemoPatient, rng: random.Random, *, id_root: str, id_extension: str,
             when: dt.datetime) -> DocumentHeader:
     settings = get_settings()
-    given, family, profession = rng.choice(_DOCTORS)
-    practice = rng.choice(_PRACTICES)
+    country = demo_country(settings.country_code)
+    given, family, profession = rng.choice(country.doctors)
+    practice = rng.choice(country.practices)
     org_root = f"{settings.home_community_id}.30"
-    organisation = Organisation(org_root, f"ORG{_PRACTICES.index(practice) + 1:03d}",
-                                practice[0], Address(practice[1], practice[2], practice[3]),
-                                "tel:+35226123456")
+    here = settings.country_code.upper()
+    organisation = Organisation(org_root, f"ORG{country.practices.index(practice) + 1:03d}",
+                                practice[0], Address(practice[1], practice[2], practice[3], here),
+                                country.practice_telecom)
     author = Professional(f"{settings.home_community_id}.20",
                           f"{family.upper()[:4]}{len(given)}{rng.randint(1000, 9999)}",
                           Person(given, family), national_code("LU-PROFESSION", profession),
-                          organisation, "tel:+35226123450")
-    custodian = Organisation(org_root, "DSP", "Agence eSanté - Dossier de soins partagé",
-                             Address("Place de la Santé 1", "Luxembourg", "1471"),
-                             "tel:+35227125001")
+                          organisation, country.practice_telecom)
+    custodian = Organisation(org_root, "DSP", country.custodian, country.custodian_address,
+                             country.custodian_telecom)
     pat = Patient(settings.patient_id_root, patient.matricule,
                   Person(patient.given_name, patient.family_name),
                   national_code("LU-SEXE", _GENDERS.get(patient.gender, "I")),
@@ -197,7 +237,8 @@ def _header(patient: DemoPatient, rng: random.Random, *, id_root: str, id_extens
                   Address(f"{rng.randint(1, 120)}, rue Principale", patient.city,
                           f"{rng.randint(1000, 9999)}", patient.country))
     return DocumentHeader(id_root=id_root, id_extension=id_extension, effective_time=when,
-                          patient=pat, author=author, custodian=custodian)
+                          patient=pat, author=author, custodian=custodian,
+                          language=country.language)
 
 
 #: The demo documents carry Luxembourg's winter offset, as the national software writes them.

@@ -241,10 +241,15 @@ def run_prepare(profile: CountryProfile, *, var_dir: Path, pki_dir: Path, port: 
 
 def demo_lines(lu_url: str, be_url: str) -> list[str]:
     """What ``ncp demo`` prints about the two-country round trip."""
+    from ncp.auth.demo import professional_login
+
     emma = matricule.make(BE_PATIENTS[0][0], BE_PATIENTS[0][1])
     louise = matricule.make(BE_PATIENTS[2][0], BE_PATIENTS[2][1])
     return [
         f"partner country Belgium (a second gateway process): {be_url}",
+        "  Belgian logins (same password and TOTP secret): " + ", ".join(
+            f"{professional_login(rid)} ({given} {family}, {profession})"
+            for rid, given, family, profession, *_ in BE_PROFESSIONALS),
         f"  Luxembourg doctor: {lu_url}/portal/login as lu-hp-100001, then {lu_url}/portal/xb,"
         f" Belgium, ID card number {emma} (Emma Janssens); {louise} has given no consent",
         f"  Belgian pharmacist: {be_url}/portal/login as be-hp-200002, then {be_url}/portal/xb,"

@@ -64,7 +64,7 @@ def english_sentences(lang: str) -> set[str]:
 
 def visible_text(html: str) -> str:
     root = lxml.html.fromstring(html)
-    for node in root.xpath("//script|//style|//*[@lang='en']"):
+    for node in root.xpath("//script|//style|//body//*[@lang='en']"):
         node.drop_tree()
     parts = [root.text_content()]
     parts += root.xpath("//@title|//@placeholder|//@aria-label|//input[@type='submit']/@value")
