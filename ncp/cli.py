@@ -136,16 +136,26 @@ def keys_rotate(
 
 
 @keys_app.command("reseal")
-def keys_reseal(batch: int = typer.Option(200, help="Documents re-sealed per transaction.")
+def keys_reseal(batch: int = typer.Option(200, help="Rows re-sealed per transaction.")
                 ) -> None:
-    """Re-seal documents stored before their access fields were bound to the ciphertext
-    (run once after ``ncp db upgrade`` to 0015; idempotent)."""
+    """Seal the rows stored before their values were sealed at rest: documents (their access
+    fields bound, their title sealed), the access log, prescriptions, emergency accesses,
+    notices and alerts, cross-border contexts and dispensations, received originals, partial
+    refusals. Run once after ``ncp db upgrade`` (0015, 0020); idempotent. The access log's
+    hash chain is verified and re-linked over the rows it seals: its new head is printed."""
+    import ncp.store.schema  # noqa: F401  (every table registers its re-sealing step)
     from ncp.app import build_runtime
+    from ncp.store import chain, sealed
 
     runtime = build_runtime(get_settings())
-    done = runtime.records.reseal_legacy_documents(batch=batch)
-    runtime.engine.dispose()
-    typer.echo(f"{done} documents re-sealed")
+    try:
+        for name, step in sealed.resealers():
+            done = step(runtime.records, batch)
+            typer.echo(f"{name}: {done} rows sealed")
+        heads = {r.table: r.head for r in chain.verify(runtime.records._sessions)}
+        typer.echo(f"access-log chain head: {heads.get('access_log')}")
+    finally:
+        runtime.engine.dispose()
 
 
 # --- sub-commands registered by other packages (one line each) ---------------------------

@@ -118,7 +118,7 @@ class CrossBorder:
                                            create=settings.environment == "development")
         self.store = CrossBorderStore(sessions, keys)
         self.clock = clock
-        self.audit = AuditLog(sessions)
+        self.audit = AuditLog(sessions, keys)
         if client is None:
             security = MessageSecurity.from_settings(settings)
             issuer = AssertionIssuer(country=settings.country_code, credentials=load_credentials(

@@ -79,10 +79,14 @@ def _explain_error_id(error_id: str, lang: str, as_json: bool) -> None:
     from ncp.gateway.reasons import rule_for
     from ncp.store.audit import AuditLog
     from ncp.store.db import make_engine, session_factory
+    from ncp.store.keys import KeyRingSource
 
-    engine = make_engine(get_settings().sqlalchemy_url)
+    settings = get_settings()
+    engine = make_engine(settings.sqlalchemy_url)
+    keys = KeyRingSource.from_file(settings.master_keys_path) \
+        if settings.master_keys_path.exists() else None
     try:
-        found = AuditLog(session_factory(engine)).refusal(error_id)
+        found = AuditLog(session_factory(engine), keys).refusal(error_id)
     finally:
         engine.dispose()
     if found is None:

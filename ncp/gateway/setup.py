@@ -84,7 +84,7 @@ def build_gateway(
         per_professional=settings.discovery_limit_per_professional,
         per_patient=settings.discovery_limit_per_patient))
     return Gateway(
-        settings=settings, security=security, audit=AuditLog(sessions),
+        settings=settings, security=security, audit=AuditLog(sessions, records.keys),
         consent=ConsentService(records),
         summaries=PatientSummaryService(records, cache, entries,
                                         with_renditions=renderer is not None),

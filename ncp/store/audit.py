@@ -10,7 +10,9 @@ from sqlalchemy import Engine, bindparam, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from ncp.store.db import reading
+from ncp.store.keys import KeyRingSource
 from ncp.store.models import AuditMessage, PartialRefusal, UtcDateTime
+from ncp.store.sealed import binding, on_reseal, open_obj, reseal_plaintext, seal_fields
 from ncp.store.unit import Query, unit
 
 
@@ -42,7 +44,13 @@ def _insert(n: int) -> Query:
 def _insert_partial(n: int) -> Query:
     return Query(insert(PartialRefusal).values([
         {c: bindparam(f"{c}{i}") for c in ("error_id", "audit_message_id", "check", "element",
-                                           "detail")} for i in range(n)]))
+                                           "detail", "key_id", "wrapped_key", "detail_sealed")}
+        for i in range(n)]))
+
+
+def partial_aad(error_id: str, audit_message_id: int, check: str) -> bytes:
+    """A partial refusal's binding: its error id, its exchange's audit record and its check."""
+    return binding("ncp-partial-refusal-v1", error_id, audit_message_id, check)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,9 +82,14 @@ class AuditLog:
     """Writes each audit record in its own committed transaction (it must outlive a rollback
     of the work it describes), and hands out the ones still to forward."""
 
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
+    def __init__(self, sessions: sessionmaker[Session],
+                 keys: KeyRingSource | None = None) -> None:
+        """With ``keys`` (the gateway's key ring), the detail of each partial refusal is
+        sealed at rest (issue 14, finding 8; it may quote a document's codes); without, it is
+        written as it is and sealed ones cannot be read."""
         self._sessions = sessions
         self._engine: Engine = sessions.kw["bind"]
+        self._keys = keys
 
     def record(self, *, at: dt.datetime, transaction: str, event_code: str, outcome: int,
                patient_ref: str | None, message: bytes) -> int:
@@ -102,11 +115,20 @@ class AuditLog:
             rows = u.write(_insert(len(records)), params).rows()
             ids = sorted(int(row[0]) for row in rows)
             if partial:  # only answers that carried errors pay a second statement
-                u.write(_insert_partial(len(partial)), {
-                    k: v for n, (i, p) in enumerate(partial) for k, v in (
-                        (f"error_id{n}", p.error_id), (f"audit_message_id{n}", ids[i]),
-                        (f"check{n}", p.check[:64]), (f"element{n}", (p.element or None)),
-                        (f"detail{n}", p.detail))})
+                params = {}
+                for n, (i, p) in enumerate(partial):
+                    values: dict[str, object] = {
+                        "detail": p.detail, "key_id": None, "wrapped_key": None,
+                        "detail_sealed": None}
+                    if self._keys is not None:
+                        values.update(seal_fields(self._keys.current(), partial_aad(
+                            p.error_id, ids[i], p.check[:64]), {"detail": p.detail}))
+                        values["detail"] = None
+                    params.update({f"error_id{n}": p.error_id, f"audit_message_id{n}": ids[i],
+                                   f"check{n}": p.check[:64],
+                                   f"element{n}": (p.element or None),
+                                   **{f"{k}{n}": v for k, v in values.items()}})
+                u.write(_insert_partial(len(partial)), params)
         return ids
 
     def pending(self, limit: int = 100) -> list[StoredAudit]:
@@ -142,7 +164,13 @@ class AuditLog:
             if found is None:
                 return None
             record, p = found
-            return _stored(record), Refusal(error_id, p.check, p.element, p.detail)
+            detail = p.detail
+            if p.key_id is not None:
+                if self._keys is None:
+                    raise RuntimeError("the partial refusal's detail is sealed: give the key ring")
+                detail = open_obj(self._keys.get, p, ("detail",), partial_aad(
+                    p.error_id, p.audit_message_id, p.check))["detail"]
+            return _stored(record), Refusal(error_id, p.check, p.element, detail or "")
 
     def recent(self, limit: int = 100) -> list[StoredAudit]:
         with reading(self._sessions) as s:
@@ -154,3 +182,9 @@ class AuditLog:
 def _stored(r: AuditMessage) -> StoredAudit:
     return StoredAudit(r.id, r.at, r.transaction, r.event_code, r.outcome, r.patient_ref,
                        r.message)
+
+
+@on_reseal("audit_partial_refusals")
+def _reseal_partial(records: object, batch: int) -> int:
+    return reseal_plaintext(records, PartialRefusal, ("detail",), lambda r: partial_aad(
+        r.error_id, r.audit_message_id, r.check), batch)

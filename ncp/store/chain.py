@@ -31,6 +31,7 @@ import datetime as dt
 import hashlib
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import Table, bindparam, func, select, text, update
@@ -39,8 +40,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from ncp.store.models import AccessLogEntry, AuditMessage
 
 GENESIS = "0" * 64
-#: Columns outside the hash: the chain itself, and what changes after the fact by design.
-UNHASHED = frozenset({"chain_seq", "chain_hash", "forwarded_at"})
+#: Columns outside the hash: the chain itself, and what changes after the fact by design (the
+#: wrapped data key of a sealed row, re-wrapped by ``ncp keys rotate``; its sealed values are
+#: hashed, and a wrapped key changed otherwise makes them fail to open).
+UNHASHED = frozenset({"chain_seq", "chain_hash", "forwarded_at", "key_id", "wrapped_key"})
 _LOCK_ID = 0x4E43505F43484149  # "NCP_CHAI": the sealers' advisory lock on PostgreSQL
 
 
@@ -169,3 +172,58 @@ def verify(sessions: sessionmaker[Session], *, batch: int = 5000) -> list[ChainR
                                 .where(table.c.chain_seq.is_(None))) or 0
         reports.append(ChainReport(name, expected - 1, int(unsealed), previous, broken))
     return reports
+
+
+class ChainBroken(Exception):
+    """The chain was already broken where a rewrite would have re-linked it."""
+
+
+def rewrite(sessions: sessionmaker[Session], name: str,
+            change: Callable[[dict[str, object]], dict[str, object] | None], *,
+            batch: int = 5000) -> int:
+    """Change rows of the chained table ``name`` in place and re-link the chain after them:
+    ``change(row)`` gives a row's new column values, or None to keep it. Returns how many
+    rows changed.
+
+    Why this exists: sealing the access log's plaintext values at rest (``ncp keys reseal``,
+    issue 14 finding 8) changes rows the chain already covers. One transaction under the
+    sealers' lock: every link is verified against the rows as they were before anything is
+    changed after it, so a rewrite never launders an edit made before it (:class:`ChainBroken`
+    and nothing written), and the new head is printed for the operator to keep.
+    """
+    table = _tables()[name]
+    changed = 0
+    with sessions() as s, s.begin():
+        if s.get_bind().dialect.name == "postgresql":
+            s.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_ID})
+        old, new, expected = GENESIS, GENESIS, 1
+        while True:
+            rows = _rows(s, table, table.c.chain_seq >= expected, batch,
+                         order=table.c.chain_seq)
+            for row in rows:
+                if row["chain_seq"] != expected or link(old, row) != row["chain_hash"]:
+                    raise ChainBroken(f"{name}: link {expected} is broken; nothing rewritten "
+                                      "(ncp audit verify)")
+                old = str(row["chain_hash"])
+                values = change(row) or {}
+                row.update(values)
+                new = link(new, row)
+                if values or new != old:
+                    s.execute(update(table).where(table.c.id == row["id"])
+                              .values(**values, chain_hash=new))
+                changed += bool(values)
+                expected += 1
+            if len(rows) < batch:
+                break
+        last = 0
+        while True:  # rows not chained yet: the sealer links them as they are now
+            rows = _rows(s, table, (table.c.chain_seq.is_(None)) & (table.c.id > last), batch)
+            for row in rows:
+                values = change(row)
+                if values:
+                    s.execute(update(table).where(table.c.id == row["id"]).values(**values))
+                    changed += 1
+                last = int(row["id"])  # type: ignore[call-overload]
+            if len(rows) < batch:
+                break
+    return changed

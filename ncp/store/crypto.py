@@ -75,6 +75,18 @@ class KeyRing:
         except (InvalidUnwrap, InvalidTag):
             raise TamperedContent("stored content failed its integrity check") from None
 
+    def envelope(self) -> tuple[str, bytes, bytes]:
+        """A fresh data key for one row: (master key id, wrapped data key, data key)."""
+        data_key = AESGCM.generate_key(bit_length=256)
+        return self.active, self.wrap(self.active, data_key), data_key
+
+    def data_key(self, key_id: str, wrapped_key: bytes) -> bytes:
+        """A row's data key, unwrapped (for :func:`seal_text` / :func:`open_text`)."""
+        try:
+            return self.unwrap(key_id, wrapped_key)
+        except InvalidUnwrap:
+            raise TamperedContent("a wrapped data key failed its integrity check") from None
+
     def rewrap(self, key_id: str, wrapped_key: bytes) -> bytes:
         """The data key re-wrapped under the active master key."""
         try:
@@ -136,6 +148,24 @@ class KeyRing:
     def without(self, key_ids: list[str]) -> KeyRing:
         keys = {k: v for k, v in self._keys.items() if k not in key_ids or k == self.active}
         return KeyRing(keys, self.active)
+
+
+def seal_text(data_key: bytes, text: str | None, aad: bytes) -> bytes | None:
+    """One short value (a title, a reason) sealed under a row's data key: nonce || ciphertext.
+    ``None`` stays ``None`` (nothing to hide, and the column keeps meaning "absent")."""
+    if text is None:
+        return None
+    nonce = os.urandom(12)
+    return nonce + AESGCM(data_key).encrypt(nonce, text.encode(), aad)
+
+
+def open_text(data_key: bytes, blob: bytes | None, aad: bytes) -> str | None:
+    if blob is None:
+        return None
+    try:
+        return AESGCM(data_key).decrypt(blob[:12], blob[12:], aad).decode()
+    except InvalidTag:
+        raise TamperedContent("a sealed value failed its integrity check") from None
 
 
 def write_private_json(path: Path, payload: object) -> None:

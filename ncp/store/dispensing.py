@@ -28,12 +28,15 @@ from sqlalchemy.orm import Session
 
 from ncp.errors import ErrorCode
 from ncp.store import policy
+from ncp.store.crypto import TamperedContent
 from ncp.store.documents import _DOCUMENTS, DocumentInfo, _document_info
 from ncp.store.dsp import Records
-from ncp.store.errors import AccessDenied, InvalidInput, NotFound, StoreError
+from ncp.store.errors import AccessDenied, ContentTampered, InvalidInput, NotFound, StoreError
+from ncp.store.keys import KeyRingSource
 from ncp.store.models import Dispensation, Document, Prescription
 from ncp.store.originals import keep_original
 from ncp.store.policy import Actor
+from ncp.store.sealed import binding, on_reseal, open_obj, reseal_plaintext, seal_obj
 from ncp.store.vocabulary import AccessAction, Confidentiality, DocumentType, Outcome
 
 #: How long after a dispensation the same organisation may discard it.
@@ -142,16 +145,18 @@ class Dispensing:
                 content=content)
             row = Prescription(
                 prescription_id=item.prescription_id, document_id=doc.id,
-                patient_id=patient_id, product_name=item.product_name,
-                atc_code=item.atc_code, atc_display=item.atc_display,
+                patient_id=patient_id,
                 dose_form_code=item.dose_form_code, dose_form_display=item.dose_form_display,
-                strength=item.strength, substitution_allowed=item.substitution_allowed,
+                substitution_allowed=item.substitution_allowed,
                 packages_prescribed=item.packages, packages_dispensed=0,
                 status=PrescriptionStatus.ACTIVE.value, prescribed_at=doc.created_at,
                 valid_until=item.valid_until)
+            seal_obj(r.keys.current(), row, prescription_aad(row), {
+                "product_name": item.product_name, "atc_code": item.atc_code,
+                "atc_display": item.atc_display, "strength": item.strength})
             s.add(row)
             s.flush()
-            return _info(row, doc)
+            return _info(row, doc, r.keys)
 
     def dispensable(self, actor: Actor, patient_id: int) -> list[PrescriptionInfo]:
         """The patient's prescriptions that ``actor`` may see and that can still be dispensed.
@@ -167,7 +172,7 @@ class Dispensing:
             rows = s.scalars(select(Prescription).where(
                 Prescription.document_id.in_(list(docs)),
                 Prescription.status.in_(DISPENSABLE))).all()
-            return [_info(row, docs[row.document_id]) for row in rows
+            return [_info(row, docs[row.document_id], self.records.keys) for row in rows
                     if row.valid_until is None or row.valid_until > now]
 
     def listed(self, actor: Actor, patient_id: int) -> list[PrescriptionInfo]:
@@ -184,7 +189,7 @@ class Dispensing:
             rows = s.scalars(select(Prescription).where(
                 Prescription.document_id.in_(list(docs)),
                 Prescription.status.in_(shown))).all()
-            return [_info(row, docs[row.document_id]) for row in rows
+            return [_info(row, docs[row.document_id], self.records.keys) for row in rows
                     if row.valid_until is None or row.valid_until > now]
 
     def prescription(self, prescription_id: str) -> PrescriptionInfo:
@@ -194,8 +199,9 @@ class Dispensing:
                 Prescription.prescription_id == prescription_id))
             if row is None:
                 raise NotFound("unknown prescription")
-            doc = _document_info(s.execute(_DOCUMENTS.where(Document.id == row.document_id)).one())
-            return _info(row, doc)
+            doc = _document_info(s.execute(_DOCUMENTS.where(Document.id == row.document_id)
+                                           ).one(), self.records.keys)
+            return _info(row, doc, self.records.keys)
 
     def dispense(
         self,
@@ -377,15 +383,37 @@ def _status_after(packages: int) -> object:
         else_=PrescriptionStatus.PARTIALLY_DISPENSED.value)
 
 
-def _info(row: Prescription, doc: DocumentInfo) -> PrescriptionInfo:
+#: The sealed values of a prescription row (issue 14, finding 8): what was prescribed.
+PRESCRIPTION_FIELDS = ("product_name", "atc_code", "atc_display", "strength")
+
+
+def prescription_aad(row: Prescription) -> bytes:
+    """A prescription row's binding: its prescription, its document and its patient."""
+    return binding("ncp-prescription-v1", row.prescription_id, row.document_id,
+                   row.patient_id)
+
+
+def _info(row: Prescription, doc: DocumentInfo, keys: KeyRingSource) -> PrescriptionInfo:
+    try:
+        values = open_obj(keys.get, row, PRESCRIPTION_FIELDS, prescription_aad(row))
+    except TamperedContent:
+        raise ContentTampered("the stored prescription failed its integrity check") from None
     return PrescriptionInfo(
-        prescription_id=row.prescription_id, document=doc, product_name=row.product_name,
-        atc_code=row.atc_code, atc_display=row.atc_display, dose_form_code=row.dose_form_code,
-        dose_form_display=row.dose_form_display, strength=row.strength,
+        prescription_id=row.prescription_id, document=doc,
+        product_name=values["product_name"] or "",
+        atc_code=values["atc_code"], atc_display=values["atc_display"],
+        dose_form_code=row.dose_form_code,
+        dose_form_display=row.dose_form_display, strength=values["strength"],
         substitution_allowed=row.substitution_allowed,
         packages_prescribed=row.packages_prescribed, packages_dispensed=row.packages_dispensed,
         status=PrescriptionStatus(row.status), prescribed_at=row.prescribed_at,
         valid_until=row.valid_until)
+
+
+@on_reseal("prescriptions")
+def _reseal_prescriptions(records: Records, batch: int) -> int:
+    """Seal the prescriptions stored with their product in plaintext (before ``0020``)."""
+    return reseal_plaintext(records, Prescription, PRESCRIPTION_FIELDS, prescription_aad, batch)
 
 
 __all__ = [

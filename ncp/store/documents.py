@@ -10,11 +10,13 @@ cache (:mod:`ncp.store.pivot_cache`), the insurer's summary of services
 from __future__ import annotations
 
 import datetime as dt
+import os
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import (
     ColumnElement,
     Select,
@@ -30,9 +32,10 @@ from sqlalchemy.orm import Session, aliased
 
 from ncp.store import policy
 from ncp.store.access_log import _LOG_Q, AccessLogRecords
-from ncp.store.crypto import Sealed, TamperedContent
+from ncp.store.crypto import KeyRing, Sealed, TamperedContent, open_text, seal_text
 from ncp.store.errors import AccessDenied, ContentTampered, InvalidInput, NotFound
 from ncp.store.facts import _FACTS, _fact_columns, _fact_params, _facts_of, _PatientRow
+from ncp.store.keys import KeyRingSource
 from ncp.store.models import (
     AccessLogEntry,
     Document,
@@ -43,6 +46,7 @@ from ncp.store.models import (
 )
 from ncp.store.policy import Actor, Decision, DocumentFacts, Facts
 from ncp.store.record_service import _outcome
+from ncp.store.sealed import field_aad, on_reseal
 from ncp.store.unit import Query, Unit, unit
 from ncp.store.vocabulary import (
     AccessAction,
@@ -59,12 +63,17 @@ MEDIA_TYPES = frozenset({"text/xml", "application/pdf", "text/plain", "image/jpe
 #: Largest document content accepted, in bytes.
 MAX_CONTENT_BYTES = 20 * 1024 * 1024
 #: Version of a document ciphertext's associated data: 0, the unique id alone (rows from
-#: before issue 14); 1, the unique id and the access fields (see :func:`document_aad`).
-AAD_VERSION = 1
+#: before issue 14); 1, the unique id and the access fields (see :func:`document_aad`); 2, the
+#: same under a new label, and the title sealed beside the content (``title_sealed``, issue 14
+#: finding 8): the label keeps a version-2 row from passing for an older one whose title was
+#: plaintext.
+AAD_VERSION = 2
+#: What a list shows for a title that failed its integrity check (the content then fails too).
+TAMPERED_TITLE = "(title failed its integrity check)"
 
 
 def document_aad(unique_id: str, patient_id: int, doc_type: str, masked: bool,
-                 confidentiality: str) -> bytes:
+                 confidentiality: str, version: int = AAD_VERSION) -> bytes:
     """The associated data of a document's ciphertext: its id, its patient and the fields
     access decisions read (type, mask, confidentiality).
 
@@ -72,7 +81,7 @@ def document_aad(unique_id: str, patient_id: int, doc_type: str, masked: bool,
     move a document to another patient's record, unmask it or lower its confidentiality, and
     the change would go unseen; now each of those makes the content fail to open.
     """
-    return "\x00".join(("ncp-document-v1", unique_id, str(patient_id), doc_type,
+    return "\x00".join((f"ncp-document-v{version}", unique_id, str(patient_id), doc_type,
                         "1" if masked else "0", confidentiality)).encode()
 
 
@@ -80,7 +89,38 @@ def stored_document_aad(version: int, unique_id: str, patient_id: int, doc_type:
                         masked: bool, confidentiality: str) -> bytes:
     if version == 0:
         return unique_id.encode()
-    return document_aad(unique_id, patient_id, doc_type, masked, confidentiality)
+    return document_aad(unique_id, patient_id, doc_type, masked, confidentiality, version)
+
+
+def sealed_document(ring: KeyRing, unique_id: str, patient_id: int, doc_type: str,
+                    masked: bool, confidentiality: str, content: bytes,
+                    title: str) -> dict[str, object]:
+    """The sealed columns of one document version: the content and the title under one fresh
+    data key, both bound to the document's id, patient and access fields."""
+    aad = document_aad(unique_id, patient_id, doc_type, masked, confidentiality)
+    key_id, wrapped, data_key = ring.envelope()
+    nonce = os.urandom(12)
+    return {"aad_version": AAD_VERSION, "key_id": key_id, "wrapped_key": wrapped,
+            "nonce": nonce, "ciphertext": AESGCM(data_key).encrypt(nonce, content, aad),
+            "title": None, "title_sealed": seal_text(data_key, title, field_aad(aad, "title"))}
+
+
+def open_title(keys: KeyRingSource, version: int, unique_id: str, patient_id: int,
+               doc_type: str, masked: bool, confidentiality: str, key_id: str,
+               wrapped_key: bytes, title: str | None, title_sealed: bytes | None) -> str:
+    """A stored document's title: sealed (version 2), or the plaintext of an older row not yet
+    re-sealed. A title that does not open (changed, or its row moved to another patient or
+    unmasked) is shown as :data:`TAMPERED_TITLE`; the content refuses to open likewise."""
+    if title_sealed is None:
+        return TAMPERED_TITLE if version >= 2 else (title or "")
+    if version < 2:
+        return TAMPERED_TITLE
+    aad = stored_document_aad(version, unique_id, patient_id, doc_type, masked, confidentiality)
+    try:
+        key = keys.get(key_id).data_key(key_id, wrapped_key)
+        return open_text(key, title_sealed, field_aad(aad, "title")) or ""
+    except TamperedContent:
+        return TAMPERED_TITLE
 
 
 def info_aad(version: int, info: DocumentInfo) -> bytes:
@@ -166,7 +206,7 @@ class DocumentRecords(AccessLogRecords):
             if not decision:
                 u.commit()
                 raise AccessDenied(decision.reason)
-            docs = [_document_info(row) for row in rows if row[0] is not None]
+            docs = [_document_info(row, self._keys) for row in rows if row[0] is not None]
             return [d for d in docs if policy.read_document(actor, facts, _doc_facts(d))]
 
     def read_document(self, actor: Actor, unique_id: str) -> tuple[DocumentInfo, bytes]:
@@ -185,7 +225,7 @@ class DocumentRecords(AccessLogRecords):
                 u.commit()
                 raise NotFound("unknown document")
             row = doc_rows[0]
-            info = _document_info(row)
+            info = _document_info(row, self._keys)
             self._decide_read(u, actor, row, info, now)
             try:
                 content = self._keys.get(row[-4]).open(Sealed(*row[-4:]),
@@ -208,7 +248,7 @@ class DocumentRecords(AccessLogRecords):
             facts = self._facts(s, actor, patient)
             rows = s.execute(_DOCUMENTS.where(Document.series_id == head.series_id)
                              .order_by(Document.version)).all()
-            docs = [_document_info(r) for r in rows]
+            docs = [_document_info(r, self._keys) for r in rows]
             decision = policy.read_document(actor, facts, _doc_facts(docs[-1]))
             self._log(s, actor, head.patient_id, AccessAction.SEARCH, "document versions",
                       decision.context, _outcome(decision), document_id=docs[-1].id,
@@ -301,7 +341,7 @@ class DocumentRecords(AccessLogRecords):
             org_id = s.scalar(select(Professional.organisation_id)
                               .where(Professional.id == actor.professional_id))
         doc = Document(
-            unique_id=new_uid, patient_id=patient_id, doc_type=kind.value, title=title,
+            unique_id=new_uid, patient_id=patient_id, doc_type=kind.value,
             media_type=media_type, author_kind=_author_kind(actor),
             author_professional_id=actor.professional_id,
             author_name=actor.name if actor.kind is ActorKind.FOREIGN else None,
@@ -319,11 +359,7 @@ class DocumentRecords(AccessLogRecords):
             previous.is_current = False
             doc.masked = previous.masked
             doc.confidentiality = stricter(conf, Confidentiality(previous.confidentiality)).value
-        sealed = self._keys.current().seal(content, aad=document_aad(
-            new_uid, patient_id, kind.value, bool(doc.masked), doc.confidentiality))
-        doc.aad_version, doc.key_id, doc.wrapped_key = AAD_VERSION, sealed.key_id, \
-            sealed.wrapped_key
-        doc.nonce, doc.ciphertext = sealed.nonce, sealed.ciphertext
+        self._seal_document(doc, content, title)
         s.add(doc)
         s.flush()
         if doc.series_id is None:
@@ -331,7 +367,7 @@ class DocumentRecords(AccessLogRecords):
         self._log(s, actor, patient_id, action, title, decision.context,
                   _outcome(decision), document_id=doc.id, detail=decision.reason)
         row = s.execute(_DOCUMENTS.where(Document.id == doc.id)).one()
-        return _document_info(row)
+        return _document_info(row, self._keys)
 
     def _open_document(self, doc: Document) -> bytes:
         try:
@@ -342,24 +378,30 @@ class DocumentRecords(AccessLogRecords):
         except TamperedContent:
             raise ContentTampered("the stored document failed its integrity check") from None
 
-    def _seal_document(self, doc: Document, content: bytes) -> None:
-        sealed = self._keys.current().seal(content, aad=document_aad(
-            doc.unique_id, doc.patient_id, doc.doc_type, bool(doc.masked), doc.confidentiality))
-        doc.aad_version, doc.key_id, doc.wrapped_key = AAD_VERSION, sealed.key_id, \
-            sealed.wrapped_key
-        doc.nonce, doc.ciphertext = sealed.nonce, sealed.ciphertext
+    def _open_title(self, doc: Document) -> str:
+        return open_title(self._keys, doc.aad_version, doc.unique_id, doc.patient_id,
+                          doc.doc_type, bool(doc.masked), doc.confidentiality, doc.key_id,
+                          doc.wrapped_key, doc.title, doc.title_sealed)
+
+    def _seal_document(self, doc: Document, content: bytes, title: str) -> None:
+        """Seal ``content`` and ``title`` into ``doc`` under its current patient and access
+        fields (a new data key; callers open both before changing those fields)."""
+        for name, value in sealed_document(
+                self._keys.current(), doc.unique_id, doc.patient_id, doc.doc_type,
+                bool(doc.masked), doc.confidentiality, content, title).items():
+            setattr(doc, name, value)
 
     def reseal_legacy_documents(self, *, batch: int = 200) -> int:
-        """Re-seal the documents stored before their access fields were bound (the data
-        migration of ``0015``, run by ``ncp keys reseal``; it needs the key ring, which Alembic
-        has not). Returns how many were re-sealed."""
+        """Re-seal the documents stored before their access fields were bound (``0015``) or
+        their title sealed (``0020``), run by ``ncp keys reseal`` (it needs the key ring, which
+        Alembic has not). Returns how many were re-sealed."""
         done = 0
         while True:
             with self._tx() as s:
                 docs = s.scalars(select(Document).where(Document.aad_version < AAD_VERSION)
                                  .order_by(Document.id).limit(batch).with_for_update()).all()
                 for doc in docs:
-                    self._seal_document(doc, self._open_document(doc))
+                    self._seal_document(doc, self._open_document(doc), self._open_title(doc))
             done += len(docs)
             if len(docs) < batch:
                 return done
@@ -390,10 +432,10 @@ class DocumentRecords(AccessLogRecords):
             # under its new fields (the data key stays; a new nonce), in the same transaction.
             for doc in s.scalars(select(Document).where(Document.series_id == row.series_id)
                                  .with_for_update()):
-                content = self._open_document(doc)
+                content, title = self._open_document(doc), self._open_title(doc)
                 for name, value in values.items():
                     setattr(doc, name, value)
-                self._seal_document(doc, content)
+                self._seal_document(doc, content, title)
 
     def import_documents(self, items: list[DocumentImport]) -> int:
         """Store documents in bulk (initial load), encrypted, each with its access-log row.
@@ -410,31 +452,29 @@ class DocumentRecords(AccessLogRecords):
             if item.media_type not in MEDIA_TYPES or not item.content:
                 raise InvalidInput(f"document {item.title!r}: bad media type or empty content")
             uid = new_document_uid()
-            sealed = ring.seal(item.content, aad=document_aad(uid, item.patient_id, kind.value,
-                                                              False, "N"))
             docs.append({
                 "unique_id": uid, "patient_id": item.patient_id, "doc_type": kind.value,
-                "title": item.title, "media_type": item.media_type,
+                "media_type": item.media_type,
                 "author_kind": "professional", "author_professional_id": item.author,
                 "created_at": item.created_at or now, "confidentiality": "N", "masked": False,
                 "version": 1, "is_current": True, "content_size": len(item.content),
-                "aad_version": AAD_VERSION,
-                "key_id": sealed.key_id, "wrapped_key": sealed.wrapped_key,
-                "nonce": sealed.nonce, "ciphertext": sealed.ciphertext,
+                **sealed_document(ring, uid, item.patient_id, kind.value, False, "N",
+                                  item.content, item.title),
             })
+        titles = {d["unique_id"]: item.title for d, item in zip(docs, items, strict=True)}
         with self._tx() as s:
             s.execute(insert(Document), docs)
-            uids = [d["unique_id"] for d in docs]
+            uids = list(titles)
             s.execute(update(Document).where(Document.unique_id.in_(uids))
                       .values(series_id=Document.id))
-            s.execute(insert(AccessLogEntry).from_select(
-                ["at", "patient_id", "actor_kind", "action", "what", "context", "outcome",
-                 "detail", "document_id"],
-                select(bindparam("at", now, type_=UtcDateTime()), Document.patient_id,
-                       literal(ActorKind.SYSTEM.value), literal(AccessAction.WRITE.value),
-                       Document.title, literal(AccessContext.ADMINISTRATION.value),
-                       literal(Outcome.SUCCESS.value), literal("bulk import"), Document.id)
-                .where(Document.unique_id.in_(uids))))
+            system = Actor(ActorKind.SYSTEM)
+            s.execute(insert(AccessLogEntry), [
+                self._log_row(system, pid, AccessAction.WRITE, titles[uid],
+                              AccessContext.ADMINISTRATION, Outcome.SUCCESS, document_id=id_,
+                              detail="bulk import", at=now)
+                for uid, id_, pid in s.execute(
+                    select(Document.unique_id, Document.id, Document.patient_id)
+                    .where(Document.unique_id.in_(uids)))])
         return len(docs)
 
     def remove_personal_document(self, actor: Actor, unique_id: str) -> None:
@@ -454,9 +494,9 @@ class DocumentRecords(AccessLogRecords):
             if decision and doc.author_kind != "patient":
                 decision = Decision(False, "only the patient's own documents can be removed",
                                     decision.context)
-            self._log(s, actor, doc.patient_id, AccessAction.UPDATE, f"removed: {doc.title}",
-                      decision.context, _outcome(decision), document_id=doc.id,
-                      detail=decision.reason)
+            self._log(s, actor, doc.patient_id, AccessAction.UPDATE,
+                      f"removed: {self._open_title(doc)}", decision.context,
+                      _outcome(decision), document_id=doc.id, detail=decision.reason)
             self._enforce(s, decision)
             s.execute(update(Document).where(Document.series_id == doc.series_id)
                       .values(is_current=False))
@@ -500,7 +540,8 @@ def _document_columns(author: type[Professional], org: type[Organisation]) -> li
                       author.given_name + literal(" ") + author.family_name),
         org.name, Document.created_at, Document.service_start, Document.confidentiality,
         Document.masked, Document.version, Document.series_id, Document.is_current,
-        Document.content_size,
+        Document.content_size, Document.aad_version, Document.key_id, Document.wrapped_key,
+        Document.title_sealed,
     ]
 
 
@@ -516,7 +557,7 @@ def _build_document_select() -> Select:  # type: ignore[type-arg]
 
 _DOCUMENTS = _build_document_select()
 #: Columns of :data:`_DOCUMENTS` (what :func:`_document_info` reads).
-_DOC_COLUMNS = 17
+_DOC_COLUMNS = 21
 _FACT_COUNT = len(_FACTS) + len(CrossBorderService)
 _BY_UNIQUE_ID = _DOCUMENTS.where(Document.unique_id == bindparam("unique_id"))
 #: A document, its patient (state, referring doctor, matricule) and the actor's facts: the
@@ -565,11 +606,15 @@ def _list_query(by_type: bool, since: bool, until: bool) -> Query:
         .order_by(Document.created_at.desc(), Document.id.desc()))
 
 
-def _document_info(row: object) -> DocumentInfo:
+def _document_info(row: object, keys: KeyRingSource) -> DocumentInfo:
+    """A row of :data:`_DOCUMENTS` (or a view that starts with its columns), its title opened."""
     (id_, uid, pid, doc_type, title, media, author_id, author_name, org, created, start, conf,
-     masked, version, series, current, size) = tuple(row)[:_DOC_COLUMNS]  # type: ignore[arg-type]
+     masked, version, series, current, size, aad_version, key_id, wrapped, title_sealed
+     ) = tuple(row)[:_DOC_COLUMNS]  # type: ignore[arg-type]
     return DocumentInfo(
-        id=id_, unique_id=uid, patient_id=pid, doc_type=DocumentType(doc_type), title=title,
+        id=id_, unique_id=uid, patient_id=pid, doc_type=DocumentType(doc_type),
+        title=open_title(keys, aad_version, uid, pid, doc_type, bool(masked), conf, key_id,
+                         wrapped, title, title_sealed),
         media_type=media, author_professional_id=author_id, author_name=author_name,
         organisation=org, created_at=created, service_start=start,
         confidentiality=Confidentiality(conf), masked=bool(masked), version=version,
@@ -623,3 +668,8 @@ def _confidentiality(value: Confidentiality | str) -> Confidentiality:
     except ValueError:
         raise InvalidInput(f"unknown confidentiality code {value!r} (N, R or V)") from None
 
+
+
+@on_reseal("documents")
+def _reseal_documents(records: DocumentRecords, batch: int) -> int:
+    return records.reseal_legacy_documents(batch=batch)

@@ -120,6 +120,10 @@ def _sealed_tables() -> list[Any]:
     return [entry.model for entry in sealed.tables()]
 
 
+def _pk(table: Any) -> Any:
+    return getattr(table, next(e.pk for e in sealed.tables() if e.model is table))
+
+
 def _check_registry(sessions: sessionmaker[Session]) -> None:
     with sessions() as s:
         missing = sealed.unregistered(s.connection())
@@ -147,12 +151,13 @@ def _rewrap_all(sessions: sessionmaker[Session], ring: KeyRing, batch: int) -> i
     for table in _sealed_tables():
         while True:
             with sessions() as s, s.begin():
+                pk = _pk(table)
                 rows = s.execute(
-                    select(table.id, table.key_id, table.wrapped_key)
+                    select(pk.label("id"), table.key_id, table.wrapped_key)
                     .where(table.key_id.is_not(None), table.key_id != ring.active)
                     .limit(batch)).all()
                 for row in rows:
-                    s.execute(update(table).where(table.id == row.id,
+                    s.execute(update(table).where(pk == row.id,
                                                   table.key_id == row.key_id)
                               .values(key_id=ring.active,
                                       wrapped_key=ring.rewrap(row.key_id, row.wrapped_key)))

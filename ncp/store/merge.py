@@ -39,15 +39,24 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import column, func, inspect, select, table, update
+from sqlalchemy import column, delete, func, inspect, select, table, update
 from sqlalchemy.orm import Session
 
 from ncp.store import matricule as matricule_rules
 from ncp.store import provisional
+from ncp.store.access_log import (
+    alert_aad,
+    new_notice,
+    notice_aad,
+    open_log_row,
+    seal_log_row,
+)
 from ncp.store.accounts import Account, AuthSession, HelperLink
+from ncp.store.dispensing import PRESCRIPTION_FIELDS, prescription_aad
 from ncp.store.errors import InvalidInput, NotFound
 from ncp.store.models import (
     AccessLogEntry,
@@ -62,6 +71,10 @@ from ncp.store.models import (
     Prescription,
     TherapeuticRelationship,
 )
+from ncp.store.originals import opener, reseal_originals
+from ncp.store.pivot_cache import PivotCacheEntry
+from ncp.store.relationships import emergency_aad
+from ncp.store.sealed import open_obj, seal_obj
 from ncp.store.visits import PatientMerge
 from ncp.store.vocabulary import (
     AccessAction,
@@ -225,9 +238,13 @@ def _merge(records: Records, s: Session, source: Patient, target: Patient, opera
     # Documents: re-sealed under their new patient (the associated data names it).
     for doc in s.scalars(select(Document).where(Document.patient_id == src)
                          .order_by(Document.id).with_for_update()):
-        content = records._open_document(doc)
+        content, title = records._open_document(doc), records._open_title(doc)
+        original = opener(records, doc)
         doc.patient_id = dst
-        records._seal_document(doc, content)
+        records._seal_document(doc, content, title)
+        reseal_originals(records, s, doc, original)
+        # cached pivots are bound to the patient too: dropped, made again on the next read
+        s.execute(delete(PivotCacheEntry).where(PivotCacheEntry.document_id == doc.id))
         moved["document versions"] += 1
     s.flush()
     for doc_type in sorted(ONE_CURRENT_TYPES):
@@ -240,7 +257,8 @@ def _merge(records: Records, s: Session, source: Patient, target: Patient, opera
             report.rules.append(f"two current {doc_type} documents: the newest "
                                 f"({current[0].created_at:%Y-%m-%d}) stays current; "
                                 f"{older.unique_id} is kept, no longer current")
-    moved["prescriptions"] += _move(s, Prescription, src, dst)
+    moved["prescriptions"] += _move_sealed(records, s, Prescription, PRESCRIPTION_FIELDS,
+                                           prescription_aad, src, dst)
     moved["relationships"] += _move(s, TherapeuticRelationship, src, dst)
     if source.referring_doctor_id is not None:
         if target.referring_doctor_id is None:
@@ -248,8 +266,11 @@ def _merge(records: Records, s: Session, source: Patient, target: Patient, opera
             report.rules.append("the provisional record's referring doctor is taken (the "
                                 "matricule's record had none)")
         source.referring_doctor_id = None
-    moved["notices"] += _move(s, PatientNotice, src, dst)
-    moved["alerts"] += _move(s, DpoAlert, src, dst)
+    moved["notices"] += _move_sealed(records, s, PatientNotice, ("text",),
+                                     lambda r: notice_aad(r.patient_id, r.kind), src, dst)
+    moved["alerts"] += _move_sealed(records, s, DpoAlert, ("detail",),
+                                    lambda r: alert_aad(r.patient_id, r.professional_id, r.kind),
+                                    src, dst)
     # Rules: the union, one active row per (professional, kind).
     moved["rules"] += _move(s, AccessRule, src, dst)
     seen: set[tuple[int, str]] = set()
@@ -272,12 +293,17 @@ def _merge(records: Records, s: Session, source: Patient, target: Patient, opera
         report.rules.append("cross-border consent given in the provisional record ("
                             + ", ".join(sorted(closed)) + ") closed at the merge; the "
                             "matricule's record keeps its own")
-        s.add(PatientNotice(patient_id=dst, at=now, kind="record-merged", text=(
+        s.add(new_notice(records.keys.current(), dst, now, "record-merged", (
             "Your consent to cross-border sharing given in your provisional record ("
             + ", ".join(sorted(closed)) + ") was not carried over to your record: give it "
-            "again in your portal if you wish.")[:400]))
+            "again in your portal if you wish.")))
+    ring = records.keys.current()
     for access in s.scalars(select(EmergencyAccess).where(EmergencyAccess.patient_id == src)):
+        reason = open_obj(records.keys.get, access, ("reason",), emergency_aad(
+            access.patient_id, access.professional_id, access.reason_code))
         access.patient_id = dst
+        seal_obj(ring, access, emergency_aad(dst, access.professional_id, access.reason_code),
+                 reason)
         moved["emergency accesses"] += 1
         if access.expires_at > now:
             access.expires_at = max(now, access.started_at)
@@ -307,7 +333,7 @@ def _merge(records: Records, s: Session, source: Patient, target: Patient, opera
         else:
             login.patient_id = dst
             moved["logins"] += 1
-    _copy_access_log(s, source, target, now)
+    _copy_access_log(records, s, source, target, now)
     moved["access-log rows (copied)"] += s.scalar(
         select(func.count()).select_from(AccessLogEntry).where(
             AccessLogEntry.patient_id == src)) or 0
@@ -330,11 +356,26 @@ def _merge(records: Records, s: Session, source: Patient, target: Patient, opera
                 "this provisional record is closed; its identifier is retired")])
 
 
-def _copy_access_log(s: Session, source: Patient, target: Patient, now: dt.datetime) -> None:
-    """Every row of the provisional record's log, copied into the matricule's log."""
+def _move_sealed(records: Records, s: Session, model: Any, fields: tuple[str, ...],
+                 aad: Callable[[Any], bytes], src: int, dst: int) -> int:
+    """Move a table's rows to the matricule's record, their sealed values re-sealed (their
+    associated data names the patient)."""
+    ring, moved = records.keys.current(), 0
+    for row in s.scalars(select(model).where(model.patient_id == src).with_for_update()):
+        values = open_obj(records.keys.get, row, fields, aad(row))
+        row.patient_id = dst
+        seal_obj(ring, row, aad(row), values)
+        moved += 1
+    return moved
+
+
+def _copy_access_log(records: Records, s: Session, source: Patient, target: Patient,
+                     now: dt.datetime) -> None:
+    """Every row of the provisional record's log, copied into the matricule's log (a sealed
+    row opened and sealed again under the matricule's record)."""
     log = AccessLogEntry.__table__  # type: ignore[attr-defined]
     copied = [c.name for c in log.columns if c.name not in ("id", "chain_seq", "chain_hash")]
-    last = 0
+    last, ring = 0, records.keys.current()
     while True:  # in slices: a record's log can be long
         rows = s.execute(select(log).where(log.c.patient_id == source.id, log.c.id > last)
                          .order_by(log.c.id).limit(1000)).mappings().all()
@@ -346,8 +387,12 @@ def _copy_access_log(s: Session, source: Patient, target: Patient, now: dt.datet
             item["patient_id"] = target.id
             if item["actor_patient_id"] == source.id:
                 item["actor_patient_id"] = target.id
+            what, detail = open_log_row(records.keys, row)
+            item["what"] = what
             item["detail"] = (f"from provisional record {source.matricule}"
-                              + (f": {row['detail']}" if row["detail"] else ""))[:400]
+                              + (f": {detail}" if detail else ""))[:400]
+            if row["key_id"] is not None:
+                seal_log_row(ring, item)
             batch.append(item)
         s.execute(log.insert(), batch)
         last = rows[-1]["id"]

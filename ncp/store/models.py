@@ -130,7 +130,7 @@ class DspStateChange(Base):
     reason: Mapped[str | None] = mapped_column(String(400))
 
 
-@sealed.table('ciphertext')
+@sealed.table('ciphertext', 'title_sealed')
 class Document(Base):
     """One version of a document. Content is encrypted (see :mod:`ncp.store.crypto`)."""
 
@@ -143,7 +143,10 @@ class Document(Base):
     unique_id: Mapped[str] = mapped_column(String(80), unique=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"))
     doc_type: Mapped[str] = mapped_column(String(40))
-    title: Mapped[str] = mapped_column(String(300))
+    #: Empty since the title is sealed (``title_sealed``, under the content's data key, with
+    #: the content's associated data); kept for rows written before, until ``ncp keys reseal``.
+    title: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    title_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     media_type: Mapped[str] = mapped_column(String(80))
     author_kind: Mapped[str] = mapped_column(String(16))  # professional, patient, foreign
     author_professional_id: Mapped[int | None] = mapped_column(ForeignKey("professionals.id"))
@@ -161,7 +164,8 @@ class Document(Base):
     is_current: Mapped[bool] = mapped_column(Boolean, default=True)
     content_size: Mapped[int] = mapped_column(Integer)
     #: 0: the ciphertext's associated data is the unique id alone (before issue 14); 1: it
-    #: binds the patient and the access fields too (ncp.store.documents.document_aad).
+    #: binds the patient and the access fields too (ncp.store.documents.document_aad); 2: the
+    #: same, and the title is sealed too (a version-2 row cannot pass for an older one).
     aad_version: Mapped[int] = mapped_column(Integer, default=1, server_default="0")
     key_id: Mapped[str] = mapped_column(String(40))
     wrapped_key: Mapped[bytes] = mapped_column(LargeBinary(64))
@@ -195,6 +199,7 @@ class AccessRule(Base):
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
 
 
+@sealed.table('reason_sealed')
 class EmergencyAccess(Base):
     """A "break the glass" access: allowed for a short window, flagged, shown to the patient."""
 
@@ -204,13 +209,20 @@ class EmergencyAccess(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"))
     professional_id: Mapped[int] = mapped_column(ForeignKey("professionals.id"))
-    reason: Mapped[str] = mapped_column(String(400))
+    reason: Mapped[str | None] = mapped_column(String(400), nullable=True)
+    #: Sealed values (issue 14, finding 8): each ``x_sealed`` is ``x`` under this row's data key,
+    #: wrapped by the master key ``key_id`` (:mod:`ncp.store.sealed`). The plaintext column is
+    #: empty for rows written since; older rows keep it until ``ncp keys reseal``.
+    key_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    wrapped_key: Mapped[bytes | None] = mapped_column(LargeBinary(64), nullable=True)
+    reason_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     #: Why, as a code the data protection officer can count (``EmergencyReason``).
     reason_code: Mapped[str] = mapped_column(String(40), default="other")
     started_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
 
 
+@sealed.table('text_sealed')
 class PatientNotice(Base):
     """Something the patient is told about their record: a break-the-glass access, an act of
     their helper. Shown to the patient until read; never deleted with the act."""
@@ -222,10 +234,17 @@ class PatientNotice(Base):
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"))
     at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     kind: Mapped[str] = mapped_column(String(40))  # emergency-access, helper-act
-    text: Mapped[str] = mapped_column(String(400))
+    text: Mapped[str | None] = mapped_column(String(400), nullable=True)
+    #: Sealed values (issue 14, finding 8): each ``x_sealed`` is ``x`` under this row's data key,
+    #: wrapped by the master key ``key_id`` (:mod:`ncp.store.sealed`). The plaintext column is
+    #: empty for rows written since; older rows keep it until ``ncp keys reseal``.
+    key_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    wrapped_key: Mapped[bytes | None] = mapped_column(LargeBinary(64), nullable=True)
+    text_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     read_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
 
 
+@sealed.table('detail_sealed')
 class DpoAlert(Base):
     """An alert for the data protection officer (break the glass, a refused excess of it)."""
 
@@ -237,7 +256,13 @@ class DpoAlert(Base):
     kind: Mapped[str] = mapped_column(String(40))  # emergency-access, emergency-limit
     patient_id: Mapped[int | None] = mapped_column(ForeignKey("patients.id"))
     professional_id: Mapped[int | None] = mapped_column(ForeignKey("professionals.id"))
-    detail: Mapped[str] = mapped_column(String(400))
+    detail: Mapped[str | None] = mapped_column(String(400), nullable=True)
+    #: Sealed values (issue 14, finding 8): each ``x_sealed`` is ``x`` under this row's data key,
+    #: wrapped by the master key ``key_id`` (:mod:`ncp.store.sealed`). The plaintext column is
+    #: empty for rows written since; older rows keep it until ``ncp keys reseal``.
+    key_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    wrapped_key: Mapped[bytes | None] = mapped_column(LargeBinary(64), nullable=True)
+    detail_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     acknowledged_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
 
 
@@ -258,6 +283,7 @@ class CrossBorderConsent(Base):
     notice_version: Mapped[str | None] = mapped_column(String(10))
 
 
+@sealed.table('what_sealed', 'detail_sealed')
 class AccessLogEntry(Base):
     """Every search, read and write of the record, written in the same transaction."""
 
@@ -276,15 +302,24 @@ class AccessLogEntry(Base):
     actor_country: Mapped[str | None] = mapped_column(String(2))
     action: Mapped[str] = mapped_column(String(12))
     document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"))
-    what: Mapped[str] = mapped_column(String(300))
+    what: Mapped[str | None] = mapped_column(String(300), nullable=True)
     context: Mapped[str] = mapped_column(String(16))
     outcome: Mapped[str] = mapped_column(String(10))
     detail: Mapped[str | None] = mapped_column(String(400))
+    #: Sealed values (issue 14, finding 8): each ``x_sealed`` is ``x`` under this row's data key,
+    #: wrapped by the master key ``key_id`` (:mod:`ncp.store.sealed`). The plaintext columns are
+    #: empty for rows written since, except the administrative rows of the national feeds
+    #: (actor: the system, no clinical text); older rows keep them until ``ncp keys reseal``.
+    key_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    wrapped_key: Mapped[bytes | None] = mapped_column(LargeBinary(64), nullable=True)
+    what_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    detail_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     #: The hash chain (ncp.store.chain): position and link, set by the sealer.
     chain_seq: Mapped[int | None] = mapped_column(Integer, unique=True)
     chain_hash: Mapped[str | None] = mapped_column(String(64))
 
 
+@sealed.table('product_name_sealed', 'atc_code_sealed', 'atc_display_sealed', 'strength_sealed')
 class Prescription(Base):
     """The dispensing state of one ePrescription (one prescribed product) of the DSP.
 
@@ -300,9 +335,18 @@ class Prescription(Base):
     prescription_id: Mapped[str] = mapped_column(String(64), unique=True)
     document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"), unique=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"))
-    product_name: Mapped[str] = mapped_column(String(200))
+    product_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
     atc_code: Mapped[str | None] = mapped_column(String(16))
     atc_display: Mapped[str | None] = mapped_column(String(200))
+    #: Sealed values (issue 14, finding 8): each ``x_sealed`` is ``x`` under this row's data key,
+    #: wrapped by the master key ``key_id`` (:mod:`ncp.store.sealed`). The plaintext column is
+    #: empty for rows written since; older rows keep it until ``ncp keys reseal``.
+    key_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    wrapped_key: Mapped[bytes | None] = mapped_column(LargeBinary(64), nullable=True)
+    product_name_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    atc_code_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    atc_display_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    strength_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     dose_form_code: Mapped[str | None] = mapped_column(String(32))
     dose_form_display: Mapped[str | None] = mapped_column(String(200))
     strength: Mapped[str | None] = mapped_column(String(100))
@@ -357,6 +401,9 @@ class ReceivedOriginal(Base):
     #: SHA-256 of the bytes received (hex): the original can be matched to the sender's copy
     #: without decrypting it.
     sha256: Mapped[str] = mapped_column(String(64))
+    #: 0: associated data the document id alone; 1: also the patient, the type and the
+    #: sending country (:mod:`ncp.store.originals`).
+    aad_version: Mapped[int] = mapped_column(Integer, default=1, server_default="0")
     key_id: Mapped[str] = mapped_column(String(40))
     wrapped_key: Mapped[bytes] = mapped_column(LargeBinary(64))
     nonce: Mapped[bytes] = mapped_column(LargeBinary(12))
@@ -399,6 +446,7 @@ class AuditMessage(Base):
     refusal_detail: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
+@sealed.table('detail_sealed', pk='error_id')
 class PartialRefusal(Base):
     """An error sent inside an answer that otherwise succeeded (a document of a retrieve that
     is unknown, masked or not permitted; a warning such as 1102): its error id reaches the peer
@@ -411,7 +459,13 @@ class PartialRefusal(Base):
     audit_message_id: Mapped[int] = mapped_column(ForeignKey("audit_messages.id"), index=True)
     check: Mapped[str] = mapped_column(String(64))
     element: Mapped[str | None] = mapped_column(String(200), nullable=True)
-    detail: Mapped[str] = mapped_column(Text)
+    detail: Mapped[str | None] = mapped_column(Text, nullable=True)
+    #: Sealed values (issue 14, finding 8): each ``x_sealed`` is ``x`` under this row's data key,
+    #: wrapped by the master key ``key_id`` (:mod:`ncp.store.sealed`). The plaintext column is
+    #: empty for rows written since; older rows keep it until ``ncp keys reseal``.
+    key_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    wrapped_key: Mapped[bytes | None] = mapped_column(LargeBinary(64), nullable=True)
+    detail_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
 
 
 __all__ = [

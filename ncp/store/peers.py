@@ -17,20 +17,31 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import Integer, LargeBinary, String, Text, delete, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from ncp.store import sealed
-from ncp.store.crypto import Sealed, TamperedContent
+from ncp.store.crypto import Sealed, TamperedContent, open_text, seal_text
 from ncp.store.db import reading
 from ncp.store.errors import ContentTampered, NotFound
 from ncp.store.keys import KeyRingSource
 from ncp.store.models import Base, Professional, UtcDateTime
+from ncp.store.sealed import (
+    binding,
+    field_aad,
+    on_reseal,
+    open_obj,
+    reseal_plaintext,
+    seal_obj,
+)
 
 __all__ = [
     "PEER_OPTIONS",
@@ -89,6 +100,7 @@ def check_options(options: dict[str, str]) -> dict[str, str]:
     return dict(sorted(options.items()))
 
 
+@sealed.table('patient_name_sealed', 'birth_date_sealed', pk='token')
 class CrossBorderContext(Base):
     """A visitor identified abroad and the treatment relationship a professional confirmed."""
 
@@ -99,8 +111,15 @@ class CrossBorderContext(Base):
     country: Mapped[str] = mapped_column(String(2))
     #: HL7 CX of the patient in the visitor's country (``ext^^^&root&ISO``).
     patient_cx: Mapped[str] = mapped_column(String(300))
-    patient_name: Mapped[str] = mapped_column(String(300))
+    patient_name: Mapped[str | None] = mapped_column(String(300), nullable=True)
     birth_date: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    #: Sealed values (issue 14, finding 8): each ``x_sealed`` is ``x`` under this row's data key,
+    #: wrapped by the master key ``key_id`` (:mod:`ncp.store.sealed`). The plaintext column is
+    #: empty for rows written since; older rows keep it until ``ncp keys reseal``.
+    key_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    wrapped_key: Mapped[bytes | None] = mapped_column(LargeBinary(64), nullable=True)
+    patient_name_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    birth_date_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     gender: Mapped[str | None] = mapped_column(String(4), nullable=True)
     #: TREATMENT or EMERGENCY.
     purpose: Mapped[str] = mapped_column(String(20))
@@ -108,7 +127,7 @@ class CrossBorderContext(Base):
     expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
 
 
-@sealed.table('ciphertext')
+@sealed.table('ciphertext', 'product_sealed')
 class SentDispensation(Base):
     """An eDispensation submitted to a visitor's country, and what became of it."""
 
@@ -122,7 +141,13 @@ class SentDispensation(Base):
     #: XDS uniqueId of the eD document entry; and the CDA id (root^extension).
     document_unique_id: Mapped[str] = mapped_column(String(200), unique=True)
     document_id: Mapped[str] = mapped_column(String(200))
-    product: Mapped[str] = mapped_column(String(300))
+    #: Empty since sealed (``product_sealed``, under the row's data key, which stays when the
+    #: eD itself is emptied after the discard window).
+    product: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    product_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    #: 0: the eD's associated data the document unique id alone; 1: also the country and the
+    #: patient (:mod:`ncp.store.peers`).
+    aad_version: Mapped[int] = mapped_column(Integer, default=1, server_default="0")
     packages: Mapped[int] = mapped_column(Integer)
     substituted: Mapped[int] = mapped_column(Integer)
     #: The eD sent, encrypted like every document at rest (AES-256-GCM under a data key wrapped
@@ -234,26 +259,63 @@ def _peer(row: PeerGateway) -> PeerInfo:
                     row.updated_at, json.loads(row.options) if row.options else {})
 
 
-def _context(row: CrossBorderContext) -> ContextInfo:
+#: The sealed values of a cross-border context: the visitor's identity as found abroad.
+CONTEXT_FIELDS = ("patient_name", "birth_date")
+#: Version of a sent eDispensation's associated data: 0, the document unique id alone; 1, also
+#: the country, the visitor and the prescription, with the product sealed beside it.
+SENT_AAD_VERSION = 1
+
+
+def context_aad(token: str, account_id: int, country: str, patient_cx: str) -> bytes:
+    """A context's binding: its token, the professional's account, the visitor."""
+    return binding("ncp-context-v1", token, account_id, country, patient_cx)
+
+
+def sent_aad(version: int, document_unique_id: str, country: str, patient_cx: str,
+             prescription_id: str) -> bytes:
+    if version == 0:
+        return document_unique_id.encode()
+    return binding("ncp-sent-ed-v1", document_unique_id, country, patient_cx, prescription_id)
+
+
+def _row_sent_aad(row: SentDispensation) -> bytes:
+    return sent_aad(row.aad_version, row.document_unique_id, row.country, row.patient_cx,
+                    row.prescription_id)
+
+
+def _context(row: CrossBorderContext, keys: KeyRingSource) -> ContextInfo:
+    try:
+        values = open_obj(keys.get, row, CONTEXT_FIELDS, context_aad(
+            row.token, row.account_id, row.country, row.patient_cx))
+    except TamperedContent:
+        raise ContentTampered("a stored cross-border context failed its integrity check"
+                              ) from None
     return ContextInfo(row.token, row.account_id, row.country, row.patient_cx,
-                       row.patient_name, row.birth_date, row.gender, row.purpose,
-                       row.created_at, row.expires_at)
+                       values["patient_name"] or "", values["birth_date"], row.gender,
+                       row.purpose, row.created_at, row.expires_at)
 
 
 def _dispensation(row: SentDispensation, keys: KeyRingSource,
                   *, with_content: bool = True) -> DispensationInfo:
     content = b""
-    if with_content and row.ciphertext is not None:
-        assert row.key_id is not None and row.wrapped_key is not None and row.nonce is not None
-        try:
+    product = row.product or ""
+    try:
+        if row.product_sealed is not None and row.key_id is not None:
+            assert row.wrapped_key is not None
+            key = keys.get(row.key_id).data_key(row.key_id, row.wrapped_key)
+            product = open_text(key, row.product_sealed,
+                                field_aad(_row_sent_aad(row), "product")) or ""
+        if with_content and row.ciphertext is not None:
+            assert row.key_id is not None and row.wrapped_key is not None
+            assert row.nonce is not None
             content = keys.get(row.key_id).open(
                 Sealed(row.key_id, row.wrapped_key, row.nonce, row.ciphertext),
-                aad=row.document_unique_id.encode())
-        except TamperedContent:
-            raise ContentTampered("a stored eDispensation failed its integrity check") from None
+                aad=_row_sent_aad(row))
+    except TamperedContent:
+        raise ContentTampered("a stored eDispensation failed its integrity check") from None
     return DispensationInfo(row.id, row.account_id, row.country, row.patient_cx,
                             row.prescription_id, row.document_unique_id, row.document_id,
-                            row.product, row.packages, bool(row.substituted), row.status,
+                            product, row.packages, bool(row.substituted), row.status,
                             row.outcome, row.sent_at, row.discarded_at, content)
 
 
@@ -338,12 +400,14 @@ class CrossBorderStore(_Tx):
             s.execute(delete(CrossBorderContext).where(CrossBorderContext.expires_at <= now))
             row = CrossBorderContext(token=secrets.token_urlsafe(24), account_id=account_id,
                                      country=country.upper(), patient_cx=patient_cx,
-                                     patient_name=patient_name[:300], birth_date=birth_date,
                                      gender=gender, purpose=purpose, created_at=now,
                                      expires_at=now + lifetime)
+            seal_obj(self._keys.current(), row, context_aad(
+                row.token, account_id, row.country, patient_cx),
+                {"patient_name": patient_name[:300], "birth_date": birth_date})
             s.add(row)
             s.flush()
-            return _context(row)
+            return _context(row, self._keys)
 
     def context(self, token: str, *, account_id: int, now: dt.datetime) -> ContextInfo:
         """The live context ``token`` of ``account_id`` (another account's is not found)."""
@@ -351,7 +415,7 @@ class CrossBorderStore(_Tx):
             row = s.get(CrossBorderContext, token)
             if row is None or row.account_id != account_id or row.expires_at <= now:
                 raise NotFound("no such cross-border context")
-            return _context(row)
+            return _context(row, self._keys)
 
     def confirm_context(self, token: str, *, account_id: int, purpose: str, now: dt.datetime,
                         lifetime: dt.timedelta) -> ContextInfo:
@@ -364,7 +428,7 @@ class CrossBorderStore(_Tx):
             row.purpose = purpose
             row.expires_at = now + lifetime
             s.flush()
-            return _context(row)
+            return _context(row, self._keys)
 
     def contexts_of(self, account_id: int, now: dt.datetime) -> list[ContextInfo]:
         with reading(self._sessions) as s:
@@ -372,7 +436,7 @@ class CrossBorderStore(_Tx):
                              .where(CrossBorderContext.account_id == account_id,
                                     CrossBorderContext.expires_at > now)
                              .order_by(CrossBorderContext.created_at.desc()))
-            return [_context(r) for r in rows]
+            return [_context(r, self._keys) for r in rows]
 
     def record_dispensation(self, *, account_id: int, country: str, patient_cx: str,
                             prescription_id: str, document_unique_id: str, document_id: str,
@@ -387,15 +451,21 @@ class CrossBorderStore(_Tx):
             s.execute(update(SentDispensation)
                       .where(SentDispensation.sent_at < now - keep_content,
                              SentDispensation.ciphertext.is_not(None))
-                      .values(key_id=None, wrapped_key=None, nonce=None, ciphertext=None))
-            sealed = self._keys.current().seal(content, aad=document_unique_id.encode())
+                      .values(nonce=None, ciphertext=None))  # the key stays: the product
+            aad = sent_aad(SENT_AAD_VERSION, document_unique_id, country.upper(), patient_cx,
+                           prescription_id)
+            key_id, wrapped, key = self._keys.current().envelope()
+            nonce = os.urandom(12)
             row = SentDispensation(account_id=account_id, country=country.upper(),
                                    patient_cx=patient_cx, prescription_id=prescription_id,
                                    document_unique_id=document_unique_id,
-                                   document_id=document_id, product=product[:300],
+                                   document_id=document_id, product=None,
+                                   product_sealed=seal_text(key, product[:300],
+                                                            field_aad(aad, "product")),
+                                   aad_version=SENT_AAD_VERSION,
                                    packages=packages, substituted=int(substituted),
-                                   key_id=sealed.key_id, wrapped_key=sealed.wrapped_key,
-                                   nonce=sealed.nonce, ciphertext=sealed.ciphertext,
+                                   key_id=key_id, wrapped_key=wrapped, nonce=nonce,
+                                   ciphertext=AESGCM(key).encrypt(nonce, content, aad),
                                    status=status, outcome=outcome,
                                    sent_at=now, discarded_at=None)
             s.add(row)
@@ -427,3 +497,37 @@ class CrossBorderStore(_Tx):
             row.status = "discarded"
             row.outcome = outcome
             row.discarded_at = now
+
+
+@on_reseal("crossborder_contexts")
+def _reseal_contexts(records: Any, batch: int) -> int:
+    return reseal_plaintext(records, CrossBorderContext, CONTEXT_FIELDS, lambda r: context_aad(
+        r.token, r.account_id, r.country, r.patient_cx), batch)
+
+
+@on_reseal("crossborder_dispensations")
+def _reseal_sent(records: Any, batch: int) -> int:
+    """Seal again the sent eDispensations of before ``0020``: the product sealed, the eD (if
+    still kept) under the binding of version 1."""
+    done = 0
+    while True:
+        with records._tx() as s:
+            rows = s.scalars(select(SentDispensation).where(
+                SentDispensation.aad_version < SENT_AAD_VERSION).limit(batch)
+                .with_for_update()).all()
+            ring = records.keys.current()
+            for row in rows:
+                content = _dispensation(row, records.keys).content \
+                    if row.ciphertext is not None else None
+                aad = sent_aad(SENT_AAD_VERSION, row.document_unique_id, row.country,
+                               row.patient_cx, row.prescription_id)
+                key_id, wrapped, key = ring.envelope()
+                row.product_sealed = seal_text(key, row.product or "", field_aad(aad, "product"))
+                row.product, row.key_id, row.wrapped_key = None, key_id, wrapped
+                if content is not None:
+                    row.nonce = os.urandom(12)
+                    row.ciphertext = AESGCM(key).encrypt(row.nonce, content, aad)
+                row.aad_version = SENT_AAD_VERSION
+        done += len(rows)
+        if len(rows) < batch:
+            return done

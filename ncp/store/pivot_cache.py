@@ -51,6 +51,7 @@ from ncp.store.errors import ContentTampered, NotFound
 from ncp.store.facts import _fact_params
 from ncp.store.models import Base, Document, UtcDateTime
 from ncp.store.policy import Actor
+from ncp.store.sealed import binding
 from ncp.store.unit import Query, unit
 from ncp.store.vocabulary import AccessAction, Outcome
 
@@ -94,8 +95,14 @@ _PIVOT_VIEW_Q = Query(
                  PivotCacheEntry.nonce, PivotCacheEntry.ciphertext))
 
 
-def _aad(unique_id: str, variant: str) -> bytes:
-    return f"pivot|{unique_id}|{variant}".encode()
+def _aad(info: DocumentInfo, variant: str) -> bytes:
+    """A cached pivot's associated data: the document version it was made from, its patient
+    and type, and the variant (issue 14, finding 8: a pivot moved to another patient's document
+    fails to open; entries sealed with the unique id and variant alone were dropped by
+    migration ``0020``). Not the mask or confidentiality: those change with the patient's
+    choices, and the policy decides on the document's own fields before a pivot is opened."""
+    return binding("ncp-pivot-v2", info.unique_id, info.patient_id, info.doc_type.value,
+                   variant)
 
 
 class PivotCache:
@@ -143,7 +150,7 @@ class PivotCache:
                                            else "document of another patient"))
                 u.commit()
                 raise NotFound("unknown document")
-            info = _document_info(row)
+            info = _document_info(row, r._keys)
             if precheck is not None:
                 try:
                     precheck(info)
@@ -163,7 +170,7 @@ class PivotCache:
                     assert wanted is not None
                     try:
                         pivot = r._keys.get(cached[0]).open(
-                            Sealed(*cached), aad=_aad(info.unique_id, wanted))
+                            Sealed(*cached), aad=_aad(info, wanted))
                         u.commit()  # the log row is durable before the pivot leaves
                         return PivotRead(info, pivot, None)
                     except UnknownMasterKey:
@@ -181,7 +188,7 @@ class PivotCache:
     def put(self, info: DocumentInfo, *, variant: str, pivot: bytes) -> None:
         """Keep the pivot of ``info`` (a concurrent writer of the same pivot is not an error)."""
         r = self.records
-        sealed = r._keys.current().seal(pivot, aad=_aad(info.unique_id, variant))
+        sealed = r._keys.current().seal(pivot, aad=_aad(info, variant))
         digest = hashlib.sha1(pivot).hexdigest()  # noqa: S324 - the XDS hash is SHA-1
         try:
             with r._tx() as s:

@@ -20,21 +20,20 @@ from sqlalchemy import (
 from sqlalchemy.orm import aliased
 
 from ncp.store import policy
-from ncp.store.access_log import AccessLogRecords
+from ncp.store.access_log import AccessLogRecords, new_alert, new_notice
 from ncp.store.errors import AccessDenied, InvalidInput, NotFound
 from ncp.store.identity import PatientInfo, _patient_info
 from ncp.store.models import (
     AccessRule,
-    DpoAlert,
     EmergencyAccess,
     Organisation,
     Patient,
-    PatientNotice,
     Professional,
     TherapeuticRelationship,
 )
 from ncp.store.policy import Actor, Decision, Facts, Power
 from ncp.store.record_service import _outcome
+from ncp.store.sealed import binding, on_reseal, reseal_plaintext, seal_obj
 from ncp.store.vocabulary import (
     AccessAction,
     AccessContext,
@@ -45,6 +44,12 @@ from ncp.store.vocabulary import (
     Outcome,
     RelationshipSource,
 )
+
+
+def emergency_aad(patient_id: int, professional_id: int, reason_code: str) -> bytes:
+    """An emergency access's binding: whose record, who declared it, under which code."""
+    return binding("ncp-emergency-v1", patient_id, professional_id, reason_code)
+
 
 #: How long a "break the glass" access stays open.
 EMERGENCY_WINDOW = dt.timedelta(hours=12)
@@ -165,6 +170,7 @@ class RelationshipRecords(AccessLogRecords):
             raise InvalidInput(f"unknown emergency reason code {reason_code!r}") from None
         now = self._clock()
         text_reason = reason.strip()[:300]
+        ring = self._keys.current()
         with self._tx() as s:
             patient = self._patient(s, patient_id)
             facts = self._facts(s, actor, patient)
@@ -190,9 +196,9 @@ class RelationshipRecords(AccessLogRecords):
                     decision = Decision(False, f"emergency limit reached ({EMERGENCY_LIMIT} in "
                                         f"{EMERGENCY_LIMIT_WINDOW}); the data protection "
                                         "officer has been alerted", context)
-                    s.add(DpoAlert(at=now, kind="emergency-limit", patient_id=patient_id,
-                                   professional_id=actor.professional_id,
-                                   detail=f"refused: {code.value}: {text_reason}"[:400]))
+                    s.add(new_alert(ring, now, "emergency-limit", patient_id,
+                                    actor.professional_id,
+                                    f"refused: {code.value}: {text_reason}"))
             self._log(s, actor, patient_id, AccessAction.POLICY,
                       "emergency access declared", context, _outcome(decision),
                       detail=f"{code.value}: {text_reason}" if decision else decision.reason)
@@ -200,17 +206,19 @@ class RelationshipRecords(AccessLogRecords):
             if running is not None:
                 return running
             expires = now + EMERGENCY_WINDOW
-            s.add(EmergencyAccess(patient_id=patient_id, professional_id=actor.professional_id,
-                                  reason=reason.strip()[:400], reason_code=code.value,
-                                  started_at=now, expires_at=expires))
+            access = EmergencyAccess(patient_id=patient_id, professional_id=actor.professional_id,
+                                     reason_code=code.value, started_at=now,
+                                     expires_at=expires)
+            seal_obj(ring, access, emergency_aad(patient_id, actor.professional_id, code.value),
+                     {"reason": reason.strip()[:400]})
+            s.add(access)
             who = f"{actor.name or 'a professional'}" + \
                 (f" ({actor.organisation})" if actor.organisation else "")
-            s.add(DpoAlert(at=now, kind="emergency-access", patient_id=patient_id,
-                           professional_id=actor.professional_id,
-                           detail=f"{code.value}: {text_reason}"[:400]))
-            s.add(PatientNotice(patient_id=patient_id, at=now, kind="emergency-access",
-                                text=f"{who} opened your record in an emergency "
-                                f"({code.value}): {text_reason}"[:400]))
+            s.add(new_alert(ring, now, "emergency-access", patient_id, actor.professional_id,
+                            f"{code.value}: {text_reason}"))
+            s.add(new_notice(ring, patient_id, now, "emergency-access",
+                             f"{who} opened your record in an emergency "
+                             f"({code.value}): {text_reason}"))
             return expires
 
     def patients_of(self, actor: Actor) -> list[PatientInfo]:
@@ -374,3 +382,10 @@ def own_relationships(records: RelationshipRecords, actor: Actor, patient_id: in
                                  name=actor.name or "", profession=str(actor.profession or ""),
                                  organisation=None, source=r.source, valid_from=r.valid_from,
                                  valid_to=r.valid_to, id=r.id) for r in rows]
+
+
+@on_reseal("emergency_accesses")
+def _reseal_emergencies(records: RelationshipRecords, batch: int) -> int:
+    return reseal_plaintext(records, EmergencyAccess, ("reason",),
+                            lambda r: emergency_aad(r.patient_id, r.professional_id,
+                                                    r.reason_code), batch)

@@ -209,7 +209,7 @@ class ServicesSummaries:
                  counts: ServiceCounts) -> tuple[dict[str, object], str] | None:
         """The new version of the patient's summary (a row of ``documents``, sealed) and its
         log text, or None when the feed brings nothing new for them."""
-        from ncp.store.documents import AAD_VERSION, document_aad, new_document_uid
+        from ncp.store.documents import new_document_uid, sealed_document
 
         records = self._records
         entries = parse_summary(records._open_document(previous)) if previous else {}
@@ -236,13 +236,11 @@ class ServicesSummaries:
         uid = new_document_uid()
         masked = bool(previous.masked) if previous else False
         conf = previous.confidentiality if previous else "N"
-        sealed = records.keys.current().seal(content, aad=document_aad(
-            uid, patient.id, DocumentType.SERVICES_SUMMARY.value, masked, conf))
+        title = _LABELS.get(patient.preferred_language, _LABELS["fr"])[0] + " (CNS)"
         first = min(e.date for e in entries.values())
         return {
             "unique_id": uid, "patient_id": patient.id,
             "doc_type": DocumentType.SERVICES_SUMMARY.value,
-            "title": _LABELS.get(patient.preferred_language, _LABELS["fr"])[0] + " (CNS)",
             "media_type": "text/plain", "author_kind": "insurer",
             "author_professional_id": None, "author_name": INSURER[1],
             "organisation_id": org_id, "created_at": now,
@@ -251,9 +249,9 @@ class ServicesSummaries:
             "version": previous.version + 1 if previous else 1,
             "series_id": previous.series_id if previous else None,
             "supersedes_id": previous.id if previous else None, "is_current": True,
-            "content_size": len(content), "aad_version": AAD_VERSION,
-            "key_id": sealed.key_id, "wrapped_key": sealed.wrapped_key,
-            "nonce": sealed.nonce, "ciphertext": sealed.ciphertext,
+            "content_size": len(content),
+            **sealed_document(records.keys.current(), uid, patient.id,
+                              DocumentType.SERVICES_SUMMARY.value, masked, conf, content, title),
         }, f"summary of services: {new} new, {corrected} corrected"
 
     @staticmethod

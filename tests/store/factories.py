@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+from types import SimpleNamespace
 
 from ncp.store import matricule
 from ncp.store.policy import Actor
@@ -30,3 +31,13 @@ def patient(records: Records, referring: Actor | None = None) -> tuple[int, Acto
                               gender="M", city="Luxembourg",
                               referring_doctor=referring.professional_id if referring else None)
     return pid, Actor.patient(pid, "Jean Schmit")
+
+
+def opened_log(records: Records, entry: object) -> SimpleNamespace:
+    """An access-log row (ORM object) with its sealed ``what`` and ``detail`` opened, as the
+    record service reads them (issue 14, finding 8: they are not plaintext at rest)."""
+    from ncp.store.access_log import open_log_row
+
+    columns = {c.key: getattr(entry, c.key) for c in entry.__table__.columns}  # type: ignore[attr-defined]
+    columns["what"], columns["detail"] = open_log_row(records.keys, entry)
+    return SimpleNamespace(**columns)

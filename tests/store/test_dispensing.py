@@ -19,7 +19,7 @@ from ncp.store.errors import AccessDenied, InvalidInput, NotFound
 from ncp.store.models import AccessLogEntry, Dispensation, Document
 from ncp.store.policy import Actor
 from ncp.store.records import Records
-from tests.store.factories import patient, professional
+from tests.store.factories import opened_log, patient, professional
 
 EP = b"<ClinicalDocument xmlns='urn:hl7-org:v3'><title>eP</title></ClinicalDocument>"
 ED = b"<ClinicalDocument xmlns='urn:hl7-org:v3'><title>eD</title></ClinicalDocument>"
@@ -105,8 +105,8 @@ def test_refusals_change_nothing(setup: tuple[Dispensing, int, Actor]) -> None:
     assert (count(records, Document), count(records, Dispensation)) == before
     assert dispensing.prescription("RX-1").packages_dispensed == 0
     with records._sessions() as s:
-        denied = s.scalars(select(AccessLogEntry.detail).where(
-            AccessLogEntry.outcome == "denied")).all()
+        denied = [opened_log(records, r).detail for r in s.scalars(
+            select(AccessLogEntry).where(AccessLogEntry.outcome == "denied"))]
     assert "substitution not allowed" in denied
 
 

@@ -71,7 +71,7 @@ def test_legacy_rows_are_resealed_and_cannot_be_downgraded(store: Records,
     assert store.read_document(me, doc.unique_id)[1] == b"old content"
     assert store.reseal_legacy_documents() == 1 and store.reseal_legacy_documents() == 0
     with sessions() as s:
-        assert s.scalar(select(Document.aad_version).where(Document.id == doc.id)) == 1
+        assert s.scalar(select(Document.aad_version).where(Document.id == doc.id)) == 2
     assert store.read_document(me, doc.unique_id)[1] == b"old content"
     _edit(db_engine, "UPDATE documents SET masked = 1 WHERE unique_id = :uid",
           uid=doc.unique_id)

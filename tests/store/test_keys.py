@@ -31,7 +31,8 @@ def test_rotation_rewraps_every_row_and_keeps_content(any_db_engine: Engine,
                                  media_type="text/plain", content=f"content {i}".encode())
             for i in range(7)]
     report = rotate(sessions, path, batch=3)
-    assert report.rewrapped == 7 and report.new_key_id != first.active
+    # the seven documents and their seven access-log rows (sealed too: issue 14, finding 8)
+    assert report.rewrapped == 14 and report.new_key_id != first.active
     assert report.retired == [first.active]
     ring = KeyRing.load(path)
     assert ring.key_ids == [report.new_key_id]

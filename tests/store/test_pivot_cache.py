@@ -86,6 +86,7 @@ def test_rotation_rewraps_cached_pivots(any_db_engine, tmp_path) -> None:  # typ
     cache = PivotCache(records)
     cache.put(info, variant="ps|v1", pivot=PIVOT)
     report = rotate(sessions, path)
-    assert report.rewrapped == 2 and report.retired  # the document and its pivot
+    # the document and its pivot, and the two access-log rows (consent, write)
+    assert report.rewrapped == 4 and report.retired
     hit = cache.read(FOREIGN, info.unique_id, variant=lambda _: "ps|v1", patient_id=pid)
     assert hit.pivot == PIVOT

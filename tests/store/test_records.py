@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import func, select
@@ -11,7 +12,7 @@ from ncp.store.errors import AccessDenied, ContentTampered, InvalidInput, NotFou
 from ncp.store.models import AccessLogEntry, Document, Patient
 from ncp.store.policy import Actor
 from ncp.store.records import Records
-from tests.store.factories import new_matricule, patient, professional
+from tests.store.factories import new_matricule, opened_log, patient, professional
 
 CDA = b"<ClinicalDocument xmlns='urn:hl7-org:v3'><title>Visit</title></ClinicalDocument>"
 
@@ -21,9 +22,10 @@ def count(records: Records, model: type) -> int:
         return int(s.scalar(select(func.count()).select_from(model)) or 0)
 
 
-def last_log(records: Records) -> AccessLogEntry:
+def last_log(records: Records) -> SimpleNamespace:
     with records._sessions() as s:
-        return s.scalars(select(AccessLogEntry).order_by(AccessLogEntry.id.desc())).first()
+        return opened_log(records, s.scalars(
+            select(AccessLogEntry).order_by(AccessLogEntry.id.desc())).first())
 
 
 def test_document_round_trip_with_versions(records: Records) -> None:

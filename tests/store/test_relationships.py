@@ -14,7 +14,7 @@ from ncp.store.errors import AccessDenied, InvalidInput, NotFound
 from ncp.store.models import AccessLogEntry
 from ncp.store.records import AFTER_DISCHARGE, VISIT_PERIOD, Records
 from tests.clock import NOW
-from tests.store.factories import patient, professional
+from tests.store.factories import opened_log, patient, professional
 
 
 class Clock:
@@ -33,8 +33,9 @@ def clocked(any_db_engine: Engine, keyring: KeyRing) -> tuple[Records, Clock]:
 
 def _log(records: Records, patient_id: int) -> list[tuple[str, str]]:
     with records.reading() as s:
-        return [(r.what, r.outcome) for r in s.scalars(select(AccessLogEntry).where(
-            AccessLogEntry.patient_id == patient_id).order_by(AccessLogEntry.id))]
+        return [(opened_log(records, r).what, r.outcome) for r in s.scalars(
+            select(AccessLogEntry).where(AccessLogEntry.patient_id == patient_id)
+            .order_by(AccessLogEntry.id))]
 
 
 def test_a_visit_opens_the_record_for_its_period(clocked: tuple[Records, Clock]) -> None:

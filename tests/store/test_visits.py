@@ -17,7 +17,7 @@ from ncp.store.policy import Actor
 from ncp.store.records import DocumentImport, Records
 from ncp.store.visits import PatientMerge, VisitIdentity, register_at_visit
 from tests.clock import NOW
-from tests.store.factories import new_matricule, professional
+from tests.store.factories import new_matricule, opened_log, professional
 
 BIRTH = dt.date(1980, 5, 17)  # the factories' matricules are of this day
 ANA = VisitIdentity(given_name="Ana", family_name="Silva", birth_date=BIRTH, gender="F",
@@ -27,8 +27,9 @@ CDA = b"<ClinicalDocument xmlns='urn:hl7-org:v3'/>"
 
 def _log(records: Records, patient_id: int) -> list[tuple[str, str | None]]:
     with records.reading() as s:
-        return [(r.what, r.detail) for r in s.scalars(select(AccessLogEntry).where(
+        rows = [opened_log(records, r) for r in s.scalars(select(AccessLogEntry).where(
             AccessLogEntry.patient_id == patient_id).order_by(AccessLogEntry.id))]
+        return [(r.what, r.detail) for r in rows]
 
 
 def _count(records: Records, model: type) -> int:
