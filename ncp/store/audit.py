@@ -48,6 +48,11 @@ def _insert_partial(n: int) -> Query:
         for i in range(n)]))
 
 
+#: What a partial refusal's detail reads as without the key ring (``ncp explain`` run without
+#: ``NCP_MASTER_KEYS``): the check, the element and the rule are still there.
+SEALED_DETAIL = "(sealed at rest: run with the key ring, NCP_MASTER_KEYS)"
+
+
 def partial_aad(error_id: str, audit_message_id: int, check: str) -> bytes:
     """A partial refusal's binding: its error id, its exchange's audit record and its check."""
     return binding("ncp-partial-refusal-v1", error_id, audit_message_id, check)
@@ -166,10 +171,9 @@ class AuditLog:
             record, p = found
             detail = p.detail
             if p.key_id is not None:
-                if self._keys is None:
-                    raise RuntimeError("the partial refusal's detail is sealed: give the key ring")
-                detail = open_obj(self._keys.get, p, ("detail",), partial_aad(
-                    p.error_id, p.audit_message_id, p.check))["detail"]
+                detail = SEALED_DETAIL if self._keys is None else open_obj(
+                    self._keys.get, p, ("detail",),
+                    partial_aad(p.error_id, p.audit_message_id, p.check))["detail"]
             return _stored(record), Refusal(error_id, p.check, p.element, detail or "")
 
     def recent(self, limit: int = 100) -> list[StoredAudit]:

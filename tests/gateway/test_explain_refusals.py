@@ -1111,6 +1111,8 @@ def explain(env: GatewayEnv, error_id: str, *args: str) -> str:
     runner = CliRunner()
     mp = pytest.MonkeyPatch()
     mp.setenv("NCP_DATABASE_URL", env.engine.url.render_as_string(hide_password=False))
+    # and the key ring, as the operator runs it: a partial refusal's detail is sealed at rest
+    mp.setenv("NCP_MASTER_KEYS", str(env.settings.master_keys))
     get_settings.cache_clear()
     try:
         result = runner.invoke(app, ["explain", error_id, *args])
@@ -1187,7 +1189,8 @@ def test_over_https_with_the_command_as_an_operator_runs_it(env_factory) -> None
             [sys.executable, "-c", "from ncp.cli import app; app()", "explain", error_id,
              "--json"], capture_output=True, text=True, timeout=120, check=False,
             env={**os.environ, "PYTHONPATH": str(ROOT.parent),
-                 "NCP_DATABASE_URL": env.engine.url.render_as_string(hide_password=False)})
+                 "NCP_DATABASE_URL": env.engine.url.render_as_string(hide_password=False),
+                 "NCP_MASTER_KEYS": str(env.settings.master_keys)})
         assert run.returncode == 0, run.stderr
         data = json.loads(run.stdout)
         assert data["check"] == check and data["rule"] == RULES[check].en, data
