@@ -5,7 +5,10 @@ row), then measures through the real service and policy, with the access-log row
 time:
 
 - "list": list one patient's documents as their referring doctor;
-- "read": read (decrypt) one document as the referring doctor.
+- "read": read (decrypt) one document as the referring doctor;
+- "sealing": what sealing at rest costs of those (issue 14, finding 8): sealing one access-log
+  row (``what``/``detail``, written by every list and read) and opening one document title
+  (a list opens one per document).
 
 Run by hand (figures go in the closing notes, not in tests):
 
@@ -98,6 +101,33 @@ def measure(records: Records, sample: list[tuple[int, int]], rounds: int) -> dic
     return {"list": lists, "read": reads}
 
 
+def sealing(records: Records, sample: list[tuple[int, int]], n: int = 5000) -> tuple[float, float]:
+    """Microseconds to seal one access-log row, and to open one document title."""
+
+    from ncp.store.documents import _DOCUMENTS, open_title
+    from ncp.store.models import Document
+    from ncp.store.vocabulary import AccessAction, AccessContext, Outcome
+
+    pid, doctor = sample[0]
+    actor = records.professional_actor(doctor)
+    with records.reading() as s:
+        row = s.execute(_DOCUMENTS.where(Document.patient_id == pid).limit(1)).one()
+    (_, uid, rpid, doc_type, title, *_rest) = row
+    aad_version, key_id, wrapped, title_sealed = row[-4:]
+    conf, masked = row[11], bool(row[12])
+    t = time.perf_counter()
+    for _ in range(n):
+        records._log_row(actor, pid, AccessAction.READ, "Document 3", AccessContext.TREATMENT,
+                         Outcome.SUCCESS, document_id=1)
+    log_us = (time.perf_counter() - t) / n * 1e6
+    t = time.perf_counter()
+    for _ in range(n):
+        open_title(records.keys, aad_version, uid, rpid, doc_type, masked, conf, key_id,
+                   wrapped, title, title_sealed)
+    title_us = (time.perf_counter() - t) / n * 1e6
+    return log_us, title_us
+
+
 def run(backend: str, url: str, args: argparse.Namespace) -> None:
     engine = make_engine(url)
     upgrade(engine)
@@ -112,6 +142,11 @@ def run(backend: str, url: str, args: argparse.Namespace) -> None:
     for name, values in result.items():
         print(f"[{backend}] {name:4s}  p50 {statistics.median(values):.2f} ms   "
               f"p99 {percentile(values, 99):.2f} ms   (n={len(values)})")
+    log_us, title_us = sealing(records, sample)
+    per = max(1, args.documents // args.patients)
+    print(f"[{backend}] sealing: an access-log row sealed in {log_us:.1f} us, a title opened "
+          f"in {title_us:.1f} us (a list of {per} documents: {log_us + per * title_us:.0f} us, "
+          f"a read: {log_us:.0f} us)")
     engine.dispose()
 
 

@@ -141,7 +141,7 @@ def keys_reseal(batch: int = typer.Option(200, help="Rows re-sealed per transact
     """Seal the rows stored before their values were sealed at rest: documents (their access
     fields bound, their title sealed), the access log, prescriptions, emergency accesses,
     notices and alerts, cross-border contexts and dispensations, received originals, partial
-    refusals. Run once after ``ncp db upgrade`` (0015, 0020); idempotent. The access log's
+    refusals. Run once after ``ncp db upgrade`` (0015, 0021); idempotent. The access log's
     hash chain is verified and re-linked over the rows it seals: its new head is printed."""
     import ncp.store.schema  # noqa: F401  (every table registers its re-sealing step)
     from ncp.app import build_runtime

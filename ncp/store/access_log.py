@@ -279,7 +279,7 @@ class AccessLogRecords(RecordService):
 
 @on_reseal("access_log")
 def _reseal_access_log(records: AccessLogRecords, batch: int) -> int:
-    """Seal the access-log rows stored with ``what``/``detail`` in plaintext (before ``0020``,
+    """Seal the access-log rows stored with ``what``/``detail`` in plaintext (before ``0021``,
     and the national feeds' administrative rows), re-linking the hash chain over them."""
     from ncp.store.chain import rewrite
 

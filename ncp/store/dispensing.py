@@ -412,7 +412,7 @@ def _info(row: Prescription, doc: DocumentInfo, keys: KeyRingSource) -> Prescrip
 
 @on_reseal("prescriptions")
 def _reseal_prescriptions(records: Records, batch: int) -> int:
-    """Seal the prescriptions stored with their product in plaintext (before ``0020``)."""
+    """Seal the prescriptions stored with their product in plaintext (before ``0021``)."""
     return reseal_plaintext(records, Prescription, PRESCRIPTION_FIELDS, prescription_aad, batch)
 
 

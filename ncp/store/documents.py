@@ -393,7 +393,7 @@ class DocumentRecords(AccessLogRecords):
 
     def reseal_legacy_documents(self, *, batch: int = 200) -> int:
         """Re-seal the documents stored before their access fields were bound (``0015``) or
-        their title sealed (``0020``), run by ``ncp keys reseal`` (it needs the key ring, which
+        their title sealed (``0021``), run by ``ncp keys reseal`` (it needs the key ring, which
         Alembic has not). Returns how many were re-sealed."""
         done = 0
         while True:

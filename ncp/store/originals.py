@@ -142,7 +142,7 @@ class Originals:
 
 @on_reseal("received_originals")
 def _reseal_legacy(records: Records, batch: int) -> int:
-    """Seal again the originals kept under the unique id alone (before ``0020``)."""
+    """Seal again the originals kept under the unique id alone (before ``0021``)."""
     done = 0
     while True:
         with records._tx() as s:

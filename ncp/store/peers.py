@@ -507,7 +507,7 @@ def _reseal_contexts(records: Any, batch: int) -> int:
 
 @on_reseal("crossborder_dispensations")
 def _reseal_sent(records: Any, batch: int) -> int:
-    """Seal again the sent eDispensations of before ``0020``: the product sealed, the eD (if
+    """Seal again the sent eDispensations of before ``0021``: the product sealed, the eD (if
     still kept) under the binding of version 1."""
     done = 0
     while True:

@@ -99,7 +99,7 @@ def _aad(info: DocumentInfo, variant: str) -> bytes:
     """A cached pivot's associated data: the document version it was made from, its patient
     and type, and the variant (issue 14, finding 8: a pivot moved to another patient's document
     fails to open; entries sealed with the unique id and variant alone were dropped by
-    migration ``0020``). Not the mask or confidentiality: those change with the patient's
+    migration ``0021``). Not the mask or confidentiality: those change with the patient's
     choices, and the policy decides on the document's own fields before a pivot is opened."""
     return binding("ncp-pivot-v2", info.unique_id, info.patient_id, info.doc_type.value,
                    variant)

@@ -106,7 +106,7 @@ def test_a_copy_of_the_database_shows_no_clinical_text(db_engine: Engine,
 
 def test_the_scan_finds_plaintext_when_there_is_some(db_engine: Engine,
                                                      keyring: KeyRing) -> None:
-    """The scan itself can fail: a row written in plaintext (as before 0020) is found."""
+    """The scan itself can fail: a row written in plaintext (as before 0021) is found."""
     records = Records(session_factory(db_engine), keyring)
     doctor = professional(records)
     pid, _ = patient(records, referring=doctor)
@@ -160,7 +160,7 @@ def test_a_sealed_row_moved_to_another_patient_is_detected(db_engine: Engine,
 
 def test_reseal_seals_rows_written_before_and_keeps_the_chain(db_engine: Engine,
                                                               keyring: KeyRing) -> None:
-    """Rows from before 0020 (plaintext title, log text, product) are sealed by
+    """Rows from before 0021 (plaintext title, log text, product) are sealed by
     ``ncp keys reseal``'s steps; the access log's hash chain, already covering them, is
     verified and re-linked: intact afterwards, and the texts read as before."""
     import ncp.store.schema  # noqa: F401  (every re-sealing step registered)
@@ -177,7 +177,7 @@ def test_reseal_seals_rows_written_before_and_keeps_the_chain(db_engine: Engine,
         title="Ordonnance : Escitalopram", content=b"<ClinicalDocument/>")
     records.declare_emergency(doctor, pid, "Escitalopram overdose suspected", "unconscious")
     before = [(e.what, e.detail) for e in records.access_log(me, pid)]
-    # As a database from before 0020 has them: plaintext, no data key.
+    # As a database from before 0021 has them: plaintext, no data key.
     _edit(db_engine, "UPDATE access_log SET what = 'Escitalopram: ' || id, "
           "key_id = NULL, wrapped_key = NULL, what_sealed = NULL, detail_sealed = NULL")
     _edit(db_engine, "UPDATE prescriptions SET product_name = 'Escitalopram 10 mg', "

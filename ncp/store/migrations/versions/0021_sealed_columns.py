@@ -1,7 +1,7 @@
 """sealed columns: the clinical values at rest sealed with the key ring (issue 14, finding 8)
 
-Revision ID: 0020_sealed_columns
-Revises: 0019_activation_letters
+Revision ID: 0021_sealed_columns
+Revises: 0020_consent_notice
 Create Date: 2026-12-03 06:20:00
 
 Each table gets its envelope (``key_id``, ``wrapped_key``) and an ``x_sealed`` column per value
@@ -17,8 +17,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0020_sealed_columns"
-down_revision = "0019_activation_letters"
+revision = "0021_sealed_columns"
+down_revision = "0020_consent_notice"
 branch_labels = None
 depends_on = None
 
