@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Annotated
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from starlette.datastructures import UploadFile
 
@@ -23,20 +24,26 @@ from ncp.portal.web import (
     Forbidden,
     PortalRoute,
     authenticator,
+    confirm_first,
     form_date,
     language,
     page,
     redirect,
     refuse_oversized,
     require_csrf,
+    translator,
 )
+from ncp.store.access_log_view import WHO, LogFilter, access_log_page
+from ncp.store.dispensing_state import dispensing_states
 from ncp.store.dsp import Records
 from ncp.store.errors import NotFound
 from ncp.store.vocabulary import (
+    AccessContext,
     AccessRuleKind,
     Confidentiality,
     CrossBorderService,
     DocumentType,
+    Outcome,
 )
 
 router = APIRouter(route_class=PortalRoute, include_in_schema=False)
@@ -71,7 +78,8 @@ def my_documents(request: Request, me: PatientSide, type: str = "", since: str =
     docs = records(request).list_documents(me.actor, me.patient_id, doc_type=type or None,
                                            since=start, until=end)
     return page(request, "patient/documents.html", me, docs=docs, types=list(DocumentType),
-                filters={"type": type, "since": since, "until": until})
+                filters={"type": type, "since": since, "until": until},
+                states=dispensing_states(records(request), docs))
 
 
 @router.post("/me/documents/{uid}/mask")
@@ -129,7 +137,13 @@ async def add_note(request: Request, me: PatientSide) -> Response:
 @router.post("/me/space/{uid}/remove")
 async def remove_note(request: Request, uid: str,
                       me: PatientSide) -> Response:
-    await require_csrf(request, me)
+    form = await require_csrf(request, me)
+    t = translator(language(request, me))
+    ask = confirm_first(request, me, form, t("confirm.remove_note",
+                                             title=str(form.get("title", ""))[:300]),
+                        t("confirm.remove_note.yes"), "/me/space")
+    if ask is not None:
+        return ask
     records(request).remove_personal_document(me.actor, uid)
     return redirect("/me/space", done="removed")
 
@@ -172,8 +186,14 @@ async def set_rule(request: Request, me: PatientSide) -> Response:
             raise BadForm("form.no_registry_id") from None
     else:
         raise BadForm("form.choose_professional")
-    svc.set_rule(me.actor, me.patient_id, professional_id, kind,
-                 active=form.get("active", "1") == "1")
+    active = form.get("active", "1") == "1"
+    if kind == AccessRuleKind.BLOCK.value and active:
+        t = translator(language(request, me))
+        ask = confirm_first(request, me, form, t("confirm.block", name=svc.professional_actor(
+            professional_id).name or registry), t("confirm.block.yes"), "/me/access")
+        if ask is not None:
+            return ask
+    svc.set_rule(me.actor, me.patient_id, professional_id, kind, active=active)
     return redirect("/me/access", done="saved")
 
 
@@ -192,7 +212,16 @@ async def helpers(request: Request, me: PatientSide) -> Response:
     auth = authenticator(request)
     try:
         if form.get("remove"):
-            auth.revoke_helper(me, int(str(form["remove"])))
+            helper_id = int(str(form["remove"]))
+            t = translator(language(request, me))
+            names = {hid: f"{name} ({login})" for hid, login, name in
+                     auth.store.helpers_of(me.patient_id or 0)}
+            ask = confirm_first(request, me, form, t("confirm.remove_helper",
+                                                     name=names.get(helper_id, "?")),
+                                t("confirm.remove_helper.yes"), "/me/access")
+            if ask is not None:
+                return ask
+            auth.revoke_helper(me, helper_id)
         else:
             auth.name_helper(me, str(form.get("login", "")),
                              str(form.get("delegation", "read")))
@@ -205,10 +234,34 @@ async def helpers(request: Request, me: PatientSide) -> Response:
 
 
 @router.get("/me/log")
-def log(request: Request, me: PatientSide) -> Response:
+def log(request: Request, me: PatientSide, who: str = "", context: str = "",
+        outcome: str = "", since: str = "", until: str = "", own: str = "",
+        page_number: Annotated[str, Query(alias="page")] = "1") -> Response:
+    """The access log, filtered and paged; the patient's own reads folded unless asked for
+    (issue 15 item 16)."""
     assert me.patient_id is not None
-    entries = records(request).access_log(me.actor, me.patient_id)
-    return page(request, "patient/log.html", me, entries=entries)
+    if who not in WHO or (context and context not in {c.value for c in AccessContext}) or \
+            (outcome and outcome not in {o.value for o in Outcome}):
+        raise BadForm("form.unknown_filter")
+    end = form_date(until, "until")
+    wanted = LogFilter(who=who, context=context, outcome=outcome,
+                       since=form_date(since, "since"),
+                       until=end + dt.timedelta(days=1) if end else None, own=own == "1",
+                       page=int(page_number) if page_number.isdigit() else 1)
+    result = access_log_page(records(request), me.actor, me.patient_id, wanted)
+    query = [(k, v) for k, v in request.query_params.multi_items() if k not in ("page", "lang")]
+
+    def query_page(number: int) -> str:
+        return urlencode([*query, ("page", str(number))])
+
+    return page(request, "patient/log.html", me, log=result, who_values=WHO,
+                refusals={"blocked by the patient": "log.refusal.blocked",
+                          "the DSP is closed": "log.refusal.closed"},
+                contexts=[c.value for c in AccessContext], outcomes=[o.value for o in Outcome],
+                filters={"who": who, "context": context, "outcome": outcome, "since": since,
+                         "until": until, "own": own == "1"},
+                query_page=query_page,
+                query_own=urlencode([*[(k, v) for k, v in query if k != "own"], ("own", "1")]))
 
 
 @router.get("/me/sharing")
@@ -257,6 +310,11 @@ async def dsp_state(request: Request, me: PatientSide) -> Response:
     form = await require_csrf(request, me)
     reason = str(form.get("reason", ""))[:300]
     if form.get("state") == "closed":
+        t = translator(language(request, me))
+        ask = confirm_first(request, me, form, t("confirm.close_dsp"),
+                            t("confirm.close_dsp.yes"), "/me/sharing")
+        if ask is not None:
+            return ask
         records(request).close_dsp(me.actor, me.patient_id, reason)
     elif form.get("state") == "open":
         records(request).reopen_dsp(me.actor, me.patient_id, reason)

@@ -34,6 +34,7 @@ from ncp.portal.web import (
     terminology,
     translator,
 )
+from ncp.store.dispensing_state import dispensing_states
 from ncp.store.dsp import Records
 from ncp.store.errors import AccessDenied, NotFound
 from ncp.store.policy import rights_matrix
@@ -161,7 +162,8 @@ def record(request: Request, matricule: str, me: Pro, type: str = "", since: str
                 writable=writable_types(me), summary=summary, types=list(DocumentType),
                 referring=patient.referring_doctor_id == me.actor.professional_id,
                 filters={"type": type, "since": since, "until": until},
-                max_mib=MAX_UPLOAD_BYTES // (1024 * 1024))
+                max_mib=MAX_UPLOAD_BYTES // (1024 * 1024),
+                states=dispensing_states(svc, docs))
 
 
 @router.post("/pro/patients/{matricule}/emergency")
@@ -254,7 +256,7 @@ def document(request: Request, uid: str, principal: Current) -> Response:
     own = principal.kind != "professional" and principal.patient_id == info.patient_id
     return page(request, "document.html", principal, doc=info, rendered=rendered, text=text,
                 own=own, confidentialities=list(Confidentiality), patient=patient,
-                mismatch=mismatch)
+                mismatch=mismatch, states=dispensing_states(svc, [info]))
 
 
 @router.get("/documents/{uid}/content")

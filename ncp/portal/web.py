@@ -261,6 +261,20 @@ def page(request: Request, name: str, principal: Principal | None = None,
     return response
 
 
+def confirm_first(request: Request, principal: Principal, form: dict[str, Any],
+                  question: str, yes: str, back: str) -> HTMLResponse | None:
+    """``None`` when the posted form says ``confirm=yes``; else the confirmation step: a page
+    that asks ``question`` and posts the same fields again with ``confirm=yes`` (issue 15 item
+    17). A plain form and a link: it works without JavaScript, and a script-less double click
+    only ever shows the question."""
+    if form.get("confirm") == "yes":
+        return None
+    fields = [(k, v) for k, v in form.items() if k not in ("csrf", "confirm")
+              and isinstance(v, str)]
+    return page(request, "confirm.html", principal, action=request.url.path, fields=fields,
+                question=question, yes=yes, back=PREFIX + back)
+
+
 def language_links(request: Request) -> dict[str, str]:
     """Where each language link leads: this very page with its query (uid, repo, filters) and
     only ``lang`` changed. A page that answered a POST cannot be fetched again; its link leads

@@ -201,7 +201,10 @@ class RelationshipRecords(AccessLogRecords):
                                     f"refused: {code.value}: {text_reason}"))
             self._log(s, actor, patient_id, AccessAction.POLICY,
                       "emergency access declared", context, _outcome(decision),
-                      detail=f"{code.value}: {text_reason}" if decision else decision.reason)
+                      # a refused attempt keeps what the professional stated, beside why it
+                      # was refused: the patient's log shows both (issue 15 item 16)
+                      detail=f"{code.value}: {text_reason}" if decision else
+                      f"{decision.reason} | {code.value}: {text_reason}")
             self._enforce(s, decision)
             if running is not None:
                 return running

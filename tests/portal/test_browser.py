@@ -108,6 +108,7 @@ def test_patient_blocks_a_doctor_and_sees_emergency_access_in_the_log(browser, l
     patient.click("a[href='/portal/me/access']")
     row = patient.locator("tr[data-registry='LU-HP-100002']")
     row.locator("button[data-action='block-on']").click()
+    patient.click("#confirm-yes")  # the confirmation step (issue 15 item 17)
     patient.wait_for_selector("#done")
     assert row.locator(".rule-block").count() == 1
     shot(patient, "patient-access")
@@ -148,6 +149,7 @@ def test_patient_withdraws_consent_and_closes_the_dsp(browser, live: Live) -> No
     page.wait_for_selector("#done")
     assert "patient-summary" not in live.records.consents(pid)
     page.click("#dsp-toggle")
+    page.click("#confirm-yes")
     page.wait_for_selector("[data-state='closed']")
     shot(page, "patient-sharing-closed")
     gp = live.login("lu-hp-100001")

@@ -90,8 +90,13 @@ def test_block_a_doctor_and_the_doctor_no_longer_sees_the_record(live: Live) -> 
     page = patient.get("/portal/me/access")
     assert "Luc Hoffmann" in page.text
     prof_id = live.records.professional_id("LU-HP-100002")
-    r = patient.post("/portal/me/access", data={"professional": str(prof_id), "kind": "block",
-                                                "active": "1", "csrf": csrf(page.text)})
+    block = {"professional": str(prof_id), "kind": "block", "active": "1",
+             "csrf": csrf(page.text)}
+    # First the confirmation step (issue 15 item 17): a question, nothing changed yet.
+    ask = patient.post("/portal/me/access", data=block)
+    assert ask.status_code == 200 and 'id="confirm-step"' in ask.text and "Luc Hoffmann" in ask.text
+    assert doctor.get(f"/portal/pro/patients/{MARIA}").status_code == 200
+    r = patient.post("/portal/me/access", data={**block, "confirm": "yes"})
     assert r.status_code == 303
     # The other side: the doctor's page, the doctor's list, break-the-glass all refused.
     denied = doctor.get(f"/portal/pro/patients/{MARIA}")
@@ -157,6 +162,10 @@ def test_close_and_reopen_the_dsp(live: Live) -> None:
     page = patient.get("/portal/me/sharing")
     r = patient.post("/portal/me/dsp", data={"state": "closed", "reason": "test",
                                              "csrf": csrf(page.text)})
+    assert r.status_code == 200 and 'id="confirm-step"' in r.text  # asked first (item 17)
+    assert doctor.get(f"/portal/pro/patients/{LEA}").status_code == 200
+    r = patient.post("/portal/me/dsp", data={"state": "closed", "reason": "test",
+                                             "csrf": csrf(page.text), "confirm": "yes"})
     assert r.status_code == 303
     assert doctor.get(f"/portal/pro/patients/{LEA}").status_code == 403
     page = patient.get("/portal/me/sharing")
@@ -217,7 +226,12 @@ def test_personal_notes_add_and_remove(live: Live) -> None:
     space = patient.get("/portal/me/space")
     (uid,) = uids(space.text)
     assert "Allergie au chat" in patient.get(f"/portal/documents/{uid}").text
-    r = patient.post(f"/portal/me/space/{uid}/remove", data={"csrf": csrf(space.text)})
+    r = patient.post(f"/portal/me/space/{uid}/remove", data={"csrf": csrf(space.text),
+                                                             "title": "Ma note"})
+    assert r.status_code == 200 and "Ma note" in r.text  # asked first (item 17)
+    assert uid in uids(patient.get("/portal/me/space").text)
+    r = patient.post(f"/portal/me/space/{uid}/remove", data={"csrf": csrf(space.text),
+                                                             "confirm": "yes"})
     assert r.status_code == 303
     assert uid not in uids(patient.get("/portal/me/space").text)
     assert uid not in uids(patient.get("/portal/me").text)
@@ -394,7 +408,8 @@ def test_a_patient_who_assists_another_switches_between_records(live: Live) -> N
     access = jean.get("/portal/me/access")
     item = access.text.split(f"({TOM})", 1)[1]  # Tom's entry and its revoke form
     helper_id = item.split('name="remove" value="', 1)[1].split('"', 1)[0]
-    jean.post("/portal/me/helpers", data={"remove": helper_id, "csrf": csrf(access.text)})
+    jean.post("/portal/me/helpers", data={"remove": helper_id, "csrf": csrf(access.text),
+                                          "confirm": "yes"})
     assist = tom.get("/portal/assist")
     r = tom.post("/portal/assist", data={"patient": str(jean_id), "csrf": csrf(assist.text)})
     assert r.status_code == 403
