@@ -94,15 +94,25 @@ def _is_pharmacist(me: Principal) -> bool:
     return str(me.actor.profession) in ("pharmacist", "Profession.PHARMACIST")
 
 
+def shown(request: Request, me: Principal, exc: CrossBorderError, *,
+          severity: str = "error", element_id: str = "") -> dict[str, Any]:
+    """What ``xb/_ehdsi.html`` shows of a partner's answer: the one way of showing eHDSI
+    refusals and warnings on every page (issue 15 item 15)."""
+    lang = language(request, me)
+    return {"severity": severity, "key": exc.key, "id": element_id,
+            "message": translator(lang)(f"xb.err.{exc.key}"), "code": exc.code,
+            "code_text": text_for(exc.code, lang) if exc.code else None,
+            "peer_error_id": exc.peer_error_id, "country": exc.country}
+
+
 def _refused(request: Request, me: Principal, exc: CrossBorderError | IsmError,
              back: str, status: int = 409) -> HTMLResponse:
     if isinstance(exc, IsmError):
-        return page(request, "xb/refused.html", me, status_code=400, key=exc.key, code=None,
-                    peer_error_id=None, country=None, back=back, field=exc.field_name,
-                    code_text=None)
-    return page(request, "xb/refused.html", me, status_code=status, key=f"xb.err.{exc.key}",
-                code=exc.code, peer_error_id=exc.peer_error_id, country=exc.country, back=back,
-                field="", code_text=text_for(exc.code, language(request, me)))
+        e = {"severity": "error", "key": exc.key, "id": "refusal",
+             "message": translator(language(request, me))(exc.key)}
+        return page(request, "xb/refused.html", me, status_code=400, e=e, back=back)
+    return page(request, "xb/refused.html", me, status_code=status, back=back,
+                e=shown(request, me, exc, element_id="refusal"))
 
 
 def _labels(request: Request, me: Principal, mask: Any) -> dict[str, str]:
@@ -184,14 +194,14 @@ def visitor(request: Request, token: str, me: Pro) -> Response:
     xb = service(request)
     ctx = xb.context(me.account.id, token)
     svc = "ep" if _is_pharmacist(me) else "ps"
-    warnings: list[str] = []
+    warnings: list[dict[str, Any]] = []
     try:
         found = xb.documents(_who(request, me), ctx, svc)
     except CrossBorderError as exc:
         if exc.key not in ("no_prescription", "no_summary"):
             return _refused(request, me, exc, "/xb")
         found = FoundDocuments(())
-        warnings.append(exc.key)
+        warnings.append(shown(request, me, exc, severity="warning"))
     items = []
     for entry in found.structured():
         pdf = found.rendition_of(entry)
@@ -203,9 +213,8 @@ def visitor(request: Request, token: str, me: Pro) -> Response:
     dispensations = xb.dispensations(me.account.id, ctx) if svc == "ep" else []
     return page(request, "xb/visitor.html", me, ctx=ctx, service=svc, items=items,
                 # errors a peer reported *with* its documents are shown too (never dropped)
-                warnings=warnings + [w.key for w in found.warnings + found.errors],
-                reported=[{"code": e.code, "text": text_for(e.code, language(request, me))}
-                          for e in found.warnings + found.errors if e.code],
+                warnings=warnings + [shown(request, me, w, severity="warning")
+                                     for w in found.warnings + found.errors],
                 dispensations=dispensations,
                 can_discard=xb.can_discard)
 
@@ -229,16 +238,22 @@ def summary(request: Request, token: str, me: Pro, uid: str, repo: str,
                 title=translator(language(request, me))(f"xb.docs.{svc}"))
 
 
-def _rendered(request: Request, document: bytes, lang: str) -> Any:
-    """The pivot document as a fragment of a portal page (:func:`render_fragment`)."""
-    from ncp.rendering.html import render_fragment
+def _terminology(request: Request) -> Any:
+    """The process's terminology (designations in fr/de/en), built on first use."""
     from ncp.terminology.service import DbTerminology
 
     state = request.app.state
     terminology = getattr(state, "xb_terminology", None)
     if terminology is None:
         terminology = state.xb_terminology = DbTerminology(service(request).sessions)
-    return render_fragment(document, lang=lang, terminology=terminology)
+    return terminology
+
+
+def _rendered(request: Request, document: bytes, lang: str) -> Any:
+    """The pivot document as a fragment of a portal page (:func:`render_fragment`)."""
+    from ncp.rendering.html import render_fragment
+
+    return render_fragment(document, lang=lang, terminology=_terminology(request))
 
 
 @router.get("/xb/c/{token}/pdf")
@@ -279,9 +294,27 @@ def prescription(request: Request, token: str, me: Pro, uid: str, repo: str,
         p = read_prescription(doc.document)
     except CrossBorderError as exc:
         return _refused(request, me, exc, f"/xb/c/{token}")
+    lang = language(request, me)
     return page(request, "xb/prescription.html", me, ctx=ctx, p=p, uid=uid, repo=repo,
                 home=home, query=_doc_query(uid, repo, home or None),
-                counter=counter(xb, me.account.id, ctx, p))
+                counter=counter(xb, me.account.id, ctx, p),
+                facts=_facts(request, doc.document, lang),
+                rendered=_rendered(request, doc.document, lang))
+
+
+#: What the counter shows of the prescription beside the form: prescriber, organisation and
+#: date (header); substances, strength, form, dose, frequency, route, the prescriber's words,
+#: the period (the item).
+COUNTER_HEADER = ("7", "47", "20")
+COUNTER_ENTRY = ("1", "70", "25", "78", "32", "67", "dosage_text", "patient_instructions",
+                 "dispenser_instructions", "85", "18")
+
+
+def _facts(request: Request, document: bytes, lang: str) -> list[Any]:
+    from ncp.rendering.html import render_facts
+
+    return render_facts(document, lang=lang, terminology=_terminology(request),
+                        header=COUNTER_HEADER, entry=COUNTER_ENTRY)
 
 
 def counter(xb: CrossBorder, account_id: int, ctx: Any, p: Any) -> dict[str, Any]:

@@ -169,6 +169,24 @@ def render_fragment(document: bytes, *, lang: str, terminology: Terminology) -> 
     return Markup(_render(document, lang, terminology, "_body.html"))  # noqa: S704
 
 
+def render_facts(document: bytes, *, lang: str, terminology: Terminology,
+                 header: tuple[str, ...], entry: tuple[str, ...]) -> list[tuple[Shown, Shown]]:
+    """Chosen fields of a document, labelled and worded as :func:`render_html` shows them:
+    ``header`` labels from the document's header, ``entry`` labels from its first entry (an
+    eP's prescribed item), in the order asked. The pharmacist's counter puts the dose, the
+    instructions, the prescriber and the dates on the same screen as the form (item 15)."""
+    lang = lang.split("-")[0].lower()
+    view = document_view(document)
+    t = _Translator(terminology, lang)
+    first = next((e for s in view.sections for e in s.entries if e.fields), None)
+    out = []
+    for wanted, fields in ((header, view.header), (entry, first.fields if first else [])):
+        for label in wanted:
+            out.extend((t.label(f.label), t.value(f.value)) for f in fields
+                       if f.label == label)
+    return out
+
+
 def _render(document: bytes, lang: str, terminology: Terminology, template: str) -> str:
     lang = lang.split("-")[0].lower()
     if lang not in LANGUAGES:
@@ -192,4 +210,5 @@ def _render(document: bytes, lang: str, terminology: Terminology, template: str)
     )
 
 
-__all__ = ["LANGUAGES", "narrative_html", "render_fragment", "render_html"]
+__all__ = ["LANGUAGES", "Shown", "narrative_html", "render_facts", "render_fragment",
+           "render_html"]

@@ -58,7 +58,7 @@ def test_a_doctor_reaches_a_reference_gateway_country(
             assert confirmed.status_code == 303
             visitor = doctor.get(f"/portal/xb/c/{ctx.group(1)}")
             assert visitor.status_code == 200 and peer.document_id in visitor.text
-            assert 'class="notice reported"' not in visitor.text
+            assert 'class="ehdsi ' not in visitor.text
             assert all("fault" not in s and "refused" not in s for s in peer.seen), peer.seen
             assert {s["role"] for s in peer.seen} == {"221"}
             # the same doctor with the precise role 2211, off the peer's list: it fails open

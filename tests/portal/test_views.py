@@ -8,8 +8,11 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from ncp import demo
 from ncp.store.dispensing import Dispensing, PrescriptionItem
+from ncp.store.errors import AccessDenied
 from ncp.store.policy import Actor
 from ncp.store.vocabulary import AccessRuleKind
 from tests.portal.live import Live
@@ -107,10 +110,8 @@ def test_the_access_log_is_filtered_paged_and_says_who(browser, live: Live) -> N
     cardio_id = records.professional_id("LU-HP-100002")
     records.set_rule(me, pid, cardio_id, AccessRuleKind.BLOCK.value, active=True)
     cardio = records.professional_actor(cardio_id)
-    try:
+    with pytest.raises(AccessDenied):  # blocked by the patient
         records.declare_emergency(cardio, pid, "douleur thoracique aux urgences")
-    except Exception:  # noqa: BLE001 - refused: blocked by the patient
-        pass
     page = _page(browser, viewport=DESKTOP)
     try:
         log_in(page, live, LEA)
@@ -123,7 +124,8 @@ def test_the_access_log_is_filtered_paged_and_says_who(browser, live: Live) -> N
         assert "Luc Hoffmann" in text and "vous avez bloqué ce professionnel" in text
         assert "douleur thoracique aux urgences" in text
         row = page.locator("#log tr", has_text="Marie Muller").first.inner_text()
-        assert "médecin" in row and "Cabinet médical Limpertsberg" in row  # profession and organisation
+        # the profession and the organisation
+        assert "médecin" in row and "Cabinet médical Limpertsberg" in row
         _shots(page, "patient-log")
         page.set_viewport_size(DESKTOP)
         assert page.locator("#next-page").count() == 1
