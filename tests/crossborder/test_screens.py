@@ -36,6 +36,8 @@ def test_the_doctor_reads_the_summary_in_the_portal_shell(
     context, page = _log_in(browser, lu, "lu-hp-100006")
     try:
         _identify(page, lu, "BE", matricule.make(BE_PATIENTS[1][0], BE_PATIENTS[1][1]))
+        # The birth date as a person writes it, not the HL7 or ISO form (item 14).
+        assert page.inner_text("#match-1 .patient-birth") == "03.09.1982"
         page.check("#confirm-1")
         page.click("#confirm-go-1")
         page.wait_for_selector("#documents")
