@@ -100,7 +100,8 @@ def shown(request: Request, me: Principal, exc: CrossBorderError, *,
     refusals and warnings on every page (issue 15 item 15)."""
     lang = language(request, me)
     return {"severity": severity, "key": exc.key, "id": element_id,
-            "message": translator(lang)(f"xb.err.{exc.key}"), "code": exc.code,
+            "message": translator(lang, web.country_of(request))(f"xb.err.{exc.key}"),
+            "code": exc.code,
             "code_text": text_for(exc.code, lang) if exc.code else None,
             "peer_error_id": exc.peer_error_id, "country": exc.country}
 

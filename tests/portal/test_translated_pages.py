@@ -105,11 +105,13 @@ def history(live: Live) -> Live:
                             ).status_code == 303
     for state in ("closed", "open"):
         assert patient.post("/portal/me/dsp", data={"state": state, "reason": "essai",
-                                                    "csrf": csrf(page)}).status_code == 303
+                                                    "csrf": csrf(page), "confirm": "yes"}
+                            ).status_code == 303
     prof = str(live.records.professional_id(CARDIO.upper()))
     for active in ("1", "0"):
         assert patient.post("/portal/me/access", data={
-            "professional": prof, "kind": "block", "active": active, "csrf": csrf(page)}
+            "professional": prof, "kind": "block", "active": active, "csrf": csrf(page),
+            "confirm": "yes"}
         ).status_code == 303
     return live
 
@@ -123,6 +125,9 @@ def test_the_patient_s_pages(history: Live, lang: str) -> None:
                  "/portal/me/sharing", "/portal/assist", f"/portal/documents/{uid}",
                  "/portal/me?type=prescription"):
         check(patient.get(f"{path}{'&' if '?' in path else '?'}lang={lang}"), lang)
+    # the confirmation step before an irreversible act (item 17)
+    page = patient.get(f"/portal/me/sharing?lang={lang}").text
+    check(patient.post("/portal/me/dsp", data={"state": "closed", "csrf": csrf(page)}), lang)
     # form errors
     page = patient.get(f"/portal/me/space?lang={lang}").text
     check(patient.post("/portal/me/space", data={"title": "", "text": "", "csrf": csrf(page)},
