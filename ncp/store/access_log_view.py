@@ -22,6 +22,7 @@ from sqlalchemy import and_, func, not_, select
 from sqlalchemy.orm import aliased
 
 from ncp.store import policy
+from ncp.store.access_log import open_log_row
 from ncp.store.models import AccessLogEntry, Document, Organisation, Professional
 from ncp.store.policy import Actor, Power
 from ncp.store.record_service import RecordService
@@ -126,15 +127,18 @@ def access_log_page(records: RecordService, actor: Actor, patient_id: int,
             .where(*where)
             .order_by(AccessLogEntry.at.desc(), AccessLogEntry.id.desc())
             .offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)).all()
+        shown = []
+        for e, uid, g, f, profession, org_name in rows:
+            what, detail = open_log_row(records._keys, e)  # sealed at rest
+            shown.append(LogRow(at=e.at, actor_kind=e.actor_kind,
+                                actor_name=e.actor_name or (f"{g} {f}" if g else None),
+                                profession=profession,
+                                organisation=e.actor_organisation or org_name,
+                                country=e.actor_country, action=e.action, what=what,
+                                document_unique_id=uid, context=e.context,
+                                outcome=e.outcome, detail=detail))
         return LogPage(
-            rows=[LogRow(at=e.at, actor_kind=e.actor_kind,
-                         actor_name=e.actor_name or (f"{g} {f}" if g else None),
-                         profession=profession,
-                         organisation=e.actor_organisation or org_name,
-                         country=e.actor_country, action=e.action, what=e.what,
-                         document_unique_id=uid, context=e.context, outcome=e.outcome,
-                         detail=e.detail)
-                  for e, uid, g, f, profession, org_name in rows],
+            rows=shown,
             total=total, page=page, pages=pages, own_folded=own_folded)
 
 

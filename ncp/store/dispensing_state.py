@@ -17,10 +17,11 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from ncp.store.access_log import open_log_row
 from ncp.store.documents import DocumentInfo
 from ncp.store.models import AccessLogEntry, Dispensation, Prescription
 from ncp.store.record_service import RecordService
-from ncp.store.vocabulary import DocumentType
+from ncp.store.vocabulary import AccessAction, DocumentType, Outcome
 
 #: The access-log row the discard writes (ncp.store.dispensing.Dispensing.discard).
 _DISCARDED = "eDispensation discarded"
@@ -65,9 +66,13 @@ def dispensing_states(records: RecordService,
         rows = s.execute(select(Dispensation, Prescription).join(
             Prescription, Prescription.id == Dispensation.prescription_row_id).where(
             Dispensation.document_id.in_(wanted))).all()
-        by_whom = dict(s.execute(select(AccessLogEntry.document_id, AccessLogEntry.actor_name)
-                                 .where(AccessLogEntry.document_id.in_(wanted),
-                                        AccessLogEntry.what == _DISCARDED)).all())
+        by_whom = {}  # ``what`` is sealed at rest: opened row by row, the eD's own rows only
+        for e in s.scalars(select(AccessLogEntry).where(
+                AccessLogEntry.document_id.in_(wanted),
+                AccessLogEntry.action == AccessAction.UPDATE.value,
+                AccessLogEntry.outcome == Outcome.SUCCESS.value)):
+            if open_log_row(records._keys, e)[0] == _DISCARDED:
+                by_whom[e.document_id] = e.actor_name
         for d, p in rows:
             out[d.document_id] = DispensingState(
                 "discarded" if d.discarded_at is not None else "valid",
