@@ -103,7 +103,10 @@ def identify(svc: Records, actor: Actor, matricule: str) -> PatientInfo:
 class Me(BaseModel):
     name: str | None
     profession: str | None
+    #: The main place of practice (named on what the professional writes).
     organisation: str | None
+    #: Every place of practice the national registry lists, the main one first.
+    organisations: list[str] = []
     authenticated_by: str
 
 
@@ -222,11 +225,13 @@ def _day(value: dt.date | None, extra: int = 0) -> dt.datetime | None:
 
 
 @router.get("/me", response_model=Me, tags=["professional"])
-def me(caller: Caller) -> Me:
+def me(request: Request, caller: Caller) -> Me:
     """Who the API sees calling."""
+    places = records(request).places_of(caller.actor.professional_id) \
+        if caller.actor.professional_id is not None else []
     return Me(name=caller.actor.name, profession=caller.actor.profession.value
               if caller.actor.profession else None, organisation=caller.actor.organisation,
-              authenticated_by=caller.method)
+              organisations=places, authenticated_by=caller.method)
 
 
 @router.get("/patients", response_model=list[PatientOut], tags=["patients"])

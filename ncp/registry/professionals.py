@@ -22,16 +22,25 @@ from pathlib import Path
 from ncp.registry.insured import BadLine, rows_of
 from ncp.store.vocabulary import Profession
 
-__all__ = ["PROFESSIONAL_FIELDS", "RegisteredProfessional", "read_professionals"]
+__all__ = ["PROFESSIONAL_FIELDS", "PlaceOfPractice", "RegisteredProfessional",
+           "read_professionals"]
 
 PROFESSIONAL_FIELDS = ("registry_id", "given_name", "family_name", "profession", "isco_code",
                        "specialty", "organisation_id", "organisation_name", "organisation_kind",
-                       "status", "cards")
+                       "status", "cards", "organisations")
 #: Cards a professional may hold at once (a card and its replacement, a few spares).
 MAX_CARDS = 8
+#: Places of practice of one professional.
+MAX_PLACES = 10
 _REQUIRED = PROFESSIONAL_FIELDS[:5]
-_MAX = {"registry_id": 32, "given_name": 100, "family_name": 100, "specialty": 100,
-        "organisation_id": 64, "organisation_name": 200, "organisation_kind": 40}
+_MAX = {"registry_id": 32, "given_name": 100, "family_name": 100, "specialty": 100}
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceOfPractice:
+    identifier: str
+    name: str
+    kind: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,12 +52,58 @@ class RegisteredProfessional:
     profession: str
     isco_code: str
     specialty: str | None = None
-    organisation_id: str | None = None
-    organisation_name: str | None = None
-    organisation_kind: str | None = None
+    #: Every place of practice, the main one first.
+    organisations: tuple[PlaceOfPractice, ...] = ()
     retired: bool = False
     #: Subject serial numbers of the professional's cards; None: the line says nothing of them.
     cards: tuple[str, ...] | None = None
+
+    @property
+    def organisation_id(self) -> str | None:
+        return self.organisations[0].identifier if self.organisations else None
+
+    @property
+    def organisation_name(self) -> str | None:
+        return self.organisations[0].name if self.organisations else None
+
+    @property
+    def organisation_kind(self) -> str | None:
+        return self.organisations[0].kind if self.organisations else None
+
+
+def _places(raw: dict[str, object], v: dict[str, str]) -> tuple[PlaceOfPractice, ...]:
+    """The places of practice: a JSON list ``organisations`` of {id, name, kind}, or the
+    ``organisation_*`` fields, ``;`` between places (CSV), aligned."""
+    listed = raw.get("organisations")
+    if listed is not None:
+        if v.get("organisation_id"):
+            raise ValueError("organisations and organisation_id together")
+        if not isinstance(listed, list) or not all(isinstance(x, dict) for x in listed):
+            raise ValueError("organisations is a list of {id, name, kind}")
+        triples = [(str(x.get("id") or "").strip(), str(x.get("name") or "").strip(),
+                    str(x.get("kind") or "").strip()) for x in listed]
+    elif v.get("organisation_id"):
+        columns = [(v.get(f"organisation_{n}") or "").split(";") for n in ("id", "name", "kind")]
+        if len({len(c) for c in columns}) != 1:
+            raise ValueError("organisation_id, organisation_name and organisation_kind do not "
+                             "list the same number of places")
+        triples = [tuple(x.strip() for x in t) for t in zip(*columns, strict=True)]  # type: ignore[misc]
+    else:
+        return ()
+    if len(triples) > MAX_PLACES:
+        raise ValueError(f"more than {MAX_PLACES} organisations")
+    places = []
+    for identifier, name, kind in triples:
+        if not (identifier and name and kind):
+            raise ValueError("an organisation needs its id, name and kind")
+        if any(ch < " " for ch in identifier + name + kind):
+            raise ValueError("control characters in an organisation")
+        if len(identifier) > 64 or len(name) > 200 or len(kind) > 40:
+            raise ValueError("an organisation's id, name or kind is too long (64/200/40)")
+        places.append(PlaceOfPractice(identifier, name, kind))
+    if len({p.identifier for p in places}) != len(places):
+        raise ValueError("an organisation is listed twice")
+    return tuple(places)
 
 
 def _cards(raw: object) -> tuple[str, ...] | None:
@@ -71,7 +126,8 @@ def _professional(line: int, raw: dict[str, object]) -> RegisteredProfessional:
     if unknown:
         raise ValueError(f"unknown field(s): {', '.join(sorted(unknown))}")
     cards = _cards(raw.get("cards"))
-    v = {k: ("" if x is None else str(x)).strip() for k, x in raw.items() if k != "cards"}
+    v = {k: ("" if x is None else str(x)).strip() for k, x in raw.items()
+         if k not in ("cards", "organisations")}
     for name in _REQUIRED:
         if not v.get(name):
             raise ValueError(f"{name} is missing")
@@ -86,19 +142,15 @@ def _professional(line: int, raw: dict[str, object]) -> RegisteredProfessional:
         raise ValueError(f"unknown profession {v['profession']!r}") from None
     if not v["isco_code"].isdigit() or not 1 <= len(v["isco_code"]) <= 4:
         raise ValueError(f"isco_code is not an ISCO-08 code: {v['isco_code']!r}")
-    if v.get("organisation_id") and not (v.get("organisation_name")
-                                         and v.get("organisation_kind")):
-        raise ValueError("an organisation needs its name and kind")
+    places = _places(raw, v)
     status = (v.get("status") or "active").lower()
     if status not in ("active", "retired"):
         raise ValueError(f"status is active or retired, not {status!r}")
     return RegisteredProfessional(
         line=line, registry_id=v["registry_id"].upper(), given_name=v["given_name"],
         family_name=v["family_name"], profession=profession, isco_code=v["isco_code"],
-        specialty=v.get("specialty") or None, organisation_id=v.get("organisation_id") or None,
-        organisation_name=v.get("organisation_name") or None,
-        organisation_kind=v.get("organisation_kind") or None, retired=status == "retired",
-        cards=cards)
+        specialty=v.get("specialty") or None, organisations=places,
+        retired=status == "retired", cards=cards)
 
 
 def read_professionals(path: Path, fmt: str | None = None

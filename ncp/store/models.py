@@ -93,6 +93,20 @@ class Professional(Base):
         return f"{self.given_name} {self.family_name}"
 
 
+class ProfessionalOrganisation(Base):
+    """Where a professional practises, as the national registry lists it: a practice and a
+    hospital, say. ``position`` 0 is the main place (``Professional.organisation_id``), the one
+    named on what they write and in the patients' access logs."""
+
+    __tablename__ = "professional_organisations"
+
+    professional_id: Mapped[int] = mapped_column(ForeignKey("professionals.id"),
+                                                 primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"),
+                                                 primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class Patient(Base):
     __tablename__ = "patients"
 

@@ -13,11 +13,11 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ncp.registry.professionals import RegisteredProfessional
-from ncp.store.models import Organisation, Professional
+from ncp.store.models import Organisation, Professional, ProfessionalOrganisation
 
 __all__ = ["ProfessionalCounts", "ProfessionalRegistry"]
 
@@ -50,20 +50,34 @@ class ProfessionalRegistry:
         self._clock = clock
 
     @staticmethod
-    def _organisation(s: Session, item: RegisteredProfessional) -> int | None:
-        if not item.organisation_id:
-            return None
-        org = s.scalar(select(Organisation).where(
-            Organisation.identifier == item.organisation_id))
-        if org is None:
-            org = Organisation(identifier=item.organisation_id, name=item.organisation_name,
-                               kind=item.organisation_kind, country="LU")
-            s.add(org)
-            s.flush()
-        elif (org.name, org.kind) != (item.organisation_name, item.organisation_kind):
-            org.name, org.kind = item.organisation_name or org.name, \
-                item.organisation_kind or org.kind
-        return org.id
+    def _organisations(s: Session, item: RegisteredProfessional) -> list[int]:
+        """The ids of the line's places of practice, in order, created or renamed as the
+        registry names them."""
+        ids = []
+        for place in item.organisations:
+            org = s.scalar(select(Organisation).where(Organisation.identifier == place.identifier))
+            if org is None:
+                org = Organisation(identifier=place.identifier, name=place.name,
+                                   kind=place.kind, country="LU")
+                s.add(org)
+                s.flush()
+            elif (org.name, org.kind) != (place.name, place.kind):
+                org.name, org.kind = place.name, place.kind
+            ids.append(org.id)
+        return ids
+
+    @staticmethod
+    def _places(s: Session, professional_id: int) -> list[int]:
+        return list(s.scalars(select(ProfessionalOrganisation.organisation_id).where(
+            ProfessionalOrganisation.professional_id == professional_id)
+            .order_by(ProfessionalOrganisation.position)))
+
+    @staticmethod
+    def _set_places(s: Session, professional_id: int, org_ids: list[int]) -> None:
+        s.execute(delete(ProfessionalOrganisation).where(
+            ProfessionalOrganisation.professional_id == professional_id))
+        s.add_all(ProfessionalOrganisation(professional_id=professional_id, organisation_id=o,
+                                           position=n) for n, o in enumerate(org_ids))
 
     def apply(self, items: Sequence[RegisteredProfessional]) -> ProfessionalCounts:
         """Apply one chunk in one transaction (a registry id twice: the later line wins)."""
@@ -74,19 +88,24 @@ class ProfessionalRegistry:
             existing = {p.registry_id: p for p in s.scalars(select(Professional).where(
                 Professional.registry_id.in_(list(latest))))}
             for registry_id, item in latest.items():
-                org_id = self._organisation(s, item)
+                org_ids = self._organisations(s, item)
+                org_id = org_ids[0] if org_ids else None
                 prof = existing.get(registry_id)
                 if prof is None:
-                    s.add(Professional(
+                    prof = Professional(
                         registry_id=registry_id, given_name=item.given_name,
                         family_name=item.family_name, profession=item.profession,
                         isco_code=item.isco_code, specialty=item.specialty,
-                        organisation_id=org_id, retired_at=now if item.retired else None))
+                        organisation_id=org_id, retired_at=now if item.retired else None)
+                    s.add(prof)
+                    s.flush()
+                    self._set_places(s, prof.id, org_ids)
                     counts.new += 1
                     continue
                 differ = [f for f in _FIELDS if getattr(prof, f) != getattr(item, f)]
-                if prof.organisation_id != org_id:
+                if prof.organisation_id != org_id or self._places(s, prof.id) != org_ids:
                     differ.append("organisation")
+                    self._set_places(s, prof.id, org_ids)
                 if (prof.retired_at is not None) != item.retired:
                     differ.append("status")
                 if not differ:

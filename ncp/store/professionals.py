@@ -15,6 +15,7 @@ from ncp.store.errors import AccessDenied, InvalidInput, NotFound
 from ncp.store.models import (
     Organisation,
     Professional,
+    ProfessionalOrganisation,
 )
 from ncp.store.policy import Actor
 from ncp.store.vocabulary import (
@@ -62,7 +63,20 @@ class ProfessionalRecords(AccessLogRecords):
             )
             s.add(prof)
             s.flush()
+            if org_id is not None:
+                s.add(ProfessionalOrganisation(professional_id=prof.id, organisation_id=org_id,
+                                               position=0))
             return prof.id
+
+    def places_of(self, professional_id: int) -> list[str]:
+        """The names of the places where the professional practises, the main one first."""
+        with self._read() as s:
+            return list(s.scalars(
+                select(Organisation.name)
+                .join(ProfessionalOrganisation,
+                      ProfessionalOrganisation.organisation_id == Organisation.id)
+                .where(ProfessionalOrganisation.professional_id == professional_id)
+                .order_by(ProfessionalOrganisation.position)))
 
     def professional_id(self, registry_id: str) -> int:
         with self._read() as s:

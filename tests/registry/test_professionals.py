@@ -190,3 +190,49 @@ def test_card_numbers_are_checked(tmp_path: Path) -> None:
     assert first.cards == ("LUC-1", "LUC-2")  # type: ignore[union-attr]
     assert second.cards == ()  # type: ignore[union-attr]  # the column is there: no cards
     assert isinstance(third, BadLine) and "card serial number" in third.reason
+
+
+def test_a_professional_practises_in_several_places(
+        live: Live, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 17 item 3, "organisation(s)": the registry lists every place of practice; the main
+    one (first) is named on what the professional writes, all of them in /api/v1/me; a change
+    of places is a change, applied at once."""
+    from tests.api.test_api import bearer
+
+    ines = {"registry_id": "LU-HP-400201", "given_name": "Inès", "family_name": "Faber",
+            "profession": "physician", "isco_code": "2212", "specialty": "cardiology",
+            "organisations": [
+                {"id": "LU-PRAC-0042", "name": "Cabinet Faber", "kind": "practice"},
+                {"id": "LU-HOSP-0001", "name": "Centre Hospitalier de Luxembourg",
+                 "kind": "hospital"}]}
+    assert "1 new" in _import(live, tmp_path, monkeypatch, [ines])
+    auth = Authenticator(session_factory(live.engine), live.records)
+    auth.create_account(login="lu-hp-400201", password="a long enough password",
+                        kind="professional", display_name="Inès Faber",
+                        professional_id=live.records.professional_id("LU-HP-400201"))
+    me = bearer(live, "lu-hp-400201").get("/api/v1/me").json()
+    assert me["organisation"] == "Cabinet Faber"
+    assert me["organisations"] == ["Cabinet Faber", "Centre Hospitalier de Luxembourg"]
+    # She leaves her practice: the hospital becomes her main place.
+    moved = {**ines, "organisations": ines["organisations"][1:]}
+    out = _import(live, tmp_path, monkeypatch, [moved])
+    assert "1 changed" in out
+    assert _import(live, tmp_path, monkeypatch, [moved]).count("1 unchanged") == 1
+    me = bearer(live, "lu-hp-400201").get("/api/v1/me").json()
+    assert (me["organisation"], me["organisations"]) == (
+        "Centre Hospitalier de Luxembourg", ["Centre Hospitalier de Luxembourg"])
+
+
+def test_places_in_csv_are_aligned(tmp_path: Path) -> None:
+    from ncp.registry.insured import BadLine
+    from ncp.registry.professionals import read_professionals
+
+    path = tmp_path / "p.csv"
+    path.write_text("registry_id,given_name,family_name,profession,isco_code,organisation_id,"
+                    "organisation_name,organisation_kind\n"
+                    "LU-HP-1,A,B,physician,2211,O1;O2,Cabinet;Clinique,practice;hospital\n"
+                    "LU-HP-2,A,B,physician,2211,O1;O2,Cabinet,practice\n", encoding="utf-8")
+    good, bad = read_professionals(path)
+    assert [p.identifier for p in good.organisations] == ["O1", "O2"]  # type: ignore[union-attr]
+    assert good.organisation_kind == "practice"  # type: ignore[union-attr]  # the main place
+    assert isinstance(bad, BadLine) and "same number of places" in bad.reason
