@@ -71,7 +71,8 @@ def test_bearer_token_my_patients_and_documents(live: Live) -> None:
     gp = bearer(live, "lu-hp-100001")
     me = gp.get("/api/v1/me").json()
     assert me == {"name": "Marie Muller", "profession": "physician",
-                  "organisation": "Cabinet médical Limpertsberg", "authenticated_by": "token"}
+                  "organisation": "Cabinet médical Limpertsberg",
+                  "organisations": ["Cabinet médical Limpertsberg"], "authenticated_by": "token"}
     patients = {p["matricule"] for p in gp.get("/api/v1/patients").json()}
     assert patients == {JEAN, MARIA, TOM, LEA, EMMA}  # Nicolas closed his DSP
     docs = gp.get(f"/api/v1/patients/{JEAN}/documents").json()
