@@ -1,7 +1,7 @@
 """Every place a professional practises (the national registry lists several)
 
-Revision ID: 0020_professional_organisations
-Revises: 0019_activation_letters
+Revision ID: 0021_professional_organisations
+Revises: 0020_consent_notice
 Create Date: 2026-12-03 06:50:00
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0020_professional_organisations"
-down_revision = "0019_activation_letters"
+revision = "0021_professional_organisations"
+down_revision = "0020_consent_notice"
 branch_labels = None
 depends_on = None
 
