@@ -1,7 +1,7 @@
 """Every place a professional practises (the national registry lists several)
 
-Revision ID: 0021_professional_organisations
-Revises: 0020_consent_notice
+Revision ID: 0022_professional_organisations
+Revises: 0021_sealed_columns
 Create Date: 2026-12-03 06:50:00
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0021_professional_organisations"
-down_revision = "0020_consent_notice"
+revision = "0022_professional_organisations"
+down_revision = "0021_sealed_columns"
 branch_labels = None
 depends_on = None
 
