@@ -6,37 +6,21 @@ from __future__ import annotations
 
 import csv
 import stat
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
 from typer.testing import CliRunner
 
-from ncp.app import build_runtime
 from ncp.auth.activation import normalise_code
 from ncp.auth.passwords import Passwords, make_hasher
 from ncp.auth.service import Authenticator, AuthError
 from ncp.cli import app
 from ncp.registry.letters import COLUMNS
-from ncp.settings import get_settings
 from ncp.store.db import session_factory
 from ncp.store.records import Records
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples"
-
-
-@pytest.fixture
-def records(any_db_engine: Engine, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-            ) -> Iterator[Records]:
-    monkeypatch.setenv("NCP_VAR_DIR", str(tmp_path))
-    monkeypatch.setenv("NCP_DATABASE_URL",
-                       any_db_engine.url.render_as_string(hide_password=False))
-    get_settings.cache_clear()
-    runtime = build_runtime(get_settings())  # the same key ring file as the command's
-    yield runtime.records
-    runtime.engine.dispose()
-    get_settings.cache_clear()
 
 
 def _run(*args: str) -> tuple[int, str]:

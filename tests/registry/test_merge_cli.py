@@ -4,16 +4,11 @@ SQLite and PostgreSQL, through the command."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
 from typer.testing import CliRunner
 
-from ncp.app import build_runtime
 from ncp.cli import app
-from ncp.settings import get_settings
 from ncp.store import matricule
 from ncp.store.errors import NotFound
 from ncp.store.policy import Actor
@@ -21,19 +16,6 @@ from ncp.store.records import Records
 from ncp.store.visits import VisitIdentity, register_at_visit
 
 NUMBER = matricule.make(dt.date(1990, 3, 4), 17)
-
-
-@pytest.fixture
-def records(any_db_engine: Engine, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-            ) -> Iterator[Records]:
-    monkeypatch.setenv("NCP_VAR_DIR", str(tmp_path))
-    monkeypatch.setenv("NCP_DATABASE_URL",
-                       any_db_engine.url.render_as_string(hide_password=False))
-    get_settings.cache_clear()
-    runtime = build_runtime(get_settings())  # the same key ring file as the command's
-    yield runtime.records
-    runtime.engine.dispose()
-    get_settings.cache_clear()
 
 
 def _run(*args: str) -> tuple[int, str]:

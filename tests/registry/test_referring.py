@@ -5,16 +5,12 @@ Patient Summary, whose worklist counts the three months, what the patient sees."
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import select
 from typer.testing import CliRunner
 
-from ncp.app import build_runtime
 from ncp.cli import app
-from ncp.settings import get_settings
 from ncp.store import matricule
 from ncp.store.models import Patient
 from ncp.store.policy import Actor
@@ -26,19 +22,6 @@ HEADER = "matricule,registry_id,start,end\n"
 ANNA = matricule.make(dt.date(1970, 5, 1), 11)
 BEN = matricule.make(dt.date(1988, 12, 24), 502)
 EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples"
-
-
-@pytest.fixture
-def records(any_db_engine: Engine, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-            ) -> Iterator[Records]:
-    monkeypatch.setenv("NCP_VAR_DIR", str(tmp_path))
-    monkeypatch.setenv("NCP_DATABASE_URL",
-                       any_db_engine.url.render_as_string(hide_password=False))
-    get_settings.cache_clear()
-    runtime = build_runtime(get_settings())
-    yield runtime.records
-    runtime.engine.dispose()
-    get_settings.cache_clear()
 
 
 def _csv(tmp_path: Path, *lines: str, name: str = "referring.csv") -> Path:
