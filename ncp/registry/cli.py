@@ -17,17 +17,49 @@ changes nothing. The format is documented in docs/registry.md.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from itertools import islice
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 import typer
 
 from ncp.settings import get_settings
 
+if TYPE_CHECKING:
+    from ncp.registry.insured import BadLine
+
 registry_app = typer.Typer(help="National registers that feed the DSP.", no_args_is_help=True)
 
 #: Bad lines printed before "... and N more".
 _SHOWN = 50
+
+
+class _Counted(Protocol):
+    bad: int
+
+
+def _reporter(total: _Counted) -> Callable[[BadLine], None]:
+    """Count a feed's bad line and print the first :data:`_SHOWN` (with their numbers)."""
+    def report(bad: BadLine) -> None:
+        total.bad += 1
+        if total.bad <= _SHOWN:
+            typer.echo(str(bad), err=True)
+    return report
+
+
+def _more(total: _Counted) -> None:
+    if total.bad > _SHOWN:
+        typer.echo(f"... and {total.bad - _SHOWN} more", err=True)
+
+
+def _refuse_if_bad(total: _Counted) -> None:
+    """After the check pass: with a bad line, nothing is written and the command fails."""
+    if total.bad:
+        _more(total)
+        typer.echo(f"refused: {total.bad} bad line(s), nothing written "
+                   "(--skip-bad applies the good lines)", err=True)
+        raise typer.Exit(1)
 
 
 @registry_app.command("import-insured")
@@ -44,22 +76,14 @@ def import_insured(
 
     total = SyncCounts()
 
-    def report(bad: BadLine) -> None:
-        total.bad += 1
-        if total.bad <= _SHOWN:
-            typer.echo(str(bad), err=True)
+    report = _reporter(total)
 
     try:
         if not skip_bad:  # first pass: check everything, keep nothing but the errors
             for item in read_insured(file, fmt):
                 if isinstance(item, BadLine):
                     report(item)
-            if total.bad:
-                if total.bad > _SHOWN:
-                    typer.echo(f"... and {total.bad - _SHOWN} more", err=True)
-                typer.echo(f"refused: {total.bad} bad line(s), nothing written "
-                           "(--skip-bad applies the good lines)", err=True)
-                raise typer.Exit(1)
+            _refuse_if_bad(total)
         engine = make_engine(get_settings().sqlalchemy_url)
         population = Population(session_factory(engine))
         try:
@@ -71,8 +95,7 @@ def import_insured(
             engine.dispose()
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
-    if total.bad > _SHOWN:
-        typer.echo(f"... and {total.bad - _SHOWN} more", err=True)
+    _more(total)
     typer.echo(f"insured persons: {total}")
 
 
@@ -94,20 +117,14 @@ def import_professionals(
 
     total = ProfessionalCounts()
 
-    def report(bad: BadLine) -> None:
-        total.bad += 1
-        if total.bad <= _SHOWN:
-            typer.echo(str(bad), err=True)
+    report = _reporter(total)
 
     try:
         if not skip_bad:
             for item in read_professionals(file, fmt):
                 if isinstance(item, BadLine):
                     report(item)
-            if total.bad:
-                typer.echo(f"refused: {total.bad} bad line(s), nothing written "
-                           "(--skip-bad applies the good lines)", err=True)
-                raise typer.Exit(1)
+            _refuse_if_bad(total)
         settings = get_settings()
         runtime = build_runtime(settings)  # the key ring, for the card logins it creates
         registry = ProfessionalRegistry(session_factory(runtime.engine))
@@ -212,10 +229,7 @@ def import_services(
 
     total = ServiceCounts()
 
-    def report(bad: BadLine) -> None:
-        total.bad += 1
-        if total.bad <= _SHOWN:
-            typer.echo(str(bad), err=True)
+    report = _reporter(total)
 
     runtime = build_runtime(get_settings())
     summaries = ServicesSummaries(runtime.records)
@@ -239,12 +253,7 @@ def import_services(
                     check(pending)
                     pending = []
             check(pending)
-            if total.bad:
-                if total.bad > _SHOWN:
-                    typer.echo(f"... and {total.bad - _SHOWN} more", err=True)
-                typer.echo(f"refused: {total.bad} bad line(s), nothing written "
-                           "(--skip-bad applies the good lines)", err=True)
-                raise typer.Exit(1)
+            _refuse_if_bad(total)
         good = (i for i in read_services(file, fmt, today=today)
                 if isinstance(i, ServiceLine) or report(i))  # type: ignore[func-returns-value]
         while batch := list(islice(good, chunk)):
@@ -256,8 +265,7 @@ def import_services(
         raise typer.BadParameter(str(exc)) from None
     finally:
         runtime.engine.dispose()
-    if total.bad > _SHOWN:
-        typer.echo(f"... and {total.bad - _SHOWN} more", err=True)
+    _more(total)
     typer.echo(f"services: {total}")
 
 
@@ -277,10 +285,7 @@ def import_referring(
 
     total = ReferringCounts()
 
-    def report(bad: BadLine) -> None:
-        total.bad += 1
-        if total.bad <= _SHOWN:
-            typer.echo(str(bad), err=True)
+    report = _reporter(total)
 
     engine = make_engine(get_settings().sqlalchemy_url)
     feed = ReferringDeclarations(session_factory(engine))
@@ -298,12 +303,7 @@ def import_referring(
                     good = []
             for line, reason in feed.refusals(good):
                 report(BadLine(line, reason))
-            if total.bad:
-                if total.bad > _SHOWN:
-                    typer.echo(f"... and {total.bad - _SHOWN} more", err=True)
-                typer.echo(f"refused: {total.bad} bad line(s), nothing written "
-                           "(--skip-bad applies the good lines)", err=True)
-                raise typer.Exit(1)
+            _refuse_if_bad(total)
         lines = (i for i in read_declarations(file, fmt)
                  if isinstance(i, Declaration) or report(i))  # type: ignore[func-returns-value]
         while batch := list(islice(lines, chunk)):
@@ -316,8 +316,7 @@ def import_referring(
         raise typer.BadParameter(str(exc)) from None
     finally:
         engine.dispose()
-    if total.bad > _SHOWN:
-        typer.echo(f"... and {total.bad - _SHOWN} more", err=True)
+    _more(total)
     typer.echo(f"referring doctors: {total}; {moved} patient(s) with another referring doctor "
                "today")
 @registry_app.command("activation-letters")
