@@ -370,7 +370,7 @@ def outage(site: Site, cluster: Any, *, seconds: float = 30, before: float = 5,
     """XCA retrieves during a PostgreSQL stop of ``seconds``; the timeline of the answers."""
     peer = site.peer()
     events: list[tuple[float, int, float]] = []  # (t, status, latency)
-    health: list[tuple[float, int]] = []
+    health: list[tuple[float, float, int]] = []  # (sent, answered, status)
     with servers(site, 1) as (srv,):
         ctx = client_context(site)
         url = f"https://localhost:{srv.port}"
@@ -393,11 +393,12 @@ def outage(site: Site, cluster: Any, *, seconds: float = 30, before: float = 5,
         def probe() -> None:
             with httpx.Client(verify=ctx, timeout=5) as http:
                 while not stop.is_set():
+                    sent_at = time.monotonic() - t0
                     try:
                         status = http.get(f"{url}/health").status_code
                     except httpx.HTTPError:
                         status = 0
-                    health.append((time.monotonic() - t0, status))
+                    health.append((sent_at, time.monotonic() - t0, status))
                     stop.wait(0.5)
 
         threads = [threading.Thread(target=load), threading.Thread(target=probe)]
@@ -406,7 +407,11 @@ def outage(site: Site, cluster: Any, *, seconds: float = 30, before: float = 5,
         time.sleep(before)
         down_at = time.monotonic() - t0
         pg_stop(cluster)
+        # the database is certainly down only from the moment ``pg_ctl stop -w`` returns until
+        # ``pg_ctl start`` is called (it accepts connections a little before ``-w`` returns)
+        stopped_at = time.monotonic() - t0
         time.sleep(seconds)
+        starting_at = time.monotonic() - t0
         pg_start(cluster)
         up_at = time.monotonic() - t0
         time.sleep(after)
@@ -420,7 +425,8 @@ def outage(site: Site, cluster: Any, *, seconds: float = 30, before: float = 5,
         "requests_during": len(during),
         "statuses_during": dict(Counter(e[1] for e in during)),
         "slowest_during_s": round(max((e[2] for e in during), default=0.0), 3),
-        "health_during": dict(Counter(h[1] for h in health if down_at + 0.5 <= h[0] <= up_at)),
+        "health_during": dict(Counter(h[2] for h in health
+                                      if stopped_at <= h[0] and h[1] <= starting_at)),
         "back_after_s": round(back - up_at, 2) if back is not None else None,
         "ok_before": sum(1 for e in events if e[0] < down_at and e[1] == 200),
         "ok_after": sum(1 for e in events if e[0] >= up_at and e[1] == 200),
