@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from sqlalchemy import Engine, bindparam, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -12,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from ncp.store.db import reading
 from ncp.store.keys import KeyRingSource
 from ncp.store.models import AuditMessage, PartialRefusal, UtcDateTime
-from ncp.store.sealed import binding, on_reseal, open_obj, reseal_plaintext, seal_fields
+from ncp.store.sealed import binding, on_reseal, open_obj, seal_fields
 from ncp.store.unit import Query, unit
 
 
@@ -189,6 +190,17 @@ def _stored(r: AuditMessage) -> StoredAudit:
 
 
 @on_reseal("audit_partial_refusals")
-def _reseal_partial(records: object, batch: int) -> int:
-    return reseal_plaintext(records, PartialRefusal, ("detail",), lambda r: partial_aad(
-        r.error_id, r.audit_message_id, r.check), batch)
+def _reseal_partial(records: Any, batch: int) -> int:
+    """Seal the reasons stored in plaintext before ``0021``; the table is hash-chained
+    (``0023``), so the rows change through the chain's rewrite, which re-links it."""
+    from ncp.store.chain import rewrite
+
+    ring = records.keys.current()
+
+    def change(row: dict[str, Any]) -> dict[str, Any] | None:
+        if row.get("key_id") is not None:
+            return None
+        aad = partial_aad(str(row["error_id"]), int(row["audit_message_id"]), str(row["check"]))
+        return {**seal_fields(ring, aad, {"detail": row.get("detail")}), "detail": None}
+
+    return rewrite(records._sessions, "audit_partial_refusals", change, batch=max(batch, 1000))

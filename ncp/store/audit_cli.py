@@ -30,7 +30,7 @@ def seal_command() -> None:
 
 @audit_app.command("verify")
 def verify_command() -> None:
-    """Recompute both chains; exit 1 and name the first broken link if a row was edited."""
+    """Recompute every chain; exit 1 and name the first broken link if a row was edited."""
     from ncp.store.chain import verify
 
     ok = True

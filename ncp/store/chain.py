@@ -1,4 +1,8 @@
-"""A hash chain over the access log and the audit messages: edits cannot go unseen.
+"""A hash chain over the access log and the audit rows: edits cannot go unseen.
+
+Three chains, one per table: ``access_log``, ``audit_messages`` and ``audit_partial_refusals``
+(the reasons of the errors sent inside answers that otherwise succeeded, which ``ncp explain``
+reads: an edited reason would mislead the operator who answers a peer).
 
 Each row, once sealed, carries ``chain_seq`` (1, 2, 3 ... per table, no gap) and
 ``chain_hash = SHA-256(previous chain_hash || canonical row)``, the canonical row being the
@@ -34,10 +38,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import Table, bindparam, func, select, text, update
+from sqlalchemy import Column, Table, bindparam, func, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from ncp.store.models import AccessLogEntry, AuditMessage
+from ncp.store.models import AccessLogEntry, AuditMessage, PartialRefusal
 
 GENESIS = "0" * 64
 #: Columns outside the hash: the chain itself, and what changes after the fact by design (the
@@ -49,7 +53,21 @@ _LOCK_ID = 0x4E43505F43484149  # "NCP_CHAI": the sealers' advisory lock on Postg
 
 def _tables() -> dict[str, Table]:
     return {"access_log": AccessLogEntry.__table__,  # type: ignore[dict-item]
-            "audit_messages": AuditMessage.__table__}  # type: ignore[dict-item]
+            "audit_messages": AuditMessage.__table__,  # type: ignore[dict-item]
+            "audit_partial_refusals": PartialRefusal.__table__}  # type: ignore[dict-item]
+
+
+def _key(table: Table) -> Column[object]:
+    """The row's identity: ``id``; a partial refusal's is its error id."""
+    return table.c.id if "id" in table.c else table.c.error_id
+
+
+def _arrival(table: Table) -> tuple[Column[object], ...]:
+    """The order unsealed rows are chained in: as they were written (a partial refusal with
+    the audit record it belongs to, which has an increasing id)."""
+    if "id" in table.c:
+        return (table.c.id,)
+    return (table.c.audit_message_id, table.c.error_id)
 
 
 def _value(value: object) -> object:
@@ -71,13 +89,16 @@ def link(previous: str, row: dict[str, object]) -> str:
 
 
 def _rows(s: Session, table: Table, where: object, limit: int | None = None,
-          order: object = None) -> list[dict[str, object]]:
+          order: object = None, offset: int = 0) -> list[dict[str, object]]:
     from ncp.store.models import UtcDateTime
 
     # Raw column values, with dates read the way the store writes them (UTC).
-    query = select(table).where(where).order_by(order if order is not None else table.c.id)
+    query = select(table).where(where).order_by(
+        *((order,) if order is not None else _arrival(table)))
     if limit:
         query = query.limit(limit)
+    if offset:
+        query = query.offset(offset)
     rows = []
     for r in s.execute(query).mappings():
         row = dict(r)
@@ -125,14 +146,14 @@ def _seal_batch(sessions: sessionmaker[Session], table: Table, batch: int) -> in
     for row in rows:  # no transaction open: nobody waits on the hashing
         seq += 1
         previous = link(previous, row)
-        links.append({"row_id": row["id"], "seq": seq, "link": previous})
+        links.append({"row_id": row[_key(table).name], "seq": seq, "link": previous})
     with sessions() as s, s.begin():
         if s.get_bind().dialect.name == "postgresql":
             s.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_ID})
         if _head(s, table) != head:
             return None
         # unchanged head: nobody sealed since the read, so these rows are still unsealed
-        s.execute(update(table).where(table.c.id == bindparam("row_id"))
+        s.execute(update(table).where(_key(table) == bindparam("row_id"))
                   .values(chain_seq=bindparam("seq"), chain_hash=bindparam("link")), links)
     return len(rows)
 
@@ -143,12 +164,13 @@ class ChainReport:
     sealed: int
     unsealed: int
     head: str
-    #: The first broken link: (chain_seq, row id, what is wrong), or None when intact.
-    broken: tuple[int, int | None, str] | None
+    #: The first broken link: (chain_seq, row id, what is wrong), or None when intact (the row
+    #: id of a partial refusal is its error id).
+    broken: tuple[int, int | str | None, str] | None
 
 
 def verify(sessions: sessionmaker[Session], *, batch: int = 5000) -> list[ChainReport]:
-    """Recompute both chains from the start; the first broken link of each, if any."""
+    """Recompute every chain from the start; the first broken link of each, if any."""
     reports = []
     for name, table in _tables().items():
         previous, expected, broken = GENESIS, 1, None
@@ -161,7 +183,8 @@ def verify(sessions: sessionmaker[Session], *, batch: int = 5000) -> list[ChainR
                         broken = (expected, None, f"link {expected} is missing (row deleted)")
                         break
                     if link(previous, row) != row["chain_hash"]:
-                        broken = (expected, int(row["id"]),  # type: ignore[call-overload]
+                        key = row[_key(table).name]
+                        broken = (expected, key if isinstance(key, str) else int(key),  # type: ignore[call-overload]
                                   "row changed, or a row before it")
                         break
                     previous = str(row["chain_hash"])
@@ -192,6 +215,7 @@ def rewrite(sessions: sessionmaker[Session], name: str,
     and nothing written), and the new head is printed for the operator to keep.
     """
     table = _tables()[name]
+    key = _key(table)
     changed = 0
     with sessions() as s, s.begin():
         if s.get_bind().dialect.name == "postgresql":
@@ -209,21 +233,22 @@ def rewrite(sessions: sessionmaker[Session], name: str,
                 row.update(values)
                 new = link(new, row)
                 if values or new != old:
-                    s.execute(update(table).where(table.c.id == row["id"])
+                    s.execute(update(table).where(key == row[key.name])
                               .values(**values, chain_hash=new))
                 changed += bool(values)
                 expected += 1
             if len(rows) < batch:
                 break
-        last = 0
+        seen = 0
         while True:  # rows not chained yet: the sealer links them as they are now
-            rows = _rows(s, table, (table.c.chain_seq.is_(None)) & (table.c.id > last), batch)
+            # (paged by position: they stay unchained in this transaction, in arrival order)
+            rows = _rows(s, table, table.c.chain_seq.is_(None), batch, offset=seen)
             for row in rows:
                 values = change(row)
                 if values:
-                    s.execute(update(table).where(table.c.id == row["id"]).values(**values))
+                    s.execute(update(table).where(key == row[key.name]).values(**values))
                     changed += 1
-                last = int(row["id"])  # type: ignore[call-overload]
+            seen += len(rows)
             if len(rows) < batch:
                 break
     return changed

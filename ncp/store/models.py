@@ -480,6 +480,9 @@ class PartialRefusal(Base):
     key_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
     wrapped_key: Mapped[bytes | None] = mapped_column(LargeBinary(64), nullable=True)
     detail_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    #: The hash chain (ncp.store.chain): position and link, set by the sealer.
+    chain_seq: Mapped[int | None] = mapped_column(Integer, unique=True)
+    chain_hash: Mapped[str | None] = mapped_column(String(64))
 
 
 __all__ = [

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
+import uuid
 
 import pytest
 from sqlalchemy import Engine, text
 from typer.testing import CliRunner
 
 from ncp.cli import app
-from ncp.store.audit import AuditLog
+from ncp.store.audit import AuditLog, AuditRecord, Refusal
 from ncp.store.chain import seal, verify
 from ncp.store.crypto import KeyRing
 from ncp.store.db import session_factory
@@ -33,9 +34,17 @@ def _activity(records: Records, engine: Engine) -> None:
         audit.record(at=NOW + dt.timedelta(seconds=i), transaction="ITI-55",
                      event_code="110112", outcome=0,
                      patient_ref=f"p{i}", message=f"<AuditMessage n='{i}'/>".encode())
+    # a retrieve that answered one document and refused two (PartialSuccess)
+    audit.record_all([AuditRecord(
+        NOW, "ITI-39", "110106", 4, "p0", b"<AuditMessage/>",
+        partial=tuple(Refusal(uuid.uuid4().hex, "masked", f"doc{n}", "the document is masked")
+                      for n in range(2)))])
 
 
-def _broken(engine: Engine) -> dict[str, tuple[int, int | None, str] | None]:
+INTACT = {"access_log": None, "audit_messages": None, "audit_partial_refusals": None}
+
+
+def _broken(engine: Engine) -> dict[str, tuple[int, int | str | None, str] | None]:
     return {r.table: r.broken for r in verify(session_factory(engine))}
 
 
@@ -43,7 +52,7 @@ def test_chain_finds_the_first_edited_row(records: Records, any_db_engine: Engin
     _activity(records, any_db_engine)
     sessions = session_factory(any_db_engine)
     assert seal(sessions) > 8
-    assert _broken(any_db_engine) == {"access_log": None, "audit_messages": None}
+    assert _broken(any_db_engine) == INTACT
     with any_db_engine.begin() as conn:  # an edit of the 3rd access-log row, unseen before
         third = conn.execute(text("SELECT id FROM access_log WHERE chain_seq = 3")).scalar()
         conn.execute(text("UPDATE access_log SET outcome = 'denied' WHERE id = :id"),
@@ -69,7 +78,7 @@ def test_rows_after_the_seal_are_chained_on(records: Records, any_db_engine: Eng
     first = seal(sessions)
     _activity(records, any_db_engine)
     assert seal(sessions) == first and seal(sessions) == 0
-    assert [r.sealed for r in verify(sessions)] == [2 * (first - 3), 6]
+    assert [r.sealed for r in verify(sessions)] == [2 * (first - 6), 8, 4]
 
 
 def test_ncp_audit_verify_reports_the_broken_link(db_engine: Engine, keyring: KeyRing,
@@ -139,7 +148,7 @@ def test_the_sealer_hashes_with_no_transaction_open_and_writes_small_batches(
             event.remove(any_db_engine, name, fn)
     assert sealed > 12 and len(hashed_inside) == sealed and not any(hashed_inside)
     assert sum(batches) == sealed and max(batches) <= 4
-    assert _broken(any_db_engine) == {"access_log": None, "audit_messages": None}
+    assert _broken(any_db_engine) == INTACT
 
 
 def test_a_batch_sealed_meanwhile_by_another_process_is_read_again(
@@ -163,4 +172,22 @@ def test_a_batch_sealed_meanwhile_by_another_process_is_read_again(
     ours = seal(sessions)
     total = sum(r.sealed for r in verify(sessions))
     assert other[0] == total > 0 and ours == 0
-    assert _broken(any_db_engine) == {"access_log": None, "audit_messages": None}
+    assert _broken(any_db_engine) == INTACT
+
+
+def test_an_edited_partial_refusal_breaks_its_chain(records: Records,
+                                                   any_db_engine: Engine) -> None:
+    """The reasons of errors sent inside a successful answer are audit rows too: ``ncp
+    explain`` reads them, so an edit would mislead the operator who answers the peer."""
+    _activity(records, any_db_engine)
+    seal(session_factory(any_db_engine))
+    assert _broken(any_db_engine) == INTACT
+    with any_db_engine.begin() as conn:
+        second = conn.execute(text("SELECT error_id FROM audit_partial_refusals "
+                                   "WHERE chain_seq = 2")).scalar()
+        conn.execute(text("UPDATE audit_partial_refusals SET \"check\" = 'unknown-document' "
+                          "WHERE error_id = :e"), {"e": second})
+    broken = _broken(any_db_engine)
+    assert broken["audit_partial_refusals"] is not None
+    assert broken["audit_partial_refusals"][:2] == (2, second)
+    assert broken["access_log"] is None and broken["audit_messages"] is None

@@ -176,6 +176,9 @@ def test_reseal_seals_rows_written_before_and_keeps_the_chain(db_engine: Engine,
         prescription_id="RX-7", product_name="Escitalopram 10 mg", packages=1),
         title="Ordonnance : Escitalopram", content=b"<ClinicalDocument/>")
     records.declare_emergency(doctor, pid, "Escitalopram overdose suspected", "unconscious")
+    audit = AuditLog(sessions, KeyRingSource.fixed(keyring))
+    audit.record_all([AuditRecord(NOW, "ITI-39", "EV", 0, None, b"<AuditMessage/>", partial=(
+        Refusal("E-7", "untranscodable", "doc", "unmapped code N06AB10"),))])
     before = [(e.what, e.detail) for e in records.access_log(me, pid)]
     # As a database from before 0021 has them: plaintext, no data key.
     _edit(db_engine, "UPDATE access_log SET what = 'Escitalopram: ' || id, "
@@ -184,6 +187,8 @@ def test_reseal_seals_rows_written_before_and_keeps_the_chain(db_engine: Engine,
           "key_id = NULL, wrapped_key = NULL, product_name_sealed = NULL")
     _edit(db_engine, "UPDATE emergency_accesses SET reason = 'Escitalopram overdose', "
           "key_id = NULL, wrapped_key = NULL, reason_sealed = NULL")
+    _edit(db_engine, "UPDATE audit_partial_refusals SET detail = 'Escitalopram unmapped', "
+          "key_id = NULL, wrapped_key = NULL, detail_sealed = NULL")
     with sqlite3.connect(str(db_engine.url.database)) as raw:
         ids = [r[0] for r in raw.execute("SELECT id FROM access_log ORDER BY id")]
     chain.seal(sessions)
@@ -191,9 +196,12 @@ def test_reseal_seals_rows_written_before_and_keeps_the_chain(db_engine: Engine,
     assert _plaintext_hits(path, ["Escitalopram"])
     done = {name: step(records, 2) for name, step in sealed.resealers()}
     assert done["access_log"] == len(ids) and done["prescriptions"] == 1
-    assert done["emergency_accesses"] == 1
+    assert done["emergency_accesses"] == 1 and done["audit_partial_refusals"] == 1
     assert _plaintext_hits(path, ["Escitalopram"]) == []
-    assert [r.broken for r in chain.verify(sessions)] == [None, None]
+    # the three chains (access log, audit messages, partial refusals) re-linked, intact
+    assert [r.broken for r in chain.verify(sessions)] == [None, None, None]
+    stored = audit.refusal("E-7")
+    assert stored is not None and stored[1].detail == "Escitalopram unmapped"
     assert {e.what for e in records.access_log(me, pid)} == {f"Escitalopram: {i}" for i in ids}
     assert len(before) == len(ids)
     assert Dispensing(records).prescription("RX-7").product_name == "Escitalopram 10 mg"
